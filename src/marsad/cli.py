@@ -1,0 +1,244 @@
+"""The ``marsad`` command (typer). Subcommands import their modules lazily so ``marsad --help`` is instant.
+
+Contract: ../shared/DESIGN.md, section "marsad command". Exit codes: 0 ok, 1 a run failed, 2 usage or
+configuration error (one clear line on stderr).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Marsad (مرصد): Arabic news monitoring.")
+stack_app = typer.Typer(no_args_is_help=True, help="Local Kafka + Elasticsearch without Docker.")
+templates_app = typer.Typer(no_args_is_help=True, help="Elasticsearch index templates and aliases.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(templates_app, name="templates")
+
+
+def _settings():
+    from marsad.observability import setup_logging
+    from marsad.settings import load_settings
+
+    setup_logging()
+    return load_settings()
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    from marsad.observability import err_console
+
+    err_console.print(f"[bold red]error:[/] {msg}", highlight=False)
+    raise typer.Exit(code)
+
+
+# --- stack ------------------------------------------------------------------------------------------------
+@stack_app.command("up")
+def stack_up() -> None:
+    """Fetch (cached) and start local Kafka and Elasticsearch; waits until both answer. Idempotent."""
+    from marsad import stack
+    from marsad.observability import console
+
+    try:
+        st = stack.up(_settings(), console=console)
+    except stack.StackError as exc:
+        _fail(str(exc), 1)
+    _print_status(st)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the processes `marsad stack up` started (data is kept)."""
+    from marsad import stack
+    from marsad.observability import console
+
+    stopped = stack.down(_settings())
+    console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show whether local Kafka and Elasticsearch run, their pids, ports and logs."""
+    from marsad import stack
+
+    st = stack.status(_settings())
+    _print_status(st)
+    if not all(s.running for s in st.services):
+        raise typer.Exit(1)
+
+
+def _print_status(st) -> None:
+    from marsad.observability import console
+
+    for s in st.services:
+        mark = "[green]running[/]" if s.running else "[red]stopped[/]"
+        console.print(f"{s.name:14} {mark}  pid={s.pid or '-'}  {s.url}  {s.version or ''}  log={s.log_path}",
+                      highlight=False)
+
+
+# --- templates -----------------------------------------------------------------------------------------
+@templates_app.command("apply")
+def templates_apply() -> None:
+    """Install index templates; create the first versioned stories index and its alias if missing."""
+    from marsad.errors import TransientError
+    from marsad.index.templates import apply_templates
+    from marsad.observability import console
+
+    try:
+        done = apply_templates(_settings())
+    except TransientError as exc:
+        _fail(f"{exc} (is the stack up? `marsad stack up`)", 1)
+    for what, how in done.items():
+        console.print(f"{what}: {how}", highlight=False)
+
+
+# --- crawl ---------------------------------------------------------------------------------------------
+@app.command()
+def crawl(source: Optional[str] = typer.Option(None, "--source", help="Only this source (default: all enabled).")) -> None:
+    """One crawl cycle: feeds → new article pages → raw-pages topic (what the Airflow DAG task runs)."""
+    from marsad.crawl.registry import load_registry
+    from marsad.crawl.run import crawl_source
+    from marsad.errors import ConfigError
+    from marsad.observability import console
+
+    settings = _settings()
+    try:
+        names = [source] if source else [s.name for s in load_registry(settings.sources_file) if s.enabled]
+        for name in names:
+            counts = crawl_source(settings, name)
+            console.print(f"{name}: {counts}", highlight=False)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@app.command("ingest-warc")
+def ingest_warc(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False),
+                source: str = typer.Option("warc", help="Source name recorded on the raw pages.")) -> None:
+    """Publish WARC/ARC `response` records (HTML, status 200) as raw pages, with their capture time."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from marsad.crawl.warc import ingest_warc as run
+    from marsad.observability import console
+
+    settings = _settings()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} pages"),
+                  TextColumn("{task.fields[rate]} pages/s"), TimeElapsedColumn(), console=console) as prog:
+        task = prog.add_task("ingest-warc", total=None, rate="-")
+
+        def tick(_size: int) -> None:
+            prog.advance(task)
+            elapsed = prog.tasks[0].elapsed or 1e-9
+            prog.update(task, rate=f"{prog.tasks[0].completed / elapsed:.1f}")
+
+        counts = run(settings, list(files), source=source, on_page=tick)
+    console.print(counts, highlight=False)
+
+
+# --- consumers -------------------------------------------------------------------------------------------
+@app.command()
+def consume(stage: str = typer.Argument(..., help="extract | index | all"),
+            until_idle: bool = typer.Option(False, "--until-idle", help="Stop once the input topics are drained.")) -> None:
+    """Run consumers: extract (raw pages → articles), index (articles → Elasticsearch), or all."""
+    import threading
+
+    from marsad import pipeline
+    from marsad.observability import console
+
+    settings = _settings()
+    if stage not in ("extract", "index", "all"):
+        _fail(f"unknown stage {stage!r}: use extract, index or all")
+    if stage == "all" and until_idle:
+        console.print(pipeline.drain(settings), highlight=False)
+        return
+    factories = {"extract": pipeline.extract_worker, "index": pipeline.index_worker}
+    names = ["extract", "index"] if stage == "all" else [stage]
+    if len(names) == 1:
+        console.print(factories[stage](settings).run(until_idle=until_idle).as_dict(), highlight=False)
+        return
+    threads = [threading.Thread(target=lambda n=n: factories[n](settings).run(), name=n, daemon=True) for n in names]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            t.join()
+    except KeyboardInterrupt:
+        console.print("stopping")
+
+
+@app.command()
+def extract(file: Path = typer.Argument(..., exists=True, dir_okay=False),
+            url: str = typer.Option(..., "--url"),
+            fetched_at: Optional[str] = typer.Option(None, "--fetched-at", help="ISO 8601; default now."),
+            tz: str = typer.Option("UTC", "--tz", help="Time zone for dates without one.")) -> None:
+    """Print one Article as JSON for an HTML file."""
+    from marsad.errors import Discard
+    from marsad.extract.stage import extract_article
+    from marsad.messages import utcnow
+
+    when = datetime.fromisoformat(fetched_at) if fetched_at else utcnow()
+    try:
+        art = extract_article(file.read_bytes(), url, fetched_at=when, tz=tz)
+    except Discard as d:
+        _fail(f"not an article: {d}", 1)
+    sys.stdout.write(art.to_json().decode() + "\n")
+
+
+@app.command()
+def search(query: str = typer.Argument(...),
+           as_json: bool = typer.Option(False, "--json", help="One JSON object per hit."),
+           since: Optional[datetime] = typer.Option(None, "--since", help="Published at or after (ISO date)."),
+           until: Optional[datetime] = typer.Option(None, "--until", help="Published before (ISO date)."),
+           source: Optional[str] = typer.Option(None, "--source"),
+           language: Optional[str] = typer.Option(None, "--language"),
+           sort: str = typer.Option("relevance", "--sort", help="relevance | date"),
+           size: int = typer.Option(10, "--size")) -> None:
+    """Search stories (one hit per story) with Arabic analysis; highlighted snippets."""
+    import orjson
+
+    from marsad.errors import TransientError
+    from marsad.observability import console
+    from marsad.search import search as run_search
+
+    settings = _settings()
+    try:
+        total, hits = run_search(settings, query, since=since, until=until, source=source, language=language,
+                                 sort=sort, size=size)
+    except TransientError as exc:
+        _fail(str(exc), 1)
+    if as_json:
+        for h in hits:
+            sys.stdout.write(orjson.dumps(h.as_dict()).decode() + "\n")
+        return
+    print_hits(console, query, total, hits)
+
+
+def print_hits(console, query: str, total: int, hits) -> None:
+    from rich.markup import escape
+
+    from marsad.search import HL_POST, HL_PRE
+
+    console.print(f"[bold]«{escape(query)}»[/]: {total} stories", highlight=False)
+    for n, h in enumerate(hits, 1):
+        rep = f"  +{h.republication_count} republications" if h.republication_count else ""
+        console.print(f"[bold cyan]{n}.[/] [bold]{escape(h.title or '(untitled)')}[/]", highlight=False)
+        console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(h.url)}{rep}", highlight=False)
+        for s in h.snippets[:2]:
+            s = escape(" ".join(s.split())).replace(HL_PRE, "[bold yellow]").replace(HL_POST, "[/]")
+            console.print(f"   … {s} …", highlight=False)
+
+
+@app.command()
+def demo(keep_site: bool = typer.Option(False, "--keep-site", help="Keep serving the demo site (Ctrl-C ends).")) -> None:
+    """The README's main job: stack up, templates, crawl the bundled pages with Airflow, consume, search."""
+    from marsad.demo import run_demo
+
+    settings = _settings()
+    code = run_demo(settings, keep_site=keep_site)
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

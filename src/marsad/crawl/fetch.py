@@ -1,0 +1,120 @@
+"""Fetching pages: streamed with a size cap, SSRF guard, redirects capped, final URL recorded.
+
+The body is kept as raw bytes (charset decoding is the extract stage's job, where header, ``<meta>`` and
+detection are all available). Every refusal raises :class:`FetchRefused` with a stable ``reason``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import httpx
+
+from marsad.dedup.urls import canonical_url
+from marsad.messages import RawPage, RawPageMeta, utcnow
+from marsad.settings import Settings
+
+MAX_REDIRECTS = 5
+"""Redirect hops followed before refusing (browsers allow ~20; news sites need 1–3)."""
+
+
+class FetchRefused(Exception):
+    """A page was not fetched or not accepted; ``reason`` is a stable slug (``too-large``, ``http-404``…)."""
+
+    def __init__(self, reason: str, url: str, detail: str = "") -> None:
+        super().__init__(f"{reason} {url} {detail}".strip())
+        self.reason = reason
+        self.url = url
+        self.detail = detail
+
+
+def check_address(url: str, settings: Settings) -> None:
+    """Refuse URLs whose host resolves to loopback, private, link-local, reserved or metadata addresses.
+
+    Hosts listed in ``settings.allow_private_hosts`` are exempt (tests and the demo allow ``127.0.0.1``).
+    Raises :class:`FetchRefused` (``bad-url``, ``dns-error``, ``private-address``).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchRefused("bad-url", url)
+    host = parts.hostname
+    if host in settings.allow_private_hosts:
+        return
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+    except socket.gaierror as exc:
+        raise FetchRefused("dns-error", url, str(exc)) from exc
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast \
+                or ip.is_unspecified:
+            raise FetchRefused("private-address", url, str(ip))
+
+
+class Fetcher:
+    """One HTTP client per crawl run. ``fetch(url, source) -> RawPage``; raises :class:`FetchRefused`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = httpx.Client(
+            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.5"},
+            timeout=httpx.Timeout(settings.fetch_timeout_s, connect=10.0),
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get_bytes(self, url: str) -> tuple[httpx.Response, bytes, str]:
+        """GET ``url`` following up to :data:`MAX_REDIRECTS` redirects, each hop SSRF-checked.
+
+        Returns ``(response, body, final_url)``; body is capped at ``settings.max_page_bytes`` (decompressed).
+        """
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            check_address(current, self.settings)
+            try:
+                with self.client.stream("GET", current) as resp:
+                    if resp.is_redirect:
+                        location = resp.headers.get("location")
+                        if not location:
+                            raise FetchRefused("bad-redirect", current)
+                        current = str(resp.url.join(location))
+                        continue
+                    declared = int(resp.headers.get("content-length") or 0)
+                    if declared > self.settings.max_page_bytes:
+                        raise FetchRefused("too-large", current, f"content-length {declared}")
+                    chunks, size = [], 0
+                    for chunk in resp.iter_bytes():
+                        size += len(chunk)
+                        if size > self.settings.max_page_bytes:
+                            raise FetchRefused("too-large", current, f"> {self.settings.max_page_bytes} bytes")
+                        chunks.append(chunk)
+                    return resp, b"".join(chunks), current
+            except httpx.TimeoutException as exc:
+                raise FetchRefused("timeout", current, str(exc)) from exc
+            except httpx.HTTPError as exc:
+                raise FetchRefused("http-error", current, str(exc)) from exc
+        raise FetchRefused("too-many-redirects", url)
+
+    def fetch(self, url: str, source: str) -> RawPage:
+        """Fetch an article page as a :class:`RawPage` (status 200 and an HTML content type only)."""
+        resp, body, final_url = self.get_bytes(url)
+        if resp.status_code != 200:
+            raise FetchRefused(f"http-{resp.status_code}", final_url)
+        ctype = resp.headers.get("content-type", "").lower()
+        if ctype and "html" not in ctype:
+            raise FetchRefused("not-html", final_url, ctype)
+        meta = RawPageMeta(
+            url=url,
+            final_url=final_url,
+            canonical_url=canonical_url(final_url),
+            status=resp.status_code,
+            headers={k.lower(): v for k, v in resp.headers.items()},
+            fetched_at=utcnow(),
+            source=source,
+            content_length=len(body),
+        )
+        return RawPage(meta=meta, body=body)

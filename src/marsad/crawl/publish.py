@@ -1,0 +1,85 @@
+"""Publishing raw pages to Kafka with every delivery checked.
+
+A raw page larger than the topic accepts is never dropped silently: it becomes a dead letter (reason
+``too-large``, metadata kept, body omitted) and is counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from confluent_kafka import KafkaError, KafkaException, Message
+
+from marsad.errors import TransientError
+from marsad.kafka import clients
+from marsad.messages import RawPage, dead_letter_headers
+from marsad.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class RawPagePublisher:
+    """``publish(page)`` queues a raw page; ``close()`` flushes and returns the delivery counts.
+
+    Counts: ``published`` (acknowledged by the broker), ``too_large`` (dead-lettered instead), ``failed``.
+    :meth:`close` raises :class:`TransientError` if any delivery failed, after flushing the rest.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        clients.ensure_topics(settings)
+        self.producer = clients.producer(settings)
+        self.counts: Counter = Counter()
+        self.failures: list[str] = []
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.counts["published" if msg.topic() == self.settings.raw_pages_topic else "dead_lettered"] += 1
+        else:
+            self.counts["failed"] += 1
+            self.failures.append(f"{msg.key()!r}: {err.str()}")
+
+    def publish(self, page: RawPage) -> None:
+        key, value, headers = page.to_kafka()
+        if len(value) > self.settings.max_message_bytes:
+            self._too_large(key, headers, len(value))
+            return
+        while True:
+            try:
+                self.producer.produce(self.settings.raw_pages_topic, value=value, key=key, headers=headers,
+                                      on_delivery=self._on_delivery)
+                break
+            except BufferError:
+                self.producer.poll(0.5)
+            except KafkaException as exc:
+                if exc.args and exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                    self._too_large(key, headers, len(value))
+                    return
+                raise
+        self.producer.poll(0)
+
+    def dead_letter(self, key: bytes, headers: list[tuple[str, bytes]], reason: str, detail: str) -> None:
+        """Send a metadata-only dead letter for a page refused on the crawl side."""
+        self.counts[reason] += 1
+        self.producer.produce(
+            self.settings.dead_letter_topic, value=b"", key=key,
+            headers=dead_letter_headers(headers, reason=reason, detail=detail, stage="crawl",
+                                        error_class="FetchRefused", topic="", partition=-1, offset=-1),
+            on_delivery=self._on_delivery,
+        )
+
+    def _too_large(self, key: bytes, headers: list[tuple[str, bytes]], size: int) -> None:
+        log.warning("raw page %s is %d bytes > %d: dead-lettered without body", key, size,
+                    self.settings.max_message_bytes)
+        self.dead_letter(key, headers, "too-large", f"{size} bytes > max_message_bytes "
+                                                    f"{self.settings.max_message_bytes}")
+
+    def close(self) -> Counter:
+        remaining = self.producer.flush(60)
+        if remaining:
+            self.counts["failed"] += remaining
+            self.failures.append(f"{remaining} messages not delivered within 60 s")
+        if self.failures:
+            raise TransientError(f"{len(self.failures)} raw pages not delivered; first: {self.failures[0]}")
+        return self.counts

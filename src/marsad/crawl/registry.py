@@ -1,0 +1,81 @@
+"""The sources registry (``sources.yaml``): which sites to crawl, how, and in which time zone.
+
+Format::
+
+    sources:
+      - name: lbc               # slug [a-z0-9-]+; DAG id is crawl_<name with - as _>
+        site: https://www.lbcgroup.tv/
+        feeds: [https://www.lbcgroup.tv/Rss/latest-news/ar]
+        language: ar
+        timezone: Asia/Beirut   # IANA zone; naive page dates are read in it
+        schedule: "@hourly"     # Airflow schedule (cron or preset)
+        enabled: true
+
+Raises :class:`~marsad.errors.ConfigError` naming the file (and entry) for an unreadable or invalid registry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from marsad.errors import ConfigError
+
+
+class Source(BaseModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    site: str
+    feeds: list[str] = Field(default_factory=list)
+    language: str = "ar"
+    timezone: str = "UTC"
+    schedule: str | None = "@hourly"
+    enabled: bool = True
+    max_items: int = 200
+    """At most this many new items fetched per run (bounds one run's duration)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {v!r}") from exc
+        return v
+
+    @property
+    def dag_id(self) -> str:
+        return "crawl_" + self.name.replace("-", "_")
+
+
+class Registry(BaseModel):
+    sources: list[Source]
+
+
+def load_registry(path: Path) -> list[Source]:
+    """Load and validate the registry at ``path``; return all sources (enabled or not), names unique."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"sources registry not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        reg = Registry.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid registry: {exc}") from exc
+    names = [s.name for s in reg.sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{path}: duplicate source names {dupes}")
+    return reg.sources
+
+
+def get_source(path: Path, name: str) -> Source:
+    """The source called ``name``. Raises :class:`ConfigError` when absent."""
+    for s in load_registry(path):
+        if s.name == name:
+            return s
+    raise ConfigError(f"{path}: no source named {name!r}")

@@ -1,0 +1,128 @@
+"""One crawl cycle of a source: discover new article URLs from its feeds, fetch them, publish raw pages.
+
+These are the functions the Airflow tasks call (``dags/crawl_sources.py``) and ``marsad crawl`` runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import feedparser
+import orjson
+
+from marsad.crawl.fetch import Fetcher, FetchRefused
+from marsad.crawl.publish import RawPagePublisher
+from marsad.crawl.registry import Source, get_source
+from marsad.crawl.state import SeenUrls
+from marsad.dedup.urls import canonical_url
+from marsad.messages import RawPageMeta, utcnow
+from marsad.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def seen_db(settings: Settings) -> SeenUrls:
+    return SeenUrls(Path(settings.state_dir) / "crawl" / "seen.sqlite")
+
+
+def discover(settings: Settings, source: Source) -> list[str]:
+    """Article URLs from the source's RSS/Atom feeds that were not fetched before (first ``max_items``).
+
+    Duplicates inside and across feeds collapse on the canonical URL. A feed that cannot be fetched or parsed
+    is logged and skipped; the others still count. Returns absolute URLs as the feed gave them.
+    """
+    fetcher = Fetcher(settings)
+    seen = seen_db(settings)
+    urls: dict[str, str] = {}
+    try:
+        for feed_url in source.feeds:
+            try:
+                resp, body, _ = fetcher.get_bytes(feed_url)
+            except FetchRefused as exc:
+                log.error("%s: feed %s refused: %s", source.name, feed_url, exc.reason)
+                continue
+            if resp.status_code != 200:
+                log.error("%s: feed %s answered %s", source.name, feed_url, resp.status_code)
+                continue
+            parsed = feedparser.parse(body, response_headers={"content-location": feed_url})
+            if parsed.bozo and not parsed.entries:
+                log.error("%s: feed %s unreadable: %s", source.name, feed_url, parsed.get("bozo_exception"))
+                continue
+            for entry in parsed.entries:
+                link = entry.get("link")
+                if not link:
+                    continue
+                try:
+                    canon = canonical_url(link)
+                except ValueError:
+                    log.warning("%s: feed item with bad link %r", source.name, link)
+                    continue
+                if canon not in urls and not seen.seen(canon):
+                    urls[canon] = link
+    finally:
+        fetcher.close()
+        seen.close()
+    found = list(urls.values())[: source.max_items]
+    log.info("%s: %d new article URLs", source.name, len(found))
+    return found
+
+
+def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> dict[str, int]:
+    """Fetch ``urls`` and publish each page to the raw-pages topic; mark them seen once delivered.
+
+    Returns counts: ``fetched``, ``published``, ``refused:<reason>`` …, ``too-large`` (dead-lettered).
+    Raises :class:`~marsad.errors.TransientError` if Kafka did not acknowledge every raw page (nothing is
+    marked seen then, so the next run fetches them again; the index ``_id`` makes that harmless).
+    """
+    fetcher = Fetcher(settings)
+    publisher = RawPagePublisher(settings)
+    counts: Counter = Counter()
+    done: list[str] = []
+    try:
+        for url in urls:
+            try:
+                page = fetcher.fetch(url, source.name)
+            except FetchRefused as exc:
+                counts[f"refused:{exc.reason}"] += 1
+                log.warning("%s: %s", source.name, exc)
+                if exc.reason == "too-large":
+                    meta = RawPageMeta(url=url, final_url=exc.url, canonical_url=canonical_url(exc.url),
+                                       status=0, fetched_at=utcnow(), source=source.name)
+                    publisher.dead_letter(meta.canonical_url.encode(), [("marsad.meta",
+                                          orjson.dumps(meta.model_dump(mode="json")))], "too-large", exc.detail)
+                done.append(url)  # a refusal is an answer: do not refetch every run
+                continue
+            counts["fetched"] += 1
+            publisher.publish(page)
+            done.append(url)
+    finally:
+        fetcher.close()
+    delivered = publisher.close()  # raises before anything is marked seen
+    counts.update(delivered)
+    seen = seen_db(settings)
+    try:
+        for url in done:
+            seen.mark(canonical_url(url), source.name)
+    finally:
+        seen.close()
+    return dict(counts)
+
+
+def write_report(settings: Settings, source: str, counts: dict[str, int]) -> Path:
+    """Write the counts of the last crawl of ``source`` to ``state_dir/reports/crawl-<source>.json``."""
+    path = Path(settings.state_dir) / "reports" / f"crawl-{source}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps({"source": source, "at": utcnow().isoformat(), "counts": counts}))
+    return path
+
+
+def crawl_source(settings: Settings, name: str) -> dict[str, int]:
+    """Discover + fetch + publish for the source ``name`` of ``settings.sources_file``; writes the report."""
+    source = get_source(settings.sources_file, name)
+    urls = discover(settings, source)
+    counts = fetch_and_publish(settings, source, urls)
+    counts["discovered"] = len(urls)
+    write_report(settings, name, counts)
+    return counts

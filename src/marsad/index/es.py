@@ -1,0 +1,97 @@
+"""A thin Elasticsearch REST client on Elastic's own ``elastic-transport`` (connection pool, retries, JSON).
+
+Why not the ``elasticsearch`` package: the local node is Elasticsearch 7.10.2 (the newest whose full module set
+is on Maven Central, see docs/decisions.md). The 8.x Python client refuses servers older than 7.14 (no
+``X-Elastic-Product`` header) and the 7.x clients pin ``urllib3<2``, which conflicts with trafilatura 2.3.
+The REST API Marsad uses (bulk, search, index templates, aliases, analyze) is the same on 7.10, 8.x and 9.x.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from elastic_transport import ConnectionError as EsConnectionError
+from elastic_transport import ConnectionTimeout, NodeConfig, Transport
+from elastic_transport import TransportError
+
+from marsad.errors import TransientError
+
+
+class EsHttpError(Exception):
+    """Elasticsearch answered with an HTTP error status; ``status`` and the decoded ``body`` are kept."""
+
+    def __init__(self, status: int, body: Any, method: str, path: str) -> None:
+        reason = body.get("error", body) if isinstance(body, dict) else body
+        super().__init__(f"{method} {path} -> {status}: {str(reason)[:500]}")
+        self.status = status
+        self.body = body
+
+
+class Es:
+    """``request(method, path, body=None, params=None) -> dict``.
+
+    Raises :class:`~marsad.errors.TransientError` when the node is unreachable or times out, and
+    :class:`EsHttpError` for an HTTP status ≥ 400 not listed in ``ok``.
+    """
+
+    def __init__(self, url: str, request_timeout_s: float = 60.0) -> None:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(url)
+        self.url = url
+        self._t = Transport(
+            [NodeConfig(u.scheme or "http", u.hostname or "127.0.0.1", u.port or 9200,
+                        request_timeout=request_timeout_s)],
+            max_retries=2, retry_on_timeout=True,
+        )
+
+    def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
+                ok: tuple[int, ...] = ()) -> Any:
+        if params:
+            from urllib.parse import urlencode
+
+            path = f"{path}?{urlencode({k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()})}"
+        headers = {"accept": "application/json"}
+        payload = None
+        if body is not None:
+            if isinstance(body, (bytes, str)):
+                headers["content-type"] = "application/x-ndjson"
+                payload = body.encode() if isinstance(body, str) else body
+            else:
+                headers["content-type"] = "application/json"
+                payload = orjson.dumps(body)
+        try:
+            resp = self._t.perform_request(method, path, headers=headers, body=payload)
+        except (EsConnectionError, ConnectionTimeout) as exc:
+            raise TransientError(f"Elasticsearch at {self.url} unreachable: {exc}") from exc
+        except TransportError as exc:
+            raise TransientError(f"Elasticsearch transport error: {exc}") from exc
+        status = resp.meta.status
+        if status >= 400 and status not in ok:
+            if status in (429, 502, 503, 504):
+                raise TransientError(f"Elasticsearch {method} {path} -> {status}")
+            raise EsHttpError(status, resp.body, method, path)
+        return resp.body
+
+    def exists(self, path: str) -> bool:
+        """``HEAD path`` is 200 (index, alias or template exists). Raises TransientError when unreachable."""
+        try:
+            return self._t.perform_request("HEAD", path).meta.status == 200
+        except (EsConnectionError, ConnectionTimeout, TransportError) as exc:
+            raise TransientError(f"Elasticsearch at {self.url} unreachable: {exc}") from exc
+
+    def bulk(self, lines: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
+        """Send a bulk request (action/source dicts in order); returns the response with per-item results."""
+        body = b"".join(orjson.dumps(line) + b"\n" for line in lines)
+        return self.request("POST", "/_bulk", body=body, params={"refresh": refresh})
+
+    def close(self) -> None:
+        self._t.close()
+
+
+def doc_id(canonical_url: str) -> str:
+    """Document ``_id`` for a canonical URL: SHA-1 hex (40 chars; ES ``_id`` limit is 512 bytes, URLs can exceed it)."""
+    import hashlib
+
+    return hashlib.sha1(canonical_url.encode("utf-8")).hexdigest()

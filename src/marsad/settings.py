@@ -1,0 +1,80 @@
+"""Typed settings (pydantic-settings), environment prefix ``MARSAD_``, built once per entrypoint.
+
+Library code never reads ``os.environ``: entrypoints call :func:`load_settings` and pass the object down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from marsad import topics
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """All knobs of Marsad. Every field can be set as ``MARSAD_<FIELD>`` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="MARSAD_", env_file=None, extra="ignore")
+
+    # --- services -----------------------------------------------------------------------------------
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Kafka bootstrap servers, ``host:port[,host:port]``."""
+    es_url: str = "http://127.0.0.1:9200"
+    """Elasticsearch base URL."""
+
+    # --- local stack (`marsad stack`) -----------------------------------------------------------------
+    state_dir: Path = Path.home() / ".cache" / "marsad"
+    """Jars, data and logs of the local stack, crawl state, reports."""
+    kafka_version: str = "4.4.0"
+    kafka_controller_port: int = 9093
+    es_runner_version: str = "7.10.2.0"
+    es_heap: str = "768m"
+    kafka_heap: str = "512m"
+    java_home: Path | None = None
+    """JDK to run the local stack; default: the ``java`` on PATH."""
+
+    # --- names (defaults in marsad.topics; tests override) -----------------------------------------------
+    raw_pages_topic: str = topics.RAW_PAGES
+    articles_topic: str = topics.ARTICLES
+    dead_letter_topic: str = topics.DEAD_LETTER
+    extract_group: str = topics.GROUP_EXTRACT
+    index_group: str = topics.GROUP_INDEX
+    stories_alias: str = topics.STORIES_ALIAS
+    stories_index_prefix: str = topics.STORIES_INDEX_PREFIX
+    fingerprints_index: str = topics.FINGERPRINTS_INDEX
+    topic_partitions: int = 3
+
+    # --- crawl ------------------------------------------------------------------------------------------
+    sources_file: Path = REPO_ROOT / "sources.yaml"
+    user_agent: str = "MarsadBot/0.1 (+https://github.com/marsad; Arabic news monitoring)"
+    fetch_timeout_s: float = 20.0
+    max_page_bytes: int = 5 * 1024 * 1024
+    """Pages larger than this are refused by the fetcher with reason ``too-large`` (bytes)."""
+    max_message_bytes: int = 8 * 1024 * 1024
+    """``max.message.bytes`` of the raw-pages topic and the producer's ``message.max.bytes`` (bytes)."""
+    allow_private_hosts: list[str] = Field(default_factory=list)
+    """Hosts allowed to resolve to loopback/private addresses (tests and the demo put 127.0.0.1 here)."""
+
+    # --- consumers -------------------------------------------------------------------------------------
+    batch_size: int = 200
+    poll_timeout_s: float = 1.0
+    idle_timeout_s: float = 5.0
+    """With ``--until-idle``: stop after this long without messages once every partition is caught up."""
+    max_transient_retries: int = 5
+
+    # --- demo ----------------------------------------------------------------------------------------
+    corpus_dir: Path = REPO_ROOT.parent / "shared" / "corpus"
+    demo_site_port: int = 8765
+
+    @property
+    def stories_index_v1(self) -> str:
+        return f"{self.stories_index_prefix}1"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (``MARSAD_*``), then apply keyword overrides."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,287 @@
+"""The local Kafka + Elasticsearch stack behind `marsad stack up|down|status` (plain JVMs, no Docker).
+
+Everything lives under ``<Settings.state_dir>/stack/``::
+
+    kafka/  lib/ (jars from kafka-pom.xml), config/server.properties, config/log4j2.yaml,
+            data/ (KRaft log dirs), logs/server.log, logs/kafka.out, kafka.pid
+    es/     lib/ (jars from es-pom.xml), MarsadEsLauncher.java, config/, data/, node/ (ES home),
+            logs/marsad-local.log, logs/elasticsearch.out, elasticsearch.pid
+
+* Kafka ``Settings.kafka_version`` (KRaft, one broker+controller node) on ``Settings.kafka_bootstrap``
+  (Kafka default 127.0.0.1:9092) and ``Settings.kafka_controller_port`` (quickstart default 9093).
+* Elasticsearch 7.10.2 (``org.codelibs:elasticsearch-cluster-runner:<Settings.es_runner_version>``) on the
+  port of ``Settings.es_url`` (ES default 9200), transport port = HTTP port + 100 (ES default 9300).
+* Both listen on 127.0.0.1 only; the settings must name ``127.0.0.1`` or ``localhost``.
+* Jars are fetched once with ``mvn dependency:copy-dependencies`` (Maven's local repository ``~/.m2``).
+* Needs Java 17+ (``java`` on PATH or ``Settings.java_home``) and, for the first fetch, ``mvn`` on PATH.
+  Linux only (process identity is read from ``/proc``).
+
+Every user-facing failure raises :class:`StackError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from marsad.settings import Settings
+
+from ._common import (
+    PidRecord,
+    Say,
+    StackError,
+    find_java,
+    is_ours,
+    last_line,
+    port_answers,
+    port_free,
+    read_pid,
+    spawn,
+    stop_pids,
+    write_pid,
+)
+from ._es import EsService
+from ._kafka import KafkaService
+from ._service import Service
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["ServiceStatus", "StackError", "StackStatus", "down", "status", "up"]
+
+UP_TIMEOUT_S = 180.0
+"""Default time `up` waits for both services to be ready (seconds; a cold ES start takes ~15-30 s)."""
+STOP_TIMEOUT_S = 30.0
+"""Time `down` gives a JVM between SIGTERM and SIGKILL (seconds)."""
+_POLL_S = 0.5
+_CHILDREN: list[subprocess.Popen[bytes]] = []
+"""JVMs started by this interpreter: referenced so that garbage collection does not warn about a running child."""
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """State of one local service.
+
+    ``running``: our process (pid file + matching ``/proc/<pid>/cmdline``) is alive and its port answers.
+    ``pid``: that process, or None. ``url``: ``127.0.0.1:<port>`` (Kafka) / ``http://127.0.0.1:<port>`` (ES).
+    ``version``: Kafka version recorded at start / ES ``version.number`` from ``GET /`` (None if unknown).
+    ``log_path``: the service's log file. ``reused``: set by :func:`up` when the process was already running.
+    ``note``: a short remark for humans (e.g. the port is used by another process), else ``""``.
+    """
+
+    name: str
+    running: bool
+    pid: int | None
+    url: str
+    port: int | None
+    version: str | None
+    log_path: Path
+    reused: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    """Both services; iterate for ``(kafka, elasticsearch)``."""
+
+    kafka: ServiceStatus
+    elasticsearch: ServiceStatus
+
+    @property
+    def services(self) -> tuple[ServiceStatus, ServiceStatus]:
+        return (self.kafka, self.elasticsearch)
+
+    @property
+    def running(self) -> bool:
+        """True when both services are running."""
+        return all(s.running for s in self.services)
+
+    def __iter__(self) -> Iterator[ServiceStatus]:
+        return iter(self.services)
+
+
+def _services(settings: Settings) -> tuple[KafkaService, EsService]:
+    return KafkaService(settings), EsService(settings)
+
+
+def _sayer(console: Console | None) -> Say:
+    if console is None:
+        return lambda _msg: None
+    return lambda msg: console.print(msg, markup=False, highlight=False, soft_wrap=True)
+
+
+def _own_pid(svc: Service) -> int | None:
+    """Pid from the service's pid file if that process is alive and is the JVM we started; else None."""
+    rec = read_pid(svc.pid_file)
+    if rec is not None and is_ours(rec.pid, svc.markers()):
+        return rec.pid
+    return None
+
+
+def _check_ports(services: tuple[Service, ...], starting: list[Service]) -> None:
+    """Raise :class:`StackError` naming the port when two settings collide or a port of a service we are
+    about to start is already bound by another process."""
+    seen: dict[int, str] = {}
+    for svc in services:
+        for label, port in svc.ports():
+            what = f"{svc.title} {label}"
+            if port in seen:
+                raise StackError(f"port {port} is configured for both {seen[port]} and {what}")
+            seen[port] = what
+    for svc in starting:
+        for label, port in svc.ports():
+            if not port_free(port):
+                raise StackError(
+                    f"port {port} ({svc.title} {label}) on 127.0.0.1 is already in use by another process; "
+                    f"stop it or configure another port"
+                )
+
+
+def up(settings: Settings, console: Console | None = None, *, timeout_s: float = UP_TIMEOUT_S) -> StackStatus:
+    """Start Kafka and Elasticsearch (or reuse the ones already running) and wait until both serve.
+
+    Idempotent: a service whose pid-file process is alive (and is our JVM) is not started again, only
+    waited for; its status has ``reused=True``. Progress lines go to ``console`` when given.
+    Ready means: Kafka answers a metadata request listing a broker; ES answers ``GET /`` and cluster health
+    is yellow or green. Waits at most ``timeout_s`` seconds once the JVMs are started (jar downloads and the
+    Kafka storage format come before and have their own limits).
+
+    Raises :class:`StackError` when Java/Maven are missing, a port is taken by another process, a jar fetch
+    or the Kafka storage format fails, a JVM exits during start-up, or a service is not ready in time
+    (the message names the log file and quotes its last line).
+    """
+    say = _sayer(console)
+    services = _services(settings)
+    t0 = time.monotonic()
+    try:
+        reused: dict[str, int] = {}
+        starting: list[Service] = []
+        for svc in services:
+            pid = _own_pid(svc)
+            if pid is not None:
+                reused[svc.name] = pid
+                say(f"{svc.title}: already running (pid {pid}), reusing")
+            else:
+                svc.pid_file.unlink(missing_ok=True)  # stale or foreign
+                starting.append(svc)
+        _check_ports(services, starting)
+        java = find_java(settings.java_home) if starting else None
+        procs: dict[str, subprocess.Popen[bytes]] = {}
+        if java is not None:
+            for svc in starting:
+                svc.prepare(java, say)
+            for svc in starting:
+                proc = spawn(svc.command(java), cwd=svc.home, out_path=svc.out_log)
+                record = PidRecord(pid=proc.pid, version=svc.configured_version(), started_at=time.time())
+                write_pid(svc.pid_file, record)
+                procs[svc.name] = proc
+                _CHILDREN.append(proc)
+                say(f"{svc.title}: started (pid {proc.pid}) on {svc.url}, log {svc.log_path}")
+        deadline = time.monotonic() + timeout_s
+        for svc in services:
+            pid = reused[svc.name] if svc.name in reused else procs[svc.name].pid
+            version = _wait_ready(svc, pid, deadline, timeout_s)
+            say(f"{svc.title} {version} ready at {svc.url} ({time.monotonic() - t0:.1f} s)")
+        result = _status(services)
+        return StackStatus(
+            kafka=replace(result.kafka, reused="kafka" in reused),
+            elasticsearch=replace(result.elasticsearch, reused="elasticsearch" in reused),
+        )
+    finally:
+        for svc in services:
+            svc.close()
+
+
+def _wait_ready(svc: Service, pid: int, deadline: float, timeout_s: float) -> str:
+    while True:
+        version = svc.probe()
+        if version is not None:
+            return version
+        if not is_ours(pid, svc.markers()):
+            svc.pid_file.unlink(missing_ok=True)
+            raise StackError(
+                f"{svc.title} exited during start-up: {last_line(svc.out_log, svc.log_path)}; see {svc.log_path} "
+                f"and {svc.out_log}"
+            )
+        if time.monotonic() >= deadline:
+            raise StackError(
+                f"{svc.title} (pid {pid}) did not become ready on {svc.url} within {timeout_s:.0f} s: "
+                f"{last_line(svc.out_log, svc.log_path)}; see {svc.log_path} (`marsad stack down` stops it)"
+            )
+        time.sleep(_POLL_S)
+
+
+def down(settings: Settings, console: Console | None = None) -> list[str]:
+    """Stop the services this state dir started; returns their names (``kafka``, ``elasticsearch``).
+
+    Only a process named in our pid file whose ``/proc/<pid>/cmdline`` still shows the expected JVM (main
+    class and our config/launcher path) is signalled: SIGTERM, up to 30 s grace, then SIGKILL.
+    Stale pid files are removed. Data stays. Never raises for processes that are already gone.
+    """
+    say = _sayer(console)
+    services = _services(settings)
+    targets: list[tuple[Service, int]] = []
+    for svc in services:
+        pid = _own_pid(svc)
+        if pid is None:
+            if svc.pid_file.exists():
+                say(f"{svc.title}: not running (removing stale pid file)")
+            svc.pid_file.unlink(missing_ok=True)
+            continue
+        say(f"{svc.title}: stopping pid {pid}")
+        targets.append((svc, pid))
+    stop_pids([pid for _, pid in targets], timeout_s=STOP_TIMEOUT_S)
+    for svc, _ in targets:
+        svc.pid_file.unlink(missing_ok=True)
+    return [svc.name for svc, _ in targets]
+
+
+def status(settings: Settings) -> StackStatus:
+    """Current state of both services (quick: a TCP connect for Kafka, ``GET /`` with a 2 s timeout for ES).
+
+    Raises :class:`StackError` only when the settings' ports/hosts are invalid for the local stack.
+    """
+    services = _services(settings)
+    try:
+        return _status(services)
+    finally:
+        for svc in services:
+            svc.close()
+
+
+def _status(services: tuple[KafkaService, EsService]) -> StackStatus:
+    kafka, es = services
+    out = []
+    for svc in services:
+        rec = read_pid(svc.pid_file)
+        pid = _own_pid(svc)
+        if isinstance(svc, EsService):
+            version = svc.fetch_version()
+            answers = version is not None
+        else:
+            answers = port_answers(svc.port)
+            version = rec.version if (rec and pid is not None) else None
+        note = ""
+        if pid is None and answers:
+            note = f"port {svc.port} is served by a process this state dir did not start"
+            if isinstance(svc, KafkaService):
+                version = None
+        elif pid is not None and not answers:
+            note = "process alive but not answering (starting, or hung: see the log)"
+        out.append(
+            ServiceStatus(
+                name=svc.name,
+                running=pid is not None and answers,
+                pid=pid,
+                url=svc.url,
+                port=svc.port,
+                version=version,
+                log_path=svc.log_path,
+                note=note,
+            )
+        )
+    return StackStatus(kafka=out[0], elasticsearch=out[1])

@@ -1,0 +1,99 @@
+"""What `up`/`down`/`status` need to know about one local service; see :mod:`._kafka` and :mod:`._es`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from marsad.settings import Settings
+
+from ._common import Say
+
+
+class Service(ABC):
+    """One local service under ``<state_dir>/stack/<dirname>/`` with ``lib``, ``data``, ``logs``, ``config``.
+
+    Subclasses validate their settings lazily: :attr:`port` and friends raise ``StackError`` on bad values,
+    while paths never do (so `down` works whatever the settings say about ports).
+    """
+
+    name: str
+    """Name in `status`/`down` results: ``kafka`` or ``elasticsearch``."""
+    title: str
+    """Name in user-facing messages."""
+    dirname: str
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = Path(settings.state_dir).expanduser() / "stack" / self.dirname
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.home / "lib"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.home / "config"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / f"{self.name}.pid"
+
+    @property
+    def out_log(self) -> Path:
+        """The JVM's stdout/stderr (crashes before logging is set up end up here)."""
+        return self.logs_dir / f"{self.name}.out"
+
+    @property
+    def mvn_log(self) -> Path:
+        return self.logs_dir / "mvn.log"
+
+    @property
+    @abstractmethod
+    def log_path(self) -> Path:
+        """The service's own log file."""
+
+    @property
+    @abstractmethod
+    def port(self) -> int:
+        """The client port (Kafka bootstrap / ES HTTP)."""
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """What clients connect to: ``127.0.0.1:9092`` or ``http://127.0.0.1:9200``."""
+
+    @abstractmethod
+    def ports(self) -> list[tuple[str, int]]:
+        """Every port the service binds, as ``(label, port)``; all must be free before it starts."""
+
+    @abstractmethod
+    def markers(self) -> tuple[str, ...]:
+        """Exact argv elements that identify the JVM this service started (main class, our config path)."""
+
+    @abstractmethod
+    def configured_version(self) -> str:
+        """Version the settings ask for (recorded in the pid file at start)."""
+
+    @abstractmethod
+    def prepare(self, java: Path, say: Say) -> None:
+        """Fetch jars, write config files, one-time initialisation. Raises ``StackError``."""
+
+    @abstractmethod
+    def command(self, java: Path) -> list[str]:
+        """argv of the long-running JVM."""
+
+    @abstractmethod
+    def probe(self) -> str | None:
+        """The running version string when the service is ready to serve clients, else None. Never raises."""
+
+    def close(self) -> None:
+        """Release probe clients."""

@@ -1,0 +1,27 @@
+"""The only place where Kafka topic names, consumer-group names and index/alias names are spelled.
+
+Settings may prefix or override them (tests use their own names); everything else imports from here.
+Topic names carry a schema version suffix (``.v1``) so that an incompatible wire change gets a new topic.
+"""
+
+RAW_PAGES = "marsad.raw-pages.v1"
+"""Raw pages: key = canonical URL (UTF-8), value = the raw HTTP body bytes, metadata in headers."""
+
+ARTICLES = "marsad.articles.v1"
+"""Extracted articles: key = canonical URL, value = :class:`marsad.messages.Article` as JSON."""
+
+DEAD_LETTER = "marsad.dead-letter.v1"
+"""Dead letters: the original key/value/headers plus ``dlq.*`` headers naming the reason."""
+
+ALERTS = "marsad.alerts.v1"
+"""Alert events (issue: alerts at ingest time)."""
+
+GROUP_EXTRACT = "marsad.extract"
+GROUP_INDEX = "marsad.index"
+
+STORIES_ALIAS = "marsad-stories"
+"""Read/write alias analysts and consumers use; points at one versioned index."""
+
+STORIES_INDEX_PREFIX = "marsad-stories-v"
+FINGERPRINTS_INDEX = "marsad-fingerprints"
+"""Content fingerprint claims (``_id`` = content hash, created with ``op_type=create``)."""
