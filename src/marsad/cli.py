@@ -216,6 +216,8 @@ def search(query: str = typer.Argument(...),
 
 
 def print_hits(console, query: str, total: int, hits) -> None:
+    from urllib.parse import unquote
+
     from rich.markup import escape
 
     from marsad.search import HL_POST, HL_PRE
@@ -224,7 +226,8 @@ def print_hits(console, query: str, total: int, hits) -> None:
     for n, h in enumerate(hits, 1):
         rep = f"  +{h.republication_count} republications" if h.republication_count else ""
         console.print(f"[bold cyan]{n}.[/] [bold]{escape(h.title or '(untitled)')}[/]", highlight=False)
-        console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(h.url)}{rep}", highlight=False)
+        console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(unquote(h.url))}{rep}",
+                      highlight=False)
         for s in h.snippets[:2]:
             s = escape(" ".join(s.split())).replace(HL_PRE, "[bold yellow]").replace(HL_POST, "[/]")
             console.print(f"   … {s} …", highlight=False)
@@ -233,10 +236,13 @@ def print_hits(console, query: str, total: int, hits) -> None:
 @app.command()
 def demo(keep_site: bool = typer.Option(False, "--keep-site", help="Keep serving the demo site (Ctrl-C ends).")) -> None:
     """The README's main job: stack up, templates, crawl the bundled pages with Airflow, consume, search."""
+    import os
+
     from marsad.demo import run_demo
+    from marsad.observability import console
 
     settings = _settings()
-    code = run_demo(settings, keep_site=keep_site)
+    code = run_demo(settings, os.environ, console=console, keep_site=keep_site)
     raise typer.Exit(code)
 
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
 
     # --- crawl ------------------------------------------------------------------------------------------
     sources_file: Path = REPO_ROOT / "sources.yaml"
+    crawl_state_dir: Path | None = None
+    """Seen-URL database and crawl reports; default ``state_dir/crawl``."""
     user_agent: str = "MarsadBot/0.1 (+https://github.com/marsad; Arabic news monitoring)"
     fetch_timeout_s: float = 20.0
     max_page_bytes: int = 5 * 1024 * 1024
@@ -71,8 +73,34 @@ class Settings(BaseSettings):
     demo_site_port: int = 8765
 
     @property
+    def crawl_dir(self) -> Path:
+        return Path(self.crawl_state_dir or Path(self.state_dir) / "crawl")
+
+    @property
     def stories_index_v1(self) -> str:
         return f"{self.stories_index_prefix}1"
+
+
+ENV_FIELDS = (
+    "kafka_bootstrap", "es_url", "state_dir", "crawl_state_dir", "sources_file", "allow_private_hosts",
+    "raw_pages_topic", "articles_topic", "dead_letter_topic", "extract_group", "index_group", "stories_alias",
+    "stories_index_prefix", "fingerprints_index", "topic_partitions", "max_page_bytes", "max_message_bytes",
+    "user_agent",
+)
+"""Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """``MARSAD_*`` environment variables reproducing ``settings``'s :data:`ENV_FIELDS` in a child process."""
+    import json
+
+    env = {}
+    for name in ENV_FIELDS:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        env[f"MARSAD_{name.upper()}"] = json.dumps(value) if isinstance(value, list) else str(value)
+    return env
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def seen_db(settings: Settings) -> SeenUrls:
-    return SeenUrls(Path(settings.state_dir) / "crawl" / "seen.sqlite")
+    return SeenUrls(settings.crawl_dir / "seen.sqlite")
 
 
 def discover(settings: Settings, source: Source) -> list[str]:
@@ -111,8 +111,8 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
 
 
 def write_report(settings: Settings, source: str, counts: dict[str, int]) -> Path:
-    """Write the counts of the last crawl of ``source`` to ``state_dir/reports/crawl-<source>.json``."""
-    path = Path(settings.state_dir) / "reports" / f"crawl-{source}.json"
+    """Write the counts of the last crawl of ``source`` to ``<crawl_dir>/reports/crawl-<source>.json``."""
+    path = settings.crawl_dir / "reports" / f"crawl-{source}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps({"source": source, "at": utcnow().isoformat(), "counts": counts}))
     return path

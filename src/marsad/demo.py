@@ -1,0 +1,197 @@
+"""``marsad demo``: the README's main job on the bundled inputs.
+
+1. start the local stack (Kafka + Elasticsearch) and apply the index templates;
+2. serve the corpus (``settings.corpus_dir``) as local news sites with feeds on 127.0.0.1, or the shipped sample
+   site when the corpus is absent, and write a sources registry for them;
+3. run each source's crawl DAG once with ``airflow dags test`` (real Airflow, SQLite metadata DB);
+4. drain the extract and index consumers;
+5. print the counts and two Arabic searches; leave the stack running.
+
+Each demo run starts with an empty seen-URL state of its own (``state_dir/demo/crawl``), so it crawls every
+bundled page again; indexing is idempotent, so repeated runs leave the same documents.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from marsad.settings import REPO_ROOT, Settings, to_env
+
+DEMO_QUERIES = ("حاملات طائرات", "صواريخ دمشق")
+"""The seed story mentions «حاملات طائرات»; the four CNN Arabic copies (one story) are about Damascus missiles."""
+SAMPLE_QUERIES = ("حاملات طائرات", "بيروت")
+
+
+def airflow_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment for ``airflow`` child processes: SQLite home under the state dir, our DAG folder, settings."""
+    env = dict(environ)
+    env.update(to_env(settings))
+    env.update({
+        "AIRFLOW_HOME": str(Path(settings.state_dir) / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    })
+    return env
+
+
+def airflow_bin() -> str:
+    path = Path(sys.executable).parent / "airflow"
+    return str(path) if path.exists() else "airflow"
+
+
+def run_dag(dag_id: str, env: Mapping[str, str], log_path: Path) -> int:
+    """``airflow dags test <dag_id>``; output appended to ``log_path``; returns the exit code."""
+    with open(log_path, "ab") as log:
+        return subprocess.run([airflow_bin(), "dags", "test", dag_id], env=dict(env), stdout=log,
+                              stderr=subprocess.STDOUT, check=False).returncode
+
+
+def migrate_airflow(env: Mapping[str, str], log_path: Path) -> None:
+    """``airflow db migrate`` (idempotent). Raises :class:`RuntimeError` with the log path on failure."""
+    with open(log_path, "ab") as log:
+        rc = subprocess.run([airflow_bin(), "db", "migrate"], env=dict(env), stdout=log,
+                            stderr=subprocess.STDOUT, check=False).returncode
+    if rc != 0:
+        raise RuntimeError(f"airflow db migrate failed (exit {rc}); see {log_path}")
+
+
+def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | None = None,
+             keep_site: bool = False) -> int:
+    """Run the demo; returns the process exit code (0 when every step worked and the searches found hits)."""
+    from marsad import stack
+    from marsad.cli import print_hits
+    from marsad.crawl.registry import load_registry
+    from marsad.demo_site import build_sites, corpus_available, serve, write_registry
+    from marsad.index.es import Es
+    from marsad.index.templates import apply_templates
+    from marsad.kafka.clients import ensure_topics
+    from marsad.pipeline import drain
+    from marsad.search import search
+
+    console = console or Console()
+    t0 = time.monotonic()
+    demo_dir = Path(settings.state_dir) / "demo"
+    crawl_dir = demo_dir / "crawl"
+    shutil.rmtree(crawl_dir, ignore_errors=True)
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    base_url = f"http://127.0.0.1:{settings.demo_site_port}"
+    registry = demo_dir / "sources.yaml"
+    settings = settings.model_copy(update={
+        "sources_file": registry, "crawl_state_dir": crawl_dir,
+        "allow_private_hosts": sorted({*settings.allow_private_hosts, "127.0.0.1"}),
+    })
+
+    console.rule("[bold]1. local stack")
+    try:
+        stack.up(settings, console=console)
+    except stack.StackError as exc:
+        console.print(f"[red]stack failed:[/] {exc}")
+        return 1
+    for what, how in apply_templates(settings).items():
+        console.print(f"  {what}: {how}", highlight=False)
+    ensure_topics(settings)
+
+    console.rule("[bold]2. demo news sites")
+    if corpus_available(settings.corpus_dir):
+        console.print(f"  serving the corpus at {settings.corpus_dir}")
+        queries = DEMO_QUERIES
+    else:
+        console.print(f"  [yellow]corpus folder {settings.corpus_dir} is absent: using the small sample site "
+                      f"shipped with Marsad[/]")
+        queries = SAMPLE_QUERIES
+    sites = build_sites(settings.corpus_dir, base_url)
+    write_registry(sites, base_url, registry)
+    server = serve(sites, port=settings.demo_site_port)
+    sources = [s for s in load_registry(registry) if s.enabled]
+    pages = sum(len(s.pages) for s in sites.values())
+    console.print(f"  {len(sources)} sites, {pages} pages, feeds at {base_url}/<site>/feed.xml")
+
+    console.rule("[bold]3. crawl with Airflow (airflow dags test, one DAG per source)")
+    env = airflow_env(settings, environ)
+    af_log = demo_dir / "airflow.log"
+    af_log.write_bytes(b"")
+    crawl_counts: Counter = Counter()
+    failed_dags = []
+    try:
+        migrate_airflow(env, af_log)
+        with Progress(TextColumn("  {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=console) as prog:
+            task = prog.add_task("DAG runs", total=len(sources))
+            for src in sources:
+                prog.update(task, description=f"{src.dag_id:28}")
+                if run_dag(src.dag_id, env, af_log) != 0:
+                    failed_dags.append(src.dag_id)
+                report = crawl_dir / "reports" / f"crawl-{src.name}.json"
+                if report.exists():
+                    crawl_counts.update(orjson.loads(report.read_bytes())["counts"])
+                prog.advance(task)
+    finally:
+        if not keep_site:
+            server.stop()
+    if failed_dags:
+        console.print(f"  [red]failed DAG runs: {failed_dags}[/] (log: {af_log})")
+
+    console.rule("[bold]4. consumers: extract → index")
+    with Progress(TextColumn("  {task.description}"), TextColumn("{task.completed} records"),
+                  TimeElapsedColumn(), console=console) as prog:
+        tasks = {n: prog.add_task(n, total=None) for n in ("extract", "index")}
+        stats = drain(settings, progress=lambda n, s: prog.update(tasks[n], completed=s.consumed))
+    es = Es(settings.es_url)
+    es.request("POST", f"/{settings.stories_alias}/_refresh")
+    total_docs = es.request("GET", f"/{settings.stories_alias}/_count")["count"]
+
+    ex, ix = stats["extract"], stats["index"]
+    dlq = ex["outcomes"].get("dead_lettered", 0) + ix["outcomes"].get("dead_lettered", 0) \
+        + crawl_counts.get("dead_lettered", 0)
+    table = Table(title="this run", show_header=True)
+    table.add_column("step")
+    table.add_column("pages", justify="right")
+    table.add_column("meaning")
+    for label, value, meaning in (
+        ("discovered", crawl_counts.get("discovered", 0), "new article links in the feeds"),
+        ("fetched", crawl_counts.get("fetched", 0), "article pages downloaded by the DAG tasks"),
+        ("published", crawl_counts.get("published", 0), f"raw pages acknowledged by Kafka ({settings.raw_pages_topic})"),
+        ("extracted", ex["outcomes"].get("ok", 0), "articles produced by trafilatura"),
+        ("discarded", ex["outcomes"].get("discarded", 0), "not articles (reason counted)"),
+        ("duplicates", ix["outcomes"].get("duplicate", 0), "same canonical text as an indexed story"),
+        ("indexed", ix["outcomes"].get("indexed", 0), "story documents written"),
+        ("dead-lettered", dlq, f"sent to {settings.dead_letter_topic} with a reason"),
+    ):
+        table.add_row(label, str(value), meaning)
+    console.print(table)
+    reasons = {**ex["reasons"], **ix["reasons"], **{k: v for k, v in crawl_counts.items() if k.startswith("refused")}}
+    if reasons:
+        console.print(f"  reasons: {reasons}", highlight=False)
+    console.print(f"  stories in {settings.stories_alias}: {total_docs}")
+
+    console.rule("[bold]5. Arabic search")
+    found_all = True
+    for q in queries:
+        total, hits = search(settings, q, es=es, size=3)
+        found_all &= total > 0
+        print_hits(console, q, total, hits)
+        console.print()
+    console.rule()
+    console.print(f"done in {time.monotonic() - t0:.0f} s. The stack is still running: search with "
+                  f"[bold].venv/bin/marsad search \"…\"[/]; stop it with [bold]make stop[/] "
+                  f"(= .venv/bin/marsad stack down).")
+    if keep_site:
+        console.print(f"demo site still served at {base_url}/ — Ctrl-C to end")
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            server.stop()
+    return 0 if (found_all and not failed_dags) else 1
