@@ -1,0 +1,93 @@
+"""Shared fixtures. Tests needing services use their own topic and index names (``names`` fixture).
+
+With ``CI=true`` an unreachable Kafka or Elasticsearch is a test failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from marsad.settings import Settings, load_settings
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CORPUS = Settings().corpus_dir
+
+
+def _unavailable(msg: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{msg} (CI=true: a missing service is a failure)")
+    pytest.skip(f"{msg}; start it with `marsad stack up`")
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def services(base_settings: Settings) -> Settings:
+    """Checks that the real Kafka and Elasticsearch answer; fails in CI, skips elsewhere."""
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka import KafkaException
+
+    from marsad.errors import TransientError
+    from marsad.index.es import Es
+
+    try:
+        AdminClient({"bootstrap.servers": base_settings.kafka_bootstrap}).list_topics(timeout=10)
+    except KafkaException as exc:
+        _unavailable(f"Kafka not reachable at {base_settings.kafka_bootstrap}: {exc}")
+    try:
+        Es(base_settings.es_url).request("GET", "/_cluster/health")
+    except TransientError as exc:
+        _unavailable(f"Elasticsearch not reachable at {base_settings.es_url}: {exc}")
+    return base_settings
+
+
+@pytest.fixture
+def names(services: Settings, tmp_path: Path):
+    """Settings with topic, group, index and alias names unique to this test; cleaned up afterwards."""
+    tag = f"t{uuid.uuid4().hex[:10]}"
+    s = services.model_copy(update={
+        "raw_pages_topic": f"{tag}.raw-pages.v1",
+        "articles_topic": f"{tag}.articles.v1",
+        "dead_letter_topic": f"{tag}.dead-letter.v1",
+        "extract_group": f"{tag}.extract",
+        "index_group": f"{tag}.index",
+        "stories_alias": f"{tag}-stories",
+        "stories_index_prefix": f"{tag}-stories-v",
+        "fingerprints_index": f"{tag}-fingerprints",
+        "crawl_state_dir": tmp_path / "crawl",
+        "allow_private_hosts": ["127.0.0.1"],
+        "idle_timeout_s": 2.0,
+        "topic_partitions": 2,
+    })
+    yield s
+    from marsad.index.es import Es
+    from marsad.kafka.clients import admin, topic_names
+
+    es = Es(s.es_url)
+    es.request("DELETE", f"/{tag}-*", ok=(404,))
+    for t in (s.stories_alias, s.fingerprints_index):
+        es.request("DELETE", f"/_index_template/{t}", ok=(404,))
+    client = admin(s)  # keep a reference: the futures die with the client
+    futures = client.delete_topics(topic_names(s), operation_timeout=30)
+    from confluent_kafka import KafkaError, KafkaException
+
+    for f in futures.values():
+        try:
+            f.result()
+        except KafkaException as exc:  # a topic this test never created is fine, anything else is not
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.exists():
+        pytest.skip(f"corpus folder {CORPUS} not present (data dependency, not a service)")
+    return CORPUS

@@ -1,0 +1,48 @@
+"""DAG integrity: every DAG file imports, one DAG per enabled source, expected task ids and run settings."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from marsad.settings import REPO_ROOT, load_settings
+
+from ..airflow_helpers import dagbag
+
+pytestmark = pytest.mark.airflow
+
+
+def test_one_dag_per_enabled_source_with_expected_tasks(tmp_path):
+    registry = tmp_path / "sources.yaml"
+    registry.write_text(yaml.safe_dump({"sources": [
+        {"name": "site-a", "site": "http://127.0.0.1:1/a/", "feeds": ["http://127.0.0.1:1/a/feed.xml"],
+         "timezone": "Asia/Beirut"},
+        {"name": "site-b", "site": "http://127.0.0.1:1/b/", "feeds": ["http://127.0.0.1:1/b/feed.xml"],
+         "schedule": "*/15 * * * *"},
+        {"name": "site-off", "site": "http://127.0.0.1:1/c/", "feeds": [], "enabled": False},
+    ]}), encoding="utf-8")
+    bag = dagbag(load_settings(sources_file=registry), tmp_path / "airflow")
+    assert bag["errors"] == {}
+    assert set(bag["dags"]) == {"crawl_site_a", "crawl_site_b"}
+    for dag in bag["dags"].values():
+        assert dag["tasks"] == ["discover", "fetch_and_publish"]
+        assert dag["catchup"] is False
+        assert dag["max_active_runs"] == 1
+        assert dag["retries"] == 2
+
+
+def test_repository_registry_parses_into_dags(tmp_path):
+    settings = load_settings(sources_file=REPO_ROOT / "sources.yaml")
+    enabled = [s["name"] for s in yaml.safe_load(settings.sources_file.read_text())["sources"]
+               if s.get("enabled", True)]
+    bag = dagbag(settings, tmp_path / "airflow")
+    assert bag["errors"] == {}
+    assert len(bag["dags"]) == len(enabled)
+
+
+def test_broken_registry_is_an_import_error_not_silence(tmp_path):
+    registry = tmp_path / "sources.yaml"
+    registry.write_text("sources:\n  - name: Bad Name\n    site: x\n", encoding="utf-8")
+    bag = dagbag(load_settings(sources_file=registry), tmp_path / "airflow")
+    assert bag["dags"] == {}
+    assert any("invalid registry" in e for e in bag["errors"].values())

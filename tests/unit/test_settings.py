@@ -1,0 +1,93 @@
+"""Unit tests of marsad.settings.to_env: a child process rebuilt from the env sees the same pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from marsad.settings import ENV_FIELDS, Settings, load_settings, to_env
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    import os
+
+    for k in list(os.environ):
+        if k.upper().startswith("MARSAD_"):
+            monkeypatch.delenv(k, raising=False)
+
+
+def _custom(tmp_path: Path) -> Settings:
+    return Settings(
+        kafka_bootstrap="10.0.0.5:19092,10.0.0.6:19092",
+        es_url="http://es.internal:9201",
+        state_dir=tmp_path / "state dir",
+        crawl_state_dir=tmp_path / "crawl",
+        sources_file=tmp_path / "my sources.yaml",
+        allow_private_hosts=["127.0.0.1", "localhost", "demo.local"],
+        raw_pages_topic="t.raw",
+        articles_topic="t.articles",
+        dead_letter_topic="t.dlq",
+        extract_group="g.extract",
+        index_group="g.index",
+        stories_alias="stories-test",
+        stories_index_prefix="stories-test-v",
+        fingerprints_index="fp-test",
+        topic_partitions=7,
+        max_page_bytes=123456,
+        max_message_bytes=654321,
+        user_agent="MarsadTest/9 (+https://example.org; «عربي»)",
+    )
+
+
+def _rebuild(monkeypatch, env: dict[str, str]) -> Settings:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return Settings()
+
+
+def test_to_env_round_trip_custom(tmp_path, monkeypatch):
+    original = _custom(tmp_path)
+    env = to_env(original)
+    assert all(k.startswith("MARSAD_") and isinstance(v, str) for k, v in env.items())
+    child = _rebuild(monkeypatch, env)
+    for name in ENV_FIELDS:
+        assert getattr(child, name) == getattr(original, name), name
+    assert child.allow_private_hosts == ["127.0.0.1", "localhost", "demo.local"]
+    assert child.crawl_dir == original.crawl_dir
+
+
+def test_to_env_round_trip_defaults(monkeypatch):
+    original = Settings()
+    env = to_env(original)
+    assert "MARSAD_CRAWL_STATE_DIR" not in env  # None is not exported
+    child = _rebuild(monkeypatch, env)
+    for name in ENV_FIELDS:
+        assert getattr(child, name) == getattr(original, name), name
+    assert child.allow_private_hosts == []
+
+
+def test_to_env_values_differ_from_defaults_so_round_trip_is_meaningful(tmp_path):
+    custom, default = _custom(tmp_path), Settings()
+    same = [n for n in ENV_FIELDS if getattr(custom, n) == getattr(default, n)]
+    assert same == []
+
+
+def test_to_env_covers_exactly_env_fields(tmp_path):
+    env = to_env(_custom(tmp_path))
+    assert set(env) == {f"MARSAD_{n.upper()}" for n in ENV_FIELDS}
+    assert env["MARSAD_ALLOW_PRIVATE_HOSTS"] == '["127.0.0.1", "localhost", "demo.local"]'
+    assert env["MARSAD_TOPIC_PARTITIONS"] == "7"
+
+
+def test_single_private_host_round_trip(monkeypatch):
+    original = load_settings(allow_private_hosts=["127.0.0.1"])
+    child = _rebuild(monkeypatch, to_env(original))
+    assert child.allow_private_hosts == ["127.0.0.1"]
+
+
+def test_env_overrides_defaults_and_overrides_win(monkeypatch):
+    monkeypatch.setenv("MARSAD_ARTICLES_TOPIC", "from-env")
+    assert load_settings().articles_topic == "from-env"
+    assert load_settings(articles_topic="kw").articles_topic == "kw"
