@@ -113,17 +113,12 @@ def test_repo_sources_yaml_loads():
     assert all(s.site.startswith(("http://", "https://")) for s in sources)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: timezone naming a tz directory (e.g. 'Asia') raises a raw "
-                                       "IsADirectoryError from ZoneInfo, not ConfigError (_known_zone catches only "
-                                       "ZoneInfoNotFoundError/ValueError)")
 def test_timezone_that_is_a_zoneinfo_directory_is_config_error(tmp_path):
     p = _write(tmp_path, VALID.replace("Asia/Beirut", "Asia"))
     with pytest.raises(ConfigError):
         load_registry(p)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a registry that is not UTF-8 raises a raw UnicodeDecodeError, not "
-                                       "ConfigError naming the file (only FileNotFoundError/YAMLError are caught)")
 def test_non_utf8_registry_is_config_error(tmp_path):
     p = tmp_path / "sources.yaml"
     p.write_bytes(("# مصادر الأخبار\n" + VALID).encode("cp1256"))
@@ -131,8 +126,6 @@ def test_non_utf8_registry_is_config_error(tmp_path):
         load_registry(p)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a registry path that is a directory raises a raw IsADirectoryError, "
-                                       "not ConfigError (only FileNotFoundError is caught)")
 def test_directory_path_is_config_error(tmp_path):
     with pytest.raises(ConfigError):
         load_registry(tmp_path)

@@ -16,6 +16,7 @@ from marsad import stack
 from marsad.settings import Settings, load_settings
 from marsad.stack import _common
 from marsad.stack._common import (
+    proc_cmdline,
     LIB_MARKER,
     PidRecord,
     StackError,
@@ -289,7 +290,17 @@ def test_pid_file_roundtrip(tmp_path: Path) -> None:
 
 
 def sleeper(*extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *extra])
+    """A child whose argv contains ``extra``; returns once it has exec'd (before that /proc shows our argv)."""
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *extra])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        argv = proc_cmdline(proc.pid)
+        if argv is not None and "time.sleep(60)" in " ".join(argv):
+            break
+        time.sleep(0.01)
+    return proc
 
 
 def test_is_ours_matches_argv() -> None:

@@ -88,14 +88,10 @@ def test_relative_or_hostless_url_raises_value_error(url):
         canonical_url(url)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: IPv6 literal hosts lose their brackets: "
-                                       "'http://[::1]:8080/a' -> 'http://::1:8080/a' (not a valid URL)")
 def test_ipv6_host_keeps_brackets():
     assert canonical_url("http://[::1]:8080/a") == "http://[::1]:8080/a"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: non-UTF-8 percent-escapes (e.g. windows-1256 %C7 vs %C8) are decoded "
-                                       "with replacement, so different URLs collapse to one key %EF%BF%BD")
 def test_non_utf8_percent_escapes_do_not_collide():
     assert canonical_url("http://example.com/%C7%E1") != canonical_url("http://example.com/%C8%E1")
     assert canonical_url("http://example.com/a?q=%C7") != canonical_url("http://example.com/a?q=%C8")

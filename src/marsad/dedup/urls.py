@@ -14,11 +14,38 @@ Raises :class:`ValueError` for a URL without scheme or host.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import quote, unquote_to_bytes, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_",)
 _TRACKING = {"fbclid", "gclid", "dclid", "mc_cid", "mc_eid", "ocid", "ref", "cmpid", "igshid", "_ga"}
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/:@!$'()*+,;-._~?"
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _normalise_component(raw: str, safe: str) -> str:
+    """Decode percent-escapes to bytes, then re-encode: UTF-8 text is encoded once with upper-case hex.
+
+    Bytes that are not valid UTF-8 (e.g. a windows-1256 slug ``%C7%E1``) are kept as their own escapes instead of
+    being replaced by U+FFFD, so two different legacy-encoded URLs never collapse into one key.
+    """
+    data = unquote_to_bytes(raw)
+    try:
+        return quote(data.decode("utf-8"), safe=safe)
+    except UnicodeDecodeError:
+        return quote(data, safe=safe)
+
+
+def _split_query(query: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        pairs.append((_normalise_component(k.replace("+", " "), _QUERY_SAFE.replace("=", "")),
+                      _normalise_component(v.replace("+", " "), _QUERY_SAFE)))
+    return pairs
 
 
 def canonical_url(url: str) -> str:
@@ -28,13 +55,15 @@ def canonical_url(url: str) -> str:
         raise ValueError(f"not an absolute URL: {url!r}")
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal: keep the brackets (RFC 3986 §3.2.2)
+        host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or (scheme, port) in {("http", 80), ("https", 443)} else f"{host}:{port}"
-    path = quote(unquote(parts.path), safe=_PATH_SAFE) or "/"
+    path = _normalise_component(parts.path, _PATH_SAFE) or "/"
     query_pairs = [
         (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        for k, v in _split_query(parts.query)
         if not k.lower().startswith(_TRACKING_PREFIXES) and k.lower() not in _TRACKING
     ]
-    query = urlencode(sorted(query_pairs), doseq=True)
+    query = "&".join(f"{k}={v}" for k, v in sorted(query_pairs))
     return urlunsplit((scheme, netloc, path, query, ""))
