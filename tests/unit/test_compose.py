@@ -219,7 +219,7 @@ def test_kafka_host_port_is_the_settings_default(services: dict[str, dict], defa
     assert published(kafka, KAFKA_CLIENT_PORT) == default_port
     env = env_of(kafka)
     host, port = listeners(env["KAFKA_ADVERTISED_LISTENERS"])["PLAINTEXT"]
-    assert (host, port) == ("localhost", default_port), "host clients must be told the published address"
+    assert (host, port) == ("127.0.0.1", default_port), "host clients must be told the published address"
     assert listeners(env["KAFKA_LISTENERS"])["PLAINTEXT"][1] == KAFKA_CLIENT_PORT
 
 
@@ -514,3 +514,13 @@ def test_kibana_import_fails_when_kibana_never_answers(kibana, tmp_path: Path) -
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     (tmp_path / "x.ndjson").write_text("{}\n")
     assert module.wait_ready(dead, wait_s=0.2, interval_s=0.1) is False
+
+
+def test_kafka_image_matches_local_stack_version():
+    import yaml as _yaml
+
+    from marsad.settings import REPO_ROOT, Settings
+
+    compose = _yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    image = compose["services"]["kafka"]["image"]
+    assert image.split(":")[1].split()[0] == Settings().kafka_version

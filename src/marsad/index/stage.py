@@ -90,7 +90,8 @@ class IndexStage:
         """Return ``content_hash -> owner canonical URL`` for every article of the batch."""
         lines: list[dict[str, Any]] = []
         for _, a in articles:
-            lines.append({"create": {"_index": self.settings.fingerprints_index, "_id": a.content_hash}})
+            lines.append({"create": {"_index": self.settings.fingerprints_index, "_id": a.content_hash,
+                                     "require_alias": True}})
             lines.append({"canonical_url": a.canonical_url, "story_id": doc_id(a.canonical_url),
                           "claimed_at": utcnow().isoformat()})
         try:
@@ -101,6 +102,8 @@ class IndexStage:
         lost: set[str] = set()
         for (_, a), item in zip(articles, resp["items"]):
             status, res = _item_status(item)
+            if status == 404:
+                raise TransientError(f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`")
             if status == 201 and a.content_hash not in owners:
                 owners[a.content_hash] = a.canonical_url
             elif status in (201, 409):

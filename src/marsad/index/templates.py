@@ -26,7 +26,7 @@ def load_template(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, A
 
 
 def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
-    """Put both templates and create the first stories index + alias and the fingerprints index if missing.
+    """Put both templates; create the first stories and fingerprints indices (``…-v1``) behind their aliases.
 
     Returns a dict of what was done per object (``created``, ``exists``, ``updated``).
     Raises :class:`~marsad.index.es.EsHttpError` if Elasticsearch rejects a template.
@@ -38,7 +38,7 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     es.request("PUT", f"/_index_template/{settings.stories_alias}", stories)
     done[f"template {settings.stories_alias}"] = "updated"
     fps = load_template("fingerprints")
-    fps["index_patterns"] = [settings.fingerprints_index]
+    fps["index_patterns"] = [f"{settings.fingerprints_index}-v*"]
     es.request("PUT", f"/_index_template/{settings.fingerprints_index}", fps)
     done[f"template {settings.fingerprints_index}"] = "updated"
 
@@ -48,9 +48,10 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
         es.request("PUT", f"/{settings.stories_index_v1}",
                    {"aliases": {settings.stories_alias: {"is_write_index": True}}})
         done[f"index {settings.stories_index_v1}"] = "created"
-    if es.exists(f"/{settings.fingerprints_index}"):
-        done[f"index {settings.fingerprints_index}"] = "exists"
+    if es.exists(f"/_alias/{settings.fingerprints_index}"):
+        done[f"alias {settings.fingerprints_index}"] = "exists"
     else:
-        es.request("PUT", f"/{settings.fingerprints_index}", {})
-        done[f"index {settings.fingerprints_index}"] = "created"
+        es.request("PUT", f"/{settings.fingerprints_index}-v1",
+                   {"aliases": {settings.fingerprints_index: {"is_write_index": True}}})
+        done[f"index {settings.fingerprints_index}-v1"] = "created"
     return done
