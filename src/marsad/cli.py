@@ -150,6 +150,10 @@ def consume(stage: str = typer.Argument(..., help="extract | index | all"),
     settings = _settings()
     if stage not in ("extract", "index", "all"):
         _fail(f"unknown stage {stage!r}: use extract, index or all")
+    if settings.metrics_port:
+        from marsad.observability import start_metrics_server
+
+        start_metrics_server(settings.metrics_port)
     if stage == "all" and until_idle:
         console.print(pipeline.drain(settings), highlight=False)
         return
