@@ -84,6 +84,7 @@ def _print_status(st) -> None:
 def templates_apply() -> None:
     """Install index templates; create the first versioned stories index and its alias if missing."""
     from marsad.errors import TransientError
+    from marsad.index.es import EsHttpError
     from marsad.index.templates import apply_templates
     from marsad.observability import console
 
@@ -91,6 +92,10 @@ def templates_apply() -> None:
         done = apply_templates(_settings())
     except TransientError as exc:
         _fail(f"{exc} (is the stack up? `marsad stack up`)", 1)
+    except EsHttpError as exc:
+        _fail(f"Elasticsearch refused the template or mapping: {exc}. An index created by an older template with "
+              f"an incompatible field needs a new index version (reindex into <prefix>v2 and move the alias); on a "
+              f"throw-away dev stack, delete the old index instead.", 1)
     for what, how in done.items():
         console.print(f"{what}: {how}", highlight=False)
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from marsad.errors import PermanentError
 
@@ -43,7 +43,7 @@ class RawPageMeta(BaseModel):
     canonical_url: str
     status: int
     headers: dict[str, str] = Field(default_factory=dict)
-    fetched_at: datetime
+    fetched_at: AwareDatetime
     source: str
     via: str = "crawl"
     """``crawl`` or ``warc``."""
@@ -96,13 +96,30 @@ class Article(BaseModel):
     source: str
     title: str | None = None
     text: str
-    published_at: datetime | None = None
-    fetched_at: datetime
+    published_at: AwareDatetime | None = None
+    fetched_at: AwareDatetime
     language: str | None = None
     sitename: str | None = None
     original: dict[str, Any] | None = None
+    """Attribution of a republication: ``{site, title, published_at}`` (``published_at`` ISO day or instant,
+    or null) when the body carried an aggregator header; else ``None``."""
     content_hash: str
     extractor: str = "trafilatura"
+    description: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    image: str | None = None
+    date_signal: str | None = None
+    """Where ``published_at`` came from: json-ld, meta, time, dateline, url, htmldate."""
+    date_precision: str | None = None
+    """``minute`` or ``day``."""
+    wire: str | None = None
+    """News agency named in a wire dateline («واس»), when the body had one."""
+    source_line: str | None = None
+    """Value of a «المصدر: …» line removed from the body."""
+    boilerplate_removed: list[str] = Field(default_factory=list)
+    """Names of the boilerplate rules that removed text (``extract/boilerplate_rules.yaml``)."""
 
     model_config = {"populate_by_name": True}
 

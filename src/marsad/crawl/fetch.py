@@ -20,6 +20,10 @@ MAX_REDIRECTS = 5
 """Redirect hops followed before refusing (browsers allow ~20; news sites need 1–3)."""
 
 
+TRANSIENT_REASONS = frozenset({"timeout", "http-error", "dns-error", "http-429"})
+"""Refusals worth retrying on a later run (plus every ``http-5xx``); the rest are final answers."""
+
+
 class FetchRefused(Exception):
     """A page was not fetched or not accepted; ``reason`` is a stable slug (``too-large``, ``http-404``…)."""
 
@@ -29,6 +33,11 @@ class FetchRefused(Exception):
         self.url = url
         self.detail = detail
 
+    @property
+    def transient(self) -> bool:
+        """True when a later run may succeed (timeouts, DNS, 429, 5xx): the URL is not marked as seen."""
+        return self.reason in TRANSIENT_REASONS or self.reason.startswith("http-5")
+
 
 def check_address(url: str, settings: Settings) -> None:
     """Refuse URLs whose host resolves to loopback, private, link-local, reserved or metadata addresses.
@@ -36,20 +45,25 @@ def check_address(url: str, settings: Settings) -> None:
     Hosts listed in ``settings.allow_private_hosts`` are exempt (tests and the demo allow ``127.0.0.1``).
     Raises :class:`FetchRefused` (``bad-url``, ``dns-error``, ``private-address``).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # e.g. a redirect to http://host:99999/
+        raise FetchRefused("bad-url", url, str(exc)) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchRefused("bad-url", url)
     host = parts.hostname
     if host in settings.allow_private_hosts:
         return
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80))
     except socket.gaierror as exc:
         raise FetchRefused("dns-error", url, str(exc)) from exc
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast \
-                or ip.is_unspecified:
+        # is_global excludes private, loopback, link-local (169.254.169.254), CGNAT 100.64/10 (Alibaba's
+        # 100.100.100.200 metadata), reserved and documentation ranges (IANA special-purpose registries).
+        if not ip.is_global or ip.is_multicast:
             raise FetchRefused("private-address", url, str(ip))
 
 
@@ -95,6 +109,8 @@ class Fetcher:
                     return resp, b"".join(chunks), current
             except httpx.TimeoutException as exc:
                 raise FetchRefused("timeout", current, str(exc)) from exc
+            except httpx.InvalidURL as exc:
+                raise FetchRefused("bad-url", current, str(exc)) from exc
             except httpx.HTTPError as exc:
                 raise FetchRefused("http-error", current, str(exc)) from exc
         raise FetchRefused("too-many-redirects", url)

@@ -17,7 +17,7 @@ from marsad.crawl.publish import RawPagePublisher
 from marsad.crawl.registry import Source, get_source
 from marsad.crawl.state import SeenUrls
 from marsad.dedup.urls import canonical_url
-from marsad.messages import RawPageMeta, utcnow
+from marsad.messages import META_HEADER, RAW_PAGE_SCHEMA, SCHEMA_HEADER, RawPageMeta, utcnow
 from marsad.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,9 +90,11 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
                 if exc.reason == "too-large":
                     meta = RawPageMeta(url=url, final_url=exc.url, canonical_url=canonical_url(exc.url),
                                        status=0, fetched_at=utcnow(), source=source.name)
-                    publisher.dead_letter(meta.canonical_url.encode(), [("marsad.meta",
-                                          orjson.dumps(meta.model_dump(mode="json")))], "too-large", exc.detail)
-                done.append(url)  # a refusal is an answer: do not refetch every run
+                    publisher.dead_letter(meta.canonical_url.encode(), [
+                        (SCHEMA_HEADER, RAW_PAGE_SCHEMA.encode()),
+                        (META_HEADER, orjson.dumps(meta.model_dump(mode="json")))], "too-large", exc.detail)
+                if not exc.transient:
+                    done.append(url)  # a final refusal is an answer: do not refetch every run
                 continue
             counts["fetched"] += 1
             publisher.publish(page)

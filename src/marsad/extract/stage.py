@@ -1,23 +1,26 @@
 """The extract stage: raw page → :class:`~marsad.messages.Article` with trafilatura.
 
 Guards before trafilatura (empty body, not HTML, feeds) discard with a reason; pages where trafilatura finds no
-article body are discarded as ``no-article-text``. Dates here are trafilatura/htmldate's day-precision date,
-placed at local midnight in the source's registry time zone (minute-precision Arabic dates: issue 4).
+article body are discarded as ``no-article-text``. Dates come from :mod:`marsad.extract.dates` (JSON-LD, meta,
+``<time>``, Arabic datelines, URL; naive times in the source's registry zone); aggregator attribution, disclaimers,
+wire datelines and tag tails are removed from the body by :mod:`marsad.extract.boilerplate` and kept as metadata.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import trafilatura
 from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
 
 from marsad.crawl.registry import Source
 from marsad.dedup.urls import canonical_url
 from marsad.errors import Discard
+from marsad.extract.boilerplate import clean_body, clean_title
+from marsad.extract.dates import find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html
 from marsad.kafka.worker import Output, Record, per_record
 from marsad.messages import Article, RawPage
@@ -52,11 +55,24 @@ def detect_language(text: str, html: str) -> str:
     return "en" if ratio == 0.0 and text else "und"
 
 
+def _split_list(value: str | list[str] | None) -> list[str]:
+    if not value:
+        return []
+    items = value if isinstance(value, list) else re.split(r"[,;،؛]", value)
+    return [x.strip() for x in items if x and x.strip()]
+
+
 def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source: str = "file",
                     content_type: str | None = None, tz: str = "UTC", final_url: str | None = None) -> Article:
     """Turn one HTML page into an :class:`Article`.
 
-    Raises :class:`Discard` (``empty-body``, ``not-html``, ``feed-not-article``, ``no-article-text``).
+    Steps: guards → charset (:func:`decode_html`) → one lxml parse → publication date with its signal
+    (:func:`marsad.extract.dates.find_published_at`, before trafilatura mutates the tree) → trafilatura body and
+    metadata → republication boilerplate removed and kept as metadata (:mod:`marsad.extract.boilerplate`) →
+    language from the text.
+
+    ``fetched_at`` must be timezone-aware; ``tz`` is the source's IANA zone for naive page dates.
+    Raises :class:`Discard` (``empty-body``, ``feed-not-article``, ``not-html``, ``no-article-text``).
     """
     if not html_bytes.strip():
         raise Discard("empty-body")
@@ -66,28 +82,52 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     if not _HTML_SNIFF.search(html_bytes[:65536]):
         raise Discard("not-html")
     html, _enc = decode_html(html_bytes, content_type)
-    doc = trafilatura.bare_extraction(html, url=final_url or url, options=_OPTIONS)
-    text = (doc.text if doc is not None else "") or ""
+    page_url = final_url or url
+    tree = load_html(html)
+    if tree is None:
+        raise Discard("not-html", "lxml could not parse the page")
+    date = find_published_at(html, url=page_url, tz=tz, fetched_at=fetched_at, tree=tree)
+    doc = trafilatura.bare_extraction(tree, url=page_url, options=_OPTIONS)
+    raw_text = (doc.text if doc is not None else "") or ""
+    title = clean_title(doc.title) if doc is not None and doc.title else None
+    text, attribution = clean_body(raw_text, title)
     if len(text.strip()) < MIN_TEXT_CHARS:
         raise Discard("no-article-text", f"{len(text.strip())} chars")
-    published_at = None
-    if doc.date:
-        try:
-            day = datetime.strptime(doc.date[:10], "%Y-%m-%d").date()
-            published_at = datetime.combine(day, time(0, 0), ZoneInfo(tz))
-        except ValueError:
-            log.warning("unparsable date %r on %s", doc.date, url)
+
+    original = None
+    if attribution.original_site or attribution.original_title:
+        when = parse_arabic_date(attribution.original_date_text, tz=tz, now=fetched_at) \
+            if attribution.original_date_text else None
+        original = {"site": attribution.original_site, "title": attribution.original_title,
+                    "published_at": when.date().isoformat() if when else None}
+    published_at, signal, precision = (date.value, date.signal, date.precision) if date else (None, None, None)
+    if published_at is None and original and original["published_at"]:
+        # the aggregator republished it on the day its header names (observed: the seed story)
+        published_at = parse_arabic_date(attribution.original_date_text, tz=tz, now=fetched_at)
+        signal, precision = "attribution", "day"
+    tags = _split_list(doc.tags) + [t for t in attribution.tags if t]
     return Article(
         url=url,
-        canonical_url=canonical_url(final_url or url),
+        canonical_url=canonical_url(page_url),
         source=source,
-        title=(doc.title or None),
+        title=title,
         text=text,
         published_at=published_at,
         fetched_at=fetched_at,
         language=detect_language(text, html),
         sitename=doc.sitename or None,
+        original=original,
         content_hash=content_hash(text),
+        description=doc.description or None,
+        authors=_split_list(doc.author),
+        categories=_split_list(doc.categories),
+        tags=tags,
+        image=doc.image or None,
+        date_signal=signal,
+        date_precision=precision,
+        wire=attribution.wire,
+        source_line=attribution.source_line,
+        boilerplate_removed=sorted({name for name, _ in attribution.removed}),
     )
 
 

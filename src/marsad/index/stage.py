@@ -58,6 +58,27 @@ def republication(a: Article) -> dict[str, Any]:
     }
 
 
+MAX_BULK_BYTES = 10 * 1024 * 1024
+"""Bulk requests are split at ~10 MiB (Elastic's sizing advice: 5–15 MB; ``http.max_content_length`` is 100 MB)."""
+
+
+def _chunks(lines: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
+    """Split action/source line pairs into bulk bodies of at most ``max_bytes`` (one pair always fits alone)."""
+    import orjson
+
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for k in range(0, len(lines), 2):
+        pair = lines[k:k + 2]
+        n = sum(len(orjson.dumps(x)) + 1 for x in pair)
+        if chunks[-1] and size + n > max_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1] += pair
+        size += n
+    return chunks
+
+
 def _item_status(item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     (_, res), = item.items()
     return res.get("status", 500), res
@@ -81,13 +102,16 @@ class IndexStage:
             except PermanentError as e:
                 outcomes[i] = Outcome(error=e)
         if articles:
-            owners = self._claim(articles)
-            self._write(articles, owners, outcomes)
+            owners = self._claim(articles, outcomes)
+            articles = [(i, a) for i, a in articles if outcomes[i] is None]
+            if articles:
+                self._write(articles, owners, outcomes)
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
 
     # --- step 1: fingerprint claims -------------------------------------------------------------------
-    def _claim(self, articles: list[tuple[int, Article]]) -> dict[str, str]:
-        """Return ``content_hash -> owner canonical URL`` for every article of the batch."""
+    def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, str]:
+        """Return ``content_hash -> owner canonical URL`` for the batch; a claim ES rejects (4xx other than 409)
+        dead-letters its record instead of blocking the partition."""
         lines: list[dict[str, Any]] = []
         for _, a in articles:
             lines.append({"create": {"_index": self.settings.fingerprints_index, "_id": a.content_hash,
@@ -100,7 +124,7 @@ class IndexStage:
             raise TransientError(f"fingerprint claim failed: {exc}") from exc
         owners: dict[str, str] = {}
         lost: set[str] = set()
-        for (_, a), item in zip(articles, resp["items"]):
+        for (i, a), item in zip(articles, resp["items"]):
             status, res = _item_status(item)
             if status == 404:
                 raise TransientError(f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`")
@@ -108,8 +132,12 @@ class IndexStage:
                 owners[a.content_hash] = a.canonical_url
             elif status in (201, 409):
                 lost.add(a.content_hash)
-            else:
+            elif status == 429 or status >= 500:
                 raise TransientError(f"fingerprint claim item failed: {status} {res.get('error')}")
+            else:
+                err = res.get("error") or {}
+                outcomes[i] = Outcome(error=PermanentError(f"es-claim-{err.get('type', status)}",
+                                                           str(err.get("reason", ""))[:500]))
         lost -= owners.keys()
         if lost:
             got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget", {"ids": sorted(lost)})
@@ -143,13 +171,15 @@ class IndexStage:
                                "republications": [republication(a)], "republication_count": 1},
                 })
                 kinds.append((i, "duplicate"))
-        try:
-            resp = self.es.bulk(lines)
-        except EsHttpError as exc:
-            if exc.status == 404:
-                raise TransientError(f"alias {alias} missing: run `marsad templates apply` ({exc})") from exc
-            raise TransientError(f"bulk failed: {exc}") from exc
-        for (i, kind), item in zip(kinds, resp["items"]):
+        items: list[dict[str, Any]] = []
+        for chunk in _chunks(lines, MAX_BULK_BYTES):
+            try:
+                items += self.es.bulk(chunk)["items"]
+            except EsHttpError as exc:
+                if exc.status == 404:
+                    raise TransientError(f"alias {alias} missing: run `marsad templates apply` ({exc})") from exc
+                raise TransientError(f"bulk failed: {exc}") from exc
+        for (i, kind), item in zip(kinds, items):
             status, res = _item_status(item)
             if 200 <= status < 300:
                 outcomes[i] = Outcome(label=kind)

@@ -44,14 +44,58 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
 
     if es.exists(f"/_alias/{settings.stories_alias}"):
         done[f"alias {settings.stories_alias}"] = "exists"
+        done.update(update_mappings(es, settings.stories_alias, stories["template"]["mappings"]))
     else:
         es.request("PUT", f"/{settings.stories_index_v1}",
                    {"aliases": {settings.stories_alias: {"is_write_index": True}}})
         done[f"index {settings.stories_index_v1}"] = "created"
     if es.exists(f"/_alias/{settings.fingerprints_index}"):
         done[f"alias {settings.fingerprints_index}"] = "exists"
+        done.update(update_mappings(es, settings.fingerprints_index, fps["template"]["mappings"]))
     else:
         es.request("PUT", f"/{settings.fingerprints_index}-v1",
                    {"aliases": {settings.fingerprints_index: {"is_write_index": True}}})
         done[f"index {settings.fingerprints_index}-v1"] = "created"
+        rebuilt = rebuild_claims(settings, es)
+        if rebuilt:
+            done[f"claims rebuilt from {settings.stories_alias}"] = str(rebuilt)
+    return done
+
+
+def update_mappings(es: Es, alias: str, mappings: dict[str, Any]) -> dict[str, str]:
+    """Apply the template's mappings to the indices already behind ``alias`` (new fields are additive).
+
+    A template only shapes indices created after it; without this, a field added to the template would make every
+    write to the existing index fail (``dynamic: strict``). A change Elasticsearch refuses (a field's type or
+    analyzer changed) raises :class:`~marsad.index.es.EsHttpError`: that needs a new index version and a replay.
+    """
+    done = {}
+    for index in sorted(es.request("GET", f"/_alias/{alias}")):
+        es.request("PUT", f"/{index}/_mapping", mappings)
+        done[f"mapping {index}"] = "updated"
+    return done
+
+
+REBUILD_SCRIPT = (
+    "ctx._id = ctx._source.remove('content_hash'); "
+    "ctx._source.claimed_at = ctx._source.remove('indexed_at');"
+)
+
+
+def rebuild_claims(settings: Settings, es: Es) -> int:
+    """Re-create fingerprint claims from the stories (``content_hash`` → owner) after the claims index was lost.
+
+    Without this, a copy of an already indexed text would become a second story. Uses ``_reindex`` with
+    ``op_type=create`` (existing claims win). Returns the number of claims created (0 when there are no stories).
+    """
+    if not es.exists(f"/_alias/{settings.stories_alias}"):
+        return 0
+    resp = es.request("POST", "/_reindex", {
+        "conflicts": "proceed",
+        "source": {"index": settings.stories_alias, "_source": ["content_hash", "canonical_url", "story_id",
+                                                                "indexed_at"]},
+        "dest": {"index": settings.fingerprints_index, "op_type": "create"},
+        "script": {"lang": "painless", "source": REBUILD_SCRIPT},
+    }, params={"refresh": True})
+    return int(resp.get("created", 0))
     return done

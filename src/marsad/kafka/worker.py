@@ -229,6 +229,7 @@ class Worker:
                 if len(outcomes) != len(records):
                     raise RuntimeError(f"stage {self.stage.name} returned {len(outcomes)} outcomes for "
                                        f"{len(records)} records")
+                outcomes = self._guard_sizes(outcomes)
                 self._produce_outcomes(records, outcomes)
                 self._commit(records)
                 break
@@ -253,6 +254,23 @@ class Worker:
             if reason:
                 self.stats.reasons[f"{key}:{reason}"] += 1
             RECORDS.labels(self.stage.name, key, reason).inc()
+
+    def _guard_sizes(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Turn an outcome whose output exceeds ``max_message_bytes`` into a dead letter of its input.
+
+        The input fitted its topic, so the dead letter (original value + headers) fits the DLQ, which has the same
+        limit; without this, ``produce`` would raise ``MSG_SIZE_TOO_LARGE`` on every redelivery (a poison pill).
+        Example: a windows-1256 page grows ~1.7× when its text is re-encoded as UTF-8 JSON.
+        """
+        limit = self.settings.max_message_bytes
+        guarded = []
+        for out in outcomes:
+            big = [o for o in out.outputs if len(o.value) + len(o.key or b"") > limit]
+            if big:
+                size = max(len(o.value) for o in big)
+                out = Outcome(error=PermanentError("output-too-large", f"{size} bytes > max_message_bytes {limit}"))
+            guarded.append(out)
+        return guarded
 
     def _produce_outcomes(self, records: list[Record], outcomes: Iterable[Outcome]) -> None:
         n = 0
