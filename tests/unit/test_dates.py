@@ -652,3 +652,17 @@ def test_cost_per_page_well_under_20_ms() -> None:
         costs[rel] = min(runs) * 1000
     assert max(costs.values()) < 20, costs
     assert statistics.mean(costs.values()) < 10, costs
+
+
+def test_no_htmldate_guess_when_the_page_date_is_in_the_future():
+    from datetime import datetime, timezone
+
+    from marsad.extract.dates import find_published_at
+
+    body = "<p>" + "نص الخبر هنا وهو طويل بما يكفي. " * 4 + "</p>"
+    html = (f'<html lang="ar"><head><title>عنوان</title>'
+            f'<meta property="article:published_time" content="2026-01-16T00:30:00"></head>'
+            f"<body><article><h1>عنوان</h1>{body}</article></body></html>")
+    got = find_published_at(html, url="https://example.com/a/1", tz="UTC",
+                            fetched_at=datetime(2026, 1, 8, 18, 46, tzinfo=timezone.utc))
+    assert got is None

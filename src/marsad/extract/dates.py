@@ -574,6 +574,7 @@ class _Page:
         except (ValueError, OverflowError):
             return None
         if not FLOOR <= value <= self.ceiling:
+            self.rejected_any = True
             return None
         return _Cand(value, precision, signal, parsed.offset is not None or parsed.relative is not None,
                      parsed.wall(), free)
@@ -753,14 +754,16 @@ class _Page:
 
     def htmldate(self) -> Iterator[_Cand]:
         """htmldate's fast mode as a last resort (day precision), bounded by the same floor/ceiling."""
-        if self.tree is None:
+        if self.tree is None or getattr(self, "rejected_any", False):
+            # the page's own dates were implausible (future or before the floor): htmldate would clip or guess
+            # from the same strings (observed: a future meta 2026-01-16 became "2026-01-01"), so no guess at all
             return
         try:
             found = find_date(self.tree, extensive_search=False, original_date=True,
                               min_date=FLOOR.replace(tzinfo=None),
                               max_date=self.ceiling.astimezone(self.zone).replace(tzinfo=None))
-        except Exception:  # noqa: BLE001 - third-party heuristics must not break extraction
-            log.debug("htmldate failed", exc_info=True)
+        except Exception:  # noqa: BLE001 - third-party heuristics must not break extraction; logged, not hidden
+            log.warning("htmldate failed on a page; no fallback date", exc_info=True)
             return
         if found and (c := self._cand(found[:10], "htmldate")):
             if self.local_day(c) in self.modified_days():
