@@ -22,6 +22,7 @@ from marsad.errors import Discard
 from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.extract.dates import find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html
+from marsad.extract.metadata import page_metadata
 from marsad.kafka.worker import Output, Record, per_record
 from marsad.messages import Article, RawPage
 from marsad.settings import Settings
@@ -36,9 +37,10 @@ _HTML_SNIFF = re.compile(rb"<\s*(!doctype\s+html|html|head|body|article|div|p)\b
 _FEED_SNIFF = re.compile(rb"<\s*(rss|feed|urlset|sitemapindex)\b", re.IGNORECASE)
 _LANG_ATTR = re.compile(r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z-]+)", re.IGNORECASE)
 
-_OPTIONS = Extractor(output_format="python", with_metadata=True, comments=False, tables=False, dedup=False,
+_OPTIONS = Extractor(output_format="python", fast=True, with_metadata=False, comments=False, tables=False, dedup=False,
                      lang=None)
-"""One trafilatura options object per process (building it per page costs time)."""
+"""One trafilatura options object per process (building it per page costs time). ``fast``: no justext/readability
+fallback; metadata comes from :mod:`marsad.extract.metadata` (cheaper, same titles) — see docs/benchmarks-extract.md."""
 
 
 def detect_language(text: str, html: str) -> str:
@@ -87,9 +89,10 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     if tree is None:
         raise Discard("not-html", "lxml could not parse the page")
     date = find_published_at(html, url=page_url, tz=tz, fetched_at=fetched_at, tree=tree)
+    meta = page_metadata(tree, page_url)  # before trafilatura, which prunes the tree in place
     doc = trafilatura.bare_extraction(tree, url=page_url, options=_OPTIONS)
     raw_text = (doc.text if doc is not None else "") or ""
-    title = clean_title(doc.title) if doc is not None and doc.title else None
+    title = clean_title(meta.title) if meta.title else None
     text, attribution = clean_body(raw_text, title)
     if len(text.strip()) < MIN_TEXT_CHARS:
         raise Discard("no-article-text", f"{len(text.strip())} chars")
@@ -105,7 +108,7 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
         # the aggregator republished it on the day its header names (observed: the seed story)
         published_at = parse_arabic_date(attribution.original_date_text, tz=tz, now=fetched_at)
         signal, precision = "attribution", "day"
-    tags = _split_list(doc.tags) + [t for t in attribution.tags if t]
+    tags = meta.tags + [t for t in attribution.tags if t]
     return Article(
         url=url,
         canonical_url=canonical_url(page_url),
@@ -115,14 +118,14 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
         published_at=published_at,
         fetched_at=fetched_at,
         language=detect_language(text, html),
-        sitename=doc.sitename or None,
+        sitename=meta.sitename,
         original=original,
         content_hash=content_hash(text),
-        description=doc.description or None,
-        authors=_split_list(doc.author),
-        categories=_split_list(doc.categories),
+        description=meta.description,
+        authors=meta.authors,
+        categories=meta.categories,
         tags=tags,
-        image=doc.image or None,
+        image=meta.image,
         date_signal=signal,
         date_precision=precision,
         wire=attribution.wire,
