@@ -147,7 +147,7 @@ def ingest_warc(files: list[Path] = typer.Argument(..., exists=True, dir_okay=Fa
 def consume(stage: str = typer.Argument(..., help="extract | index | all"),
             until_idle: bool = typer.Option(False, "--until-idle", help="Stop once the input topics are drained.")) -> None:
     """Run consumers: extract (raw pages → articles), index (articles → Elasticsearch), or all."""
-    import threading
+    import multiprocessing
 
     from marsad import pipeline
     from marsad.observability import console
@@ -167,14 +167,31 @@ def consume(stage: str = typer.Argument(..., help="extract | index | all"),
     if len(names) == 1:
         console.print(factories[stage](settings).run(until_idle=until_idle).as_dict(), highlight=False)
         return
-    threads = [threading.Thread(target=lambda n=n: factories[n](settings).run(), name=n, daemon=True) for n in names]
-    for t in threads:
-        t.start()
+    # one process per stage: each worker runs in its process's main thread, where the per-page time limit works
+    procs = [multiprocessing.Process(target=_run_stage, args=(n,), name=f"marsad-{n}") for n in names]
+    for p in procs:
+        p.start()
     try:
-        for t in threads:
-            t.join()
+        for p in procs:
+            p.join()
     except KeyboardInterrupt:
         console.print("stopping")
+        for p in procs:
+            p.join(30)
+    failed = [p.name for p in procs if p.exitcode not in (0, None)]
+    if failed:
+        _fail(f"consumer processes failed: {failed}", 1)
+
+
+def _run_stage(name: str) -> None:
+    from marsad import pipeline
+
+    settings = _settings()
+    factory = {"extract": pipeline.extract_worker, "index": pipeline.index_worker}[name]
+    try:
+        factory(settings).run()
+    except KeyboardInterrupt:
+        return
 
 
 @app.command()
@@ -233,10 +250,17 @@ def print_hits(console, query: str, total: int, hits) -> None:
 
     console.print(f"[bold]«{escape(query)}»[/]: {total} stories", highlight=False)
     for n, h in enumerate(hits, 1):
-        rep = f"  +{h.republication_count} republications" if h.republication_count else ""
+        rep = f"  +{h.republication_count} republications ({', '.join(h.republishers or [])})" \
+            if h.republication_count else ""
         console.print(f"[bold cyan]{n}.[/] [bold]{escape(h.title or '(untitled)')}[/]", highlight=False)
         console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(unquote(h.url))}{rep}",
                       highlight=False)
+        if h.original and h.original.get("site"):
+            o = h.original
+            console.print(f"   [magenta]republished from {escape(o['site'])}[/]"
+                          f"{' · first published ' + o['published_at'] if o.get('published_at') else ''}"
+                          f"{' · original title «' + escape(o['title']) + '»' if o.get('title') else ''}",
+                          highlight=False)
         for s in h.snippets[:2]:
             s = escape(" ".join(s.split())).replace(HL_PRE, "[bold yellow]").replace(HL_POST, "[/]")
             console.print(f"   … {s} …", highlight=False)

@@ -28,6 +28,10 @@ class Hit:
     published_at: str | None
     republication_count: int
     snippets: list[str]
+    original: dict | None = None
+    """Attribution parsed from an aggregator header: ``{site, title, published_at}``."""
+    republishers: list[str] | None = None
+    """Sources of the story's republications."""
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -70,7 +74,8 @@ def build_query(query: str, *, since: datetime | None = None, until: datetime | 
             "fields": {"text": {"fragment_size": 160, "number_of_fragments": 2},
                        "title": {"number_of_fragments": 0}},
         },
-        "_source": ["story_id", "title", "url", "source", "published_at", "republication_count"],
+        "_source": ["story_id", "title", "url", "source", "published_at", "republication_count", "original",
+                    "republications.source"],
     }
     if sort == "date":
         body["sort"] = [{"published_at": {"order": "desc", "missing": "_last"}}, "_score"]
@@ -89,6 +94,8 @@ def search(settings: Settings, query: str, es: Es | None = None, **kwargs: Any) 
             story_id=src.get("story_id", h["_id"]), score=h.get("_score") or 0.0, title=src.get("title"),
             url=src.get("url", ""), source=src.get("source", ""), published_at=src.get("published_at"),
             republication_count=src.get("republication_count", 0), snippets=hl.get("text", []),
+            original=src.get("original"),
+            republishers=sorted({r.get("source") for r in src.get("republications") or [] if r.get("source")}),
         ))
     total = resp["hits"]["total"]
     return (total["value"] if isinstance(total, dict) else int(total)), hits

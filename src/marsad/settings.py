@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     idle_timeout_s: float = 5.0
     """With ``--until-idle``: stop after this long without messages once every partition is caught up."""
     max_transient_retries: int = 5
+    page_time_limit_s: float = 20.0
+    """Per-page extraction time limit (seconds); a page over it is dead-lettered as ``extract-timeout``."""
     metrics_port: int | None = None
     """When set, consumers expose Prometheus metrics on ``127.0.0.1:<port>/metrics``."""
 

@@ -216,3 +216,32 @@ def test_extract_stage_uses_source_time_zone_and_outputs_article():
     assert art.published_at.isoformat() == "2020-12-01T02:00:00+03:00"  # JSON-LD offset wins over the zone
     assert out[1].discard is not None and out[1].discard.reason == "empty-body"
     assert out[2].error is not None and out[2].error.reason == "bad-raw-page"
+
+
+def test_time_limit_turns_a_stuck_page_into_a_dead_letter(monkeypatch):
+    import time as _time
+
+    from marsad.extract import stage as stage_mod
+
+    def stuck(*args, **kwargs):
+        _time.sleep(5)
+
+    monkeypatch.setattr(stage_mod, "extract_article", stuck)
+    settings = Settings(articles_topic="t-articles", page_time_limit_s=0.2)
+    st = ExtractStage(settings, [])
+    meta = RawPageMeta(url=LBC_URL, final_url=LBC_URL, canonical_url=canonical_url(LBC_URL), status=200,
+                       headers={}, fetched_at=FETCHED, source="lbc")
+    key, value, headers = RawPage(meta=meta, body=b"<html></html>").to_kafka()
+    started = _time.monotonic()
+    [out] = st.process_batch([Record("raw", 0, 1, key, value, headers)])
+    assert _time.monotonic() - started < 2
+    assert out.error is not None and out.error.reason == "extract-timeout"
+
+
+def test_section_page_is_discarded_with_a_reason():
+    links = "".join(f'<li><a href="/news/{i}">عنوان خبر رقم {i} عن الأحداث الجارية في المنطقة</a></li>'
+                    for i in range(30))
+    page = f'<html lang="ar"><head><meta charset="utf-8"><title>أخبار</title></head><body><ul>{links}</ul></body></html>'
+    with pytest.raises(Discard) as exc:
+        extract_article(page.encode(), "https://example.com/news/", fetched_at=FETCHED)
+    assert exc.value.reason == "section-page"

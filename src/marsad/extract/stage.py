@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from datetime import datetime
 
 import trafilatura
@@ -18,7 +21,7 @@ from trafilatura.utils import load_html
 
 from marsad.crawl.registry import Source
 from marsad.dedup.urls import canonical_url
-from marsad.errors import Discard
+from marsad.errors import Discard, PermanentError
 from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.extract.dates import find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html
@@ -57,11 +60,27 @@ def detect_language(text: str, html: str) -> str:
     return "en" if ratio == 0.0 and text else "und"
 
 
-def _split_list(value: str | list[str] | None) -> list[str]:
-    if not value:
-        return []
-    items = value if isinstance(value, list) else re.split(r"[,;،؛]", value)
-    return [x.strip() for x in items if x and x.strip()]
+SECTION_MIN_LINES = 5
+SECTION_LINK_SHARE = 0.6
+"""A page whose extracted lines (≥ 5 of ≥ 15 chars) are ≥ 60 % anchor texts is a section/index page: article
+paragraphs are almost never the text of a link, while a section page is a list of headlines that are links."""
+
+
+def _anchor_texts(tree) -> set[str]:
+    texts = set()
+    for a in tree.iter("a"):
+        t = " ".join(a.text_content().split())
+        if len(t) >= 15:
+            texts.add(t)
+    return texts
+
+
+def _is_link_list(text: str, anchors: set[str]) -> bool:
+    lines = [" ".join(ln.split()) for ln in text.splitlines()]
+    lines = [ln for ln in lines if len(ln) >= 15]
+    if len(lines) < SECTION_MIN_LINES or not anchors:
+        return False
+    return sum(ln in anchors for ln in lines) / len(lines) >= SECTION_LINK_SHARE
 
 
 def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source: str = "file",
@@ -88,6 +107,7 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     tree = load_html(html)
     if tree is None:
         raise Discard("not-html", "lxml could not parse the page")
+    anchors = _anchor_texts(tree)
     date = find_published_at(html, url=page_url, tz=tz, fetched_at=fetched_at, tree=tree)
     meta = page_metadata(tree, page_url)  # before trafilatura, which prunes the tree in place
     doc = trafilatura.bare_extraction(tree, url=page_url, options=_OPTIONS)
@@ -96,6 +116,8 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     text, attribution = clean_body(raw_text, title)
     if len(text.strip()) < MIN_TEXT_CHARS:
         raise Discard("no-article-text", f"{len(text.strip())} chars")
+    if _is_link_list(text, anchors):
+        raise Discard("section-page", "the extracted text is mostly link texts (a section or index page)")
 
     original = None
     if attribution.original_site or attribution.original_title:
@@ -134,6 +156,34 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     )
 
 
+class PageTimeout(Exception):
+    """Raised inside :func:`extract_article` when the per-page time limit fires."""
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Raise :class:`PageTimeout` in the current (main) thread after ``seconds`` (``SIGALRM``/``setitimer``).
+
+    trafilatura has no timeout in library mode, so one pathological page could stall a consumer. Signals only reach
+    the main thread: elsewhere (or with ``seconds <= 0``) no limit is applied — consumers run stages in their main
+    thread (``marsad consume all`` starts one process per stage for this reason).
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _fire(signum, frame):
+        raise PageTimeout(f"page took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class ExtractStage:
     """Kafka stage: raw-pages record → one articles record (key = canonical URL)."""
 
@@ -147,7 +197,11 @@ class ExtractStage:
     def _one(self, rec: Record) -> list[Output]:
         page = RawPage.from_kafka(rec.value, rec.headers)
         m = page.meta
-        article = extract_article(page.body, m.url, fetched_at=m.fetched_at, source=m.source,
-                                  content_type=m.headers.get("content-type"),
-                                  tz=self.timezones.get(m.source, "UTC"), final_url=m.final_url)
+        try:
+            with time_limit(self.settings.page_time_limit_s):
+                article = extract_article(page.body, m.url, fetched_at=m.fetched_at, source=m.source,
+                                          content_type=m.headers.get("content-type"),
+                                          tz=self.timezones.get(m.source, "UTC"), final_url=m.final_url)
+        except PageTimeout as exc:
+            raise PermanentError("extract-timeout", f"{m.url}: {exc}") from exc
         return [Output(self.settings.articles_topic, article.canonical_url.encode(), article.to_json())]
