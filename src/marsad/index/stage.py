@@ -38,11 +38,20 @@ ctx._source.republication_count = ctx._source.republications.size();
 """Painless script: append a republication once (idempotent under redelivery)."""
 
 
+MAX_INDEXED_TEXT_CHARS = 200_000
+"""Bodies are indexed up to 200,000 characters (~30,000 Arabic words, 20× a long feature article); the article
+record in Kafka keeps the full text. Longer bodies are dumps (forums, books) whose analysis alone can take minutes
+on a small node; ``text_truncated`` marks them."""
+
+
 def story_fields(a: Article) -> dict[str, Any]:
     """The story document fields written by the owner article (no republication fields)."""
     d = a.model_dump(mode="json", exclude={"schema_"})
     d["story_id"] = doc_id(a.canonical_url)
     d["indexed_at"] = utcnow().isoformat()
+    d["text_truncated"] = len(a.text) > MAX_INDEXED_TEXT_CHARS
+    if d["text_truncated"]:
+        d["text"] = a.text[:MAX_INDEXED_TEXT_CHARS]
     return d
 
 
