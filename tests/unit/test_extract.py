@@ -245,3 +245,23 @@ def test_section_page_is_discarded_with_a_reason():
     with pytest.raises(Discard) as exc:
         extract_article(page.encode(), "https://example.com/news/", fetched_at=FETCHED)
     assert exc.value.reason == "section-page"
+
+
+def test_infinite_scroll_next_article_is_not_in_the_body():
+    story = "<p>" + "أعلنت وزارة الصحة اليوم عن افتتاح مستشفى جديد في العاصمة بسعة مئتي سرير. " * 6 + "</p>"
+    other = "<p>" + "فاز المنتخب الوطني لكرة القدم على نظيره في مباراة ودية أقيمت مساء أمس. " * 6 + "</p>"
+    page = (f'<html lang="ar"><head><meta charset="utf-8"><title>افتتاح مستشفى جديد في العاصمة</title>'
+            f'<meta property="og:title" content="افتتاح مستشفى جديد في العاصمة"></head><body>'
+            f"<article><h1>افتتاح مستشفى جديد في العاصمة</h1>{story}</article>"
+            f"<article><h1>المنتخب يفوز وديا</h1>{other}</article></body></html>")
+    art = extract_article(page.encode(), "https://example.com/a/1", fetched_at=FETCHED)
+    assert "مستشفى" in art.text
+    assert "المنتخب" not in art.text
+    assert "appended-article" in art.boilerplate_removed
+
+
+def test_oversized_page_is_discarded_before_parsing():
+    with pytest.raises(Discard) as exc:
+        extract_article(b"<html><body><p>" + b"x" * (6 * 1024 * 1024) + b"</p></body></html>",
+                        "https://example.com/big", fetched_at=FETCHED)
+    assert exc.value.reason == "too-large"

@@ -29,9 +29,12 @@ from marsad.extract.metadata import page_metadata
 from marsad.kafka.worker import Output, Record, per_record
 from marsad.messages import Article, RawPage
 from marsad.settings import Settings
-from marsad.text.arabic import arabic_ratio, content_hash
+from marsad.text.arabic import arabic_ratio, content_hash, normalize_for_matching
 
 log = logging.getLogger(__name__)
+
+MAX_HTML_BYTES = 5 * 1024 * 1024
+"""Pages above 5 MiB are not parsed (the fetcher's default cap; WARC replays can carry bigger records)."""
 
 MIN_TEXT_CHARS = 80
 """Bodies shorter than this (characters) are not articles (menus, error pages, empty templates)."""
@@ -66,6 +69,37 @@ SECTION_LINK_SHARE = 0.6
 paragraphs are almost never the text of a link, while a section page is a list of headlines that are links."""
 
 
+APPENDED_MIN_CHARS = 400
+"""An ``<article>`` element with at least this much text counts as a full article (characters)."""
+
+
+def drop_appended_articles(tree, title: str | None) -> int:
+    """Remove the next stories that infinite-scroll themes append to a page; returns how many were removed.
+
+    Such pages carry several sibling ``<article>`` elements, each a full story with its own heading. The one whose
+    heading matches the page title (``og:title``/``<title>``) is kept, else the first; the others are removed from
+    the tree before trafilatura sees it. Nested ``<article>`` elements (comments, cards inside the story) are not
+    candidates. Observed in WordPress news themes (e.g. "Ajax load next post"); a page with one article is untouched.
+    """
+    tops = [a for a in tree.iter("article")
+            if not any(anc.tag == "article" for anc in a.iterancestors())
+            and len(a.text_content()) >= APPENDED_MIN_CHARS]
+    if len(tops) < 2:
+        return 0
+    want = normalize_for_matching(title or "")
+    keep = tops[0]
+    if want:
+        for a in tops:
+            heads = [normalize_for_matching(h.text_content()) for h in a.iter("h1", "h2")]
+            if any(h and (h in want or want in h) for h in heads):
+                keep = a
+                break
+    for a in tops:
+        if a is not keep and a.getparent() is not None:
+            a.getparent().remove(a)
+    return len(tops) - 1
+
+
 def _anchor_texts(tree) -> set[str]:
     texts = set()
     for a in tree.iter("a"):
@@ -97,6 +131,8 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     """
     if not html_bytes.strip():
         raise Discard("empty-body")
+    if len(html_bytes) > MAX_HTML_BYTES:
+        raise Discard("too-large", f"{len(html_bytes)} bytes > {MAX_HTML_BYTES}")
     head = html_bytes[:2048]
     if _FEED_SNIFF.search(head) and not re.search(rb"<\s*html\b", head, re.IGNORECASE):
         raise Discard("feed-not-article")
@@ -110,6 +146,7 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     anchors = _anchor_texts(tree)
     date = find_published_at(html, url=page_url, tz=tz, fetched_at=fetched_at, tree=tree)
     meta = page_metadata(tree, page_url)  # before trafilatura, which prunes the tree in place
+    dropped = drop_appended_articles(tree, meta.title)
     doc = trafilatura.bare_extraction(tree, url=page_url, options=_OPTIONS)
     raw_text = (doc.text if doc is not None else "") or ""
     title = clean_title(meta.title) if meta.title else None
@@ -152,7 +189,7 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
         date_precision=precision,
         wire=attribution.wire,
         source_line=attribution.source_line,
-        boilerplate_removed=sorted({name for name, _ in attribution.removed}),
+        boilerplate_removed=sorted({name for name, _ in attribution.removed} | ({"appended-article"} if dropped else set())),
     )
 
 
