@@ -91,3 +91,18 @@ def corpus() -> Path:
     if not CORPUS.exists():
         pytest.skip(f"corpus folder {CORPUS} not present (data dependency, not a service)")
     return CORPUS
+
+
+def pytest_configure(config):
+    if IN_CI and not CORPUS.is_dir():
+        raise pytest.UsageError(f"CI=true but the test corpus is missing at {CORPUS} (set MARSAD_CORPUS_DIR)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With CI=true a skipped test is a failed test: CI must never pass by not running something."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (not allowed): {report.longrepr}"

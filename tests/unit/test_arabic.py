@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from marsad.settings import Settings
+
 from marsad.text.arabic import arabic_ratio, content_hash, normalize_for_matching as norm
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 
 
 def test_tashkeel_removed():

@@ -13,13 +13,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from marsad.settings import Settings
 import trafilatura
 from lxml import html as lxml_html
 
 from marsad.extract.boilerplate import (Attribution, Rules, clean_body, clean_title, fold, load_rules)
 from marsad.text.arabic import normalize_for_matching as norm
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 RULES = load_rules()
 
 

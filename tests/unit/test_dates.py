@@ -15,13 +15,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from marsad.settings import Settings
 from lxml import etree
 from lxml import html as lxml_html
 
 from marsad.extract.dates import SIGNALS, DateResult, find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 UTC = timezone.utc
 NOW = datetime(2026, 1, 16, 12, 0, tzinfo=UTC)  # 14:00 in Beirut (UTC+2 in January)
 BEIRUT = "Asia/Beirut"

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from marsad.settings import Settings
+
 from marsad.extract.decode import decode_html
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 CHARDET = CORPUS / "chardet"
 needs_corpus = pytest.mark.skipif(not CHARDET.is_dir(), reason=f"shared corpus not found at {CHARDET}")
 

@@ -16,7 +16,7 @@ from marsad.messages import Article, RawPage, RawPageMeta
 from marsad.settings import Settings
 from marsad.text.arabic import content_hash
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
 
 FETCHED = datetime(2026, 1, 8, 18, 46, 31, tzinfo=timezone.utc)
