@@ -213,6 +213,27 @@ def extract(file: Path = typer.Argument(..., exists=True, dir_okay=False),
 
 
 @app.command()
+def dedup(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON lines {id, url, title, text, published_at?}"),
+          output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout.")) -> None:
+    """Offline story clustering of an export: lines {id, story_id, duplicate_of, similarity}, input order."""
+    import tempfile
+
+    from marsad.dedup.stories import dedup_jsonl
+
+    try:
+        if output is not None:
+            n = dedup_jsonl(file, output)
+            sys.stderr.write(f"{n} articles -> {output}\n")
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out.jsonl"
+            dedup_jsonl(file, out)
+            sys.stdout.write(out.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def search(query: str = typer.Argument(...),
            as_json: bool = typer.Option(False, "--json", help="One JSON object per hit."),
            since: Optional[datetime] = typer.Option(None, "--since", help="Published at or after (ISO date)."),

@@ -43,3 +43,33 @@ def test_unknown_consume_stage_is_usage_error():
     result = runner.invoke(app, ["consume", "bogus"])
     assert result.exit_code == 2
     assert "unknown stage" in result.output
+
+
+def test_dedup_command_clusters_an_export(tmp_path):
+    body = ("أعلنت وزارة الصحة اليوم عن افتتاح مستشفى جديد في العاصمة بسعة مئتي سرير ويضم أقساما للطوارئ والجراحة "
+            "والأطفال، وقال الوزير في مؤتمر صحفي إن المستشفى سيخدم أكثر من نصف مليون نسمة في الأحياء الجنوبية. ")
+    other = ("فاز المنتخب الوطني لكرة القدم على نظيره في مباراة ودية أقيمت مساء أمس على الملعب الدولي بحضور جماهيري "
+             "كبير، وسجل أهداف اللقاء ثلاثة لاعبين من الدوري المحلي في الشوط الثاني من المباراة. ")
+    rows = [
+        {"id": "a", "url": "https://one.example/1", "title": "مستشفى جديد", "text": body * 2,
+         "published_at": "2026-01-16T08:00:00+03:00"},
+        {"id": "b", "url": "https://two.example/9", "title": "افتتاح مستشفى", "text": body * 2 + "المصدر: وكالات",
+         "published_at": "2026-01-16T09:00:00+03:00"},
+        {"id": "c", "url": "https://one.example/2", "title": "المنتخب يفوز", "text": other * 2},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(orjson.dumps(r).decode() for r in rows) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["dedup", str(src)])
+    assert result.exit_code == 0, result.output
+    out = {d["id"]: d for d in map(orjson.loads, result.stdout.strip().splitlines())}
+    assert out["b"]["story_id"] == out["a"]["story_id"] == "a"
+    assert out["b"]["duplicate_of"] == "a"
+    assert out["c"]["story_id"] == "c" and out["c"]["duplicate_of"] is None
+
+
+def test_dedup_command_reports_bad_input(tmp_path):
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"id": "a"}\nnot json\n', encoding="utf-8")
+    result = runner.invoke(app, ["dedup", str(src)])
+    assert result.exit_code == 2
+    assert "bad.jsonl:1" in result.output.replace("\n", "") and "text" in result.output
