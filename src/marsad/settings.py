@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     idle_timeout_s: float = 5.0
     """With ``--until-idle``: stop after this long without messages once every partition is caught up."""
     max_transient_retries: int = 5
+    dedup_window_days: float = 7.0
+    """Near-duplicate candidates are stories fetched within this many days (bounds the LSH lookup)."""
     page_time_limit_s: float = 20.0
     """Per-page extraction time limit (seconds); a page over it is dead-lettered as ``extract-timeout``."""
     metrics_port: int | None = None

@@ -30,7 +30,13 @@ def article(url: str, text: str, **kw) -> Article:
 
 
 def text_n(i: int) -> str:
-    return f"الخبر رقم {i}: " + "نص عربي عن حاملات الطائرات في البحر المتوسط. " * 20
+    """A distinct Arabic story per ``i`` (pseudo-words drawn from a seeded RNG): not near-duplicates of each other."""
+    import random
+
+    rng = random.Random(i)
+    letters = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+    words = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 7))) for _ in range(120)]
+    return f"الخبر رقم {i}: نص عربي عن حاملات الطائرات. " + " ".join(words) + "."
 
 
 def produce(settings, items: list[tuple[bytes, bytes, int | None]]) -> None:
@@ -213,8 +219,8 @@ def test_fingerprint_index_deleted_mid_run_does_not_silently_misclassify(env):
 
 def test_batch_of_long_articles_is_indexed_despite_es_request_size_limit(env):
     s, es = env
-    body = "نص عربي طويل عن حاملات الطائرات في البحر المتوسط. " * 6_000   # ~300k chars, ~550 KB UTF-8
-    arts = [article(f"https://long.example/{i}", f"{i} {body}") for i in range(100)]
+    # 100 different stories of ~300k chars (~550 KB UTF-8) each: far above ES's 100 MB request limit together
+    arts = [article(f"https://long.example/{i}", (text_n(i) + " ") * 400) for i in range(100)]
     recs = [Record(s.articles_topic, 0, i, a.canonical_url.encode(), a.to_json()) for i, a in enumerate(arts)]
     outs = IndexStage(s, es).process_batch(recs)
     assert [o.label for o in outs] == ["indexed"] * 100

@@ -1,18 +1,26 @@
-"""The index stage: articles → stories in Elasticsearch, with exact-duplicate detection.
+"""The index stage: articles → stories in Elasticsearch, with exact and near-duplicate detection.
 
 Per batch (all writes idempotent, so redelivery after a crash is harmless):
 
-1. **Claim** each article's content hash in the fingerprints index with ``op_type=create`` (``_id`` = hash,
-   owner = canonical URL). Exactly one canonical URL wins a text, even with several consumers racing; the
-   loser reads the owner back.
-2. **Owner** (the claim is ours, or was ours on an earlier delivery): partial update with ``doc_as_upsert``
-   of the story document ``_id = sha1(canonical URL)`` — article fields are (re)written, the
-   republication list that duplicates added is kept.
-3. **Duplicate** (another URL owns the same normalised text): a painless update appends
-   ``{url, source, title, …}`` to the owner's ``republications`` unless that URL is already there, and sets
-   ``republication_count``.
-4. Offsets are committed by the worker only after this bulk returned; per-item failures are classified:
+1. **Claim** each article's content hash (SHA-256 of the normalised body) in the fingerprints index with
+   ``op_type=create``: exactly one canonical URL owns a text, even with several consumers racing. The claim also
+   records the story the text belongs to.
+2. **Plan**: a copy of a claimed text is a ``duplicate`` of the claim's story. A freshly claimed text gets a MinHash
+   fingerprint (:mod:`marsad.dedup.near`); stories sharing an LSH band or the lead key, indexed within
+   ``dedup_window_days``, plus the new stories of the same batch, are candidates; the best confirmed match
+   (Jaccard, or containment for teasers; number/name conflicts refused) makes it a ``near`` duplicate, and the claim
+   is retargeted to that story. Otherwise it starts a new story (``_id = sha1(canonical URL)``) that stores its band
+   keys and fingerprint. A redelivered text repeats the decision its claim recorded; no new search.
+3. **Write** in one bulk (split at ~10 MiB) with ``refresh=wait_for`` so the next batch can find these stories:
+   owners as partial updates with upsert (republications kept), copies through a painless script that appends a
+   republication once per canonical URL.
+4. **Repair**: a new story that is a near-duplicate of a story with a smaller id (written at the same moment by a
+   consumer on another partition) folds itself into it — see :meth:`IndexStage._repair`.
+5. Offsets are committed by the worker only after all this returned; per-item failures are classified:
    429/5xx → :class:`TransientError` (batch retried), other 4xx → that record is dead-lettered.
+
+Not yet: the story's origin does not move to an earlier-published copy that arrives later (the first indexed copy
+stays the story document; all copies are in ``republications`` with their dates).
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from dataclasses import dataclass
+
+from marsad.dedup.near import Fingerprint, decide, fingerprint
 from marsad.errors import PermanentError, TransientError
 from marsad.index.es import Es, EsHttpError, doc_id
 from marsad.kafka.worker import Outcome, Record
@@ -55,8 +66,10 @@ def story_fields(a: Article) -> dict[str, Any]:
     return d
 
 
-def republication(a: Article) -> dict[str, Any]:
+def republication(a: Article, match: str = "exact", similarity: float = 1.0) -> dict[str, Any]:
     return {
+        "match": match,
+        "similarity": round(float(similarity), 4),
         "url": a.url,
         "canonical_url": a.canonical_url,
         "source": a.source,
@@ -93,6 +106,27 @@ def _item_status(item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return res.get("status", 500), res
 
 
+@dataclass
+class Claim:
+    """Who owns a normalised text: the owner's canonical URL and the story it belongs to; ``fresh`` when the claim
+    was created by this batch (only then is the near-duplicate search run, so a redelivery repeats no decision)."""
+
+    owner: str
+    story_id: str
+    fresh: bool = False
+
+
+@dataclass
+class Plan:
+    index: int
+    article: Article
+    kind: str  # "indexed" (new story) | "duplicate" (same text) | "near" (near-duplicate)
+    story_id: str
+    fp: Fingerprint | None = None
+    similarity: float = 1.0
+    match: str = "exact"
+
+
 class IndexStage:
     """Kafka stage: articles record → story upsert or republication update (see module docstring)."""
 
@@ -111,15 +145,18 @@ class IndexStage:
             except PermanentError as e:
                 outcomes[i] = Outcome(error=e)
         if articles:
-            owners = self._claim(articles, outcomes)
+            claims = self._claim(articles, outcomes)
             articles = [(i, a) for i, a in articles if outcomes[i] is None]
             if articles:
-                self._write(articles, owners, outcomes)
+                plans = self._plan(articles, claims)
+                self._write(plans, outcomes)
+                self._repair([p for p in plans if p.kind == "indexed" and outcomes[p.index]
+                              and outcomes[p.index].error is None], outcomes)
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
 
-    # --- step 1: fingerprint claims -------------------------------------------------------------------
-    def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, str]:
-        """Return ``content_hash -> owner canonical URL`` for the batch; a claim ES rejects (4xx other than 409)
+    # --- step 1: exact-text claims ----------------------------------------------------------------------
+    def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, Claim]:
+        """Return ``content_hash -> Claim`` for the batch; a claim ES rejects (4xx other than 409)
         dead-letters its record instead of blocking the partition."""
         lines: list[dict[str, Any]] = []
         for _, a in articles:
@@ -131,14 +168,14 @@ class IndexStage:
             resp = self.es.bulk(lines)
         except EsHttpError as exc:
             raise TransientError(f"fingerprint claim failed: {exc}") from exc
-        owners: dict[str, str] = {}
+        claims: dict[str, Claim] = {}
         lost: set[str] = set()
         for (i, a), item in zip(articles, resp["items"]):
             status, res = _item_status(item)
             if status == 404:
                 raise TransientError(f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`")
-            if status == 201 and a.content_hash not in owners:
-                owners[a.content_hash] = a.canonical_url
+            if status == 201 and a.content_hash not in claims:
+                claims[a.content_hash] = Claim(a.canonical_url, doc_id(a.canonical_url), fresh=True)
             elif status in (201, 409):
                 lost.add(a.content_hash)
             elif status == 429 or status >= 500:
@@ -147,56 +184,159 @@ class IndexStage:
                 err = res.get("error") or {}
                 outcomes[i] = Outcome(error=PermanentError(f"es-claim-{err.get('type', status)}",
                                                            str(err.get("reason", ""))[:500]))
-        lost -= owners.keys()
+        lost -= claims.keys()
         if lost:
             got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget", {"ids": sorted(lost)})
             for d in got["docs"]:
                 if not d.get("found"):
                     raise TransientError(f"fingerprint {d['_id']} conflicted but is not readable yet")
-                owners[d["_id"]] = d["_source"]["canonical_url"]
-        return owners
+                src = d["_source"]
+                claims[d["_id"]] = Claim(src["canonical_url"], src.get("story_id") or doc_id(src["canonical_url"]))
+        return claims
 
-    # --- steps 2–4: story writes ------------------------------------------------------------------------
-    def _write(self, articles: list[tuple[int, Article]], owners: dict[str, str],
-               outcomes: list[Outcome | None]) -> None:
+    # --- step 2: near-duplicate decisions ---------------------------------------------------------------
+    def _candidates(self, fp: Fingerprint, exclude: str) -> list[tuple[str, Fingerprint, str | None]]:
+        """Stories sharing an LSH band or the lead key with ``fp``, indexed within the dedup window."""
+        window = f"now-{int(self.settings.dedup_window_days * 24)}h"
+        resp = self.es.request("POST", f"/{self.settings.stories_alias}/_search", {
+            "size": 30,
+            "query": {"bool": {
+                "filter": [{"terms": {"dedup_keys": list(fp.candidate_keys)}},
+                           {"range": {"indexed_at": {"gte": window}}}],
+                "must_not": [{"ids": {"values": [exclude]}}],
+            }},
+            "_source": ["dedup_fp", "story_id", "source"],
+        })
+        out = []
+        for h in resp["hits"]["hits"]:
+            src = h["_source"]
+            if src.get("dedup_fp"):
+                out.append((src.get("story_id") or h["_id"], Fingerprint.from_dict(src["dedup_fp"]), src.get("source")))
+        return out
+
+    def _best(self, a: Article, fp: Fingerprint, cands) -> tuple[str, float, str] | None:
+        best = None
+        for story_id, old, source in cands:
+            dec = decide(fp, old, same_source=(source == a.source))
+            if dec.duplicate and (best is None or dec.similarity > best[1]):
+                best = (story_id, dec.similarity, dec.kind)
+        return best
+
+    def _plan(self, articles: list[tuple[int, Article]], claims: dict[str, Claim]) -> list[Plan]:
+        plans: list[Plan] = []
+        batch_new: list[tuple[str, Fingerprint, str | None]] = []  # new stories of this batch (not yet searchable)
+        retargeted: dict[str, str] = {}
+        for i, a in articles:
+            claim = claims[a.content_hash]
+            own_id = doc_id(a.canonical_url)
+            if claim.owner != a.canonical_url:
+                plans.append(Plan(i, a, "duplicate", retargeted.get(a.content_hash, claim.story_id)))
+                continue
+            if not claim.fresh:  # redelivery: repeat the decision recorded in the claim
+                kind = "indexed" if claim.story_id == own_id else "near"
+                plans.append(Plan(i, a, kind, claim.story_id, fingerprint(a.text)))
+                continue
+            fp = fingerprint(a.text)
+            best = self._best(a, fp, self._candidates(fp, own_id) + batch_new) if fp else None
+            if best:
+                retargeted[a.content_hash] = best[0]
+                plans.append(Plan(i, a, "near", best[0], fp, best[1], best[2]))
+            else:
+                plans.append(Plan(i, a, "indexed", own_id, fp))
+                if fp:
+                    batch_new.append((own_id, fp, a.source))
+        return plans
+
+    # --- step 3: writes ---------------------------------------------------------------------------------
+    def _write(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
         alias = self.settings.stories_alias
         lines: list[dict[str, Any]] = []
-        kinds: list[tuple[int, str]] = []
-        for i, a in articles:
-            owner = owners[a.content_hash]
-            if owner == a.canonical_url:
+        for p in plans:
+            a = p.article
+            if p.kind == "indexed":
                 fields = story_fields(a)
-                lines.append({"update": {"_index": alias, "_id": doc_id(a.canonical_url), "retry_on_conflict": 3,
+                if p.fp is not None:
+                    fields["dedup_keys"] = list(p.fp.candidate_keys)
+                    fields["dedup_fp"] = p.fp.to_dict()
+                lines.append({"update": {"_index": alias, "_id": p.story_id, "retry_on_conflict": 3,
                                          "require_alias": True}})
                 lines.append({"doc": fields,
                               "upsert": {**fields, "republications": [], "republication_count": 0}})
-                kinds.append((i, "indexed"))
             else:
-                lines.append({"update": {"_index": alias, "_id": doc_id(owner), "retry_on_conflict": 5,
+                rep = republication(a, p.match if p.kind == "near" else "exact", p.similarity)
+                lines.append({"update": {"_index": alias, "_id": p.story_id, "retry_on_conflict": 5,
                                          "require_alias": True}})
                 lines.append({
-                    "script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": republication(a)}},
-                    "upsert": {**story_fields(a), "story_id": doc_id(owner),
-                               "republications": [republication(a)], "republication_count": 1},
+                    "script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}},
+                    "upsert": {**story_fields(a), "story_id": p.story_id,
+                               "republications": [rep], "republication_count": 1},
                 })
-                kinds.append((i, "duplicate"))
+        for p in plans:  # the claim remembers a near-duplicate decision, so exact copies join the same story
+            if p.kind == "near":
+                lines.append({"update": {"_index": self.settings.fingerprints_index, "_id": p.article.content_hash,
+                                         "require_alias": True}})
+                lines.append({"doc": {"story_id": p.story_id}})
         items: list[dict[str, Any]] = []
-        for chunk in _chunks(lines, MAX_BULK_BYTES):
+        chunks = _chunks(lines, MAX_BULK_BYTES)
+        for n, chunk in enumerate(chunks):
             try:
-                items += self.es.bulk(chunk)["items"]
+                # wait_for: the next batch's candidate search must see the stories written now
+                items += self.es.bulk(chunk, refresh="wait_for" if n == len(chunks) - 1 else False)["items"]
             except EsHttpError as exc:
                 if exc.status == 404:
                     raise TransientError(f"alias {alias} missing: run `marsad templates apply` ({exc})") from exc
                 raise TransientError(f"bulk failed: {exc}") from exc
-        for (i, kind), item in zip(kinds, items):
+        for p, item in zip(plans, items):
             status, res = _item_status(item)
             if 200 <= status < 300:
-                outcomes[i] = Outcome(label=kind)
+                outcomes[p.index] = Outcome(label="indexed" if p.kind == "indexed" else "duplicate")
             elif status == 429 or status >= 500:
                 raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
             elif status == 404:
                 raise TransientError(f"alias {alias} or its index missing: run `marsad templates apply`")
             else:
                 err = res.get("error") or {}
-                outcomes[i] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
-                                                           str(err.get("reason", ""))[:500]))
+                outcomes[p.index] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
+                                                                 str(err.get("reason", ""))[:500]))
+        for item in items[len(plans):]:
+            status, res = _item_status(item)
+            if not 200 <= status < 300:
+                raise TransientError(f"claim retarget failed ({status}): {res.get('error')}")
+
+    # --- step 4: repair races between consumers ----------------------------------------------------------
+    def _repair(self, new: list[Plan], outcomes: list[Outcome | None]) -> None:
+        """Merge a new story into an older near-duplicate story another consumer wrote at the same moment.
+
+        Two index consumers on different partitions can each miss the other's copy (neither was searchable yet)
+        and create two stories. After the batch is written and refreshed, each new story looks again; if it is a
+        near-duplicate of a story with a *smaller* id, it folds itself into that one (its article and any
+        republications move, the claim is retargeted, the doc is deleted). The order is deterministic, so the two
+        consumers never fold into each other; the loser's article ends as a republication.
+        """
+        for p in new:
+            if p.fp is None:
+                continue
+            best = self._best(p.article, p.fp, [c for c in self._candidates(p.fp, p.story_id) if c[0] < p.story_id])
+            if not best:
+                continue
+            target = best[0]
+            own = self.es.request("GET", f"/{self.settings.stories_alias}/_doc/{p.story_id}", ok=(404,))
+            moved = [republication(p.article, best[2], best[1])]
+            if own.get("found"):
+                moved += own["_source"].get("republications") or []
+            lines: list[dict[str, Any]] = []
+            for rep in moved:
+                lines.append({"update": {"_index": self.settings.stories_alias, "_id": target,
+                                         "retry_on_conflict": 5, "require_alias": True}})
+                lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}}})
+            lines.append({"update": {"_index": self.settings.fingerprints_index, "_id": p.article.content_hash,
+                                     "require_alias": True}})
+            lines.append({"doc": {"story_id": target}})
+            resp = self.es.bulk(lines, refresh="wait_for")
+            bad = [it for it in resp["items"] if not 200 <= _item_status(it)[0] < 300]
+            if bad:
+                raise TransientError(f"race repair failed: {bad[0]}")
+            self.es.request("DELETE", f"/{self.settings.stories_alias}/_doc/{p.story_id}", ok=(404,),
+                            params={"refresh": "wait_for"})
+            log.info("race repair: story %s folded into %s", p.story_id, target)
+            outcomes[p.index] = Outcome(label="duplicate")
