@@ -266,11 +266,8 @@ class IndexStage:
                 rep = republication(a, p.match if p.kind == "near" else "exact", p.similarity)
                 lines.append({"update": {"_index": alias, "_id": p.story_id, "retry_on_conflict": 5,
                                          "require_alias": True}})
-                lines.append({
-                    "script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}},
-                    "upsert": {**story_fields(a), "story_id": p.story_id,
-                               "republications": [rep], "republication_count": 1},
-                })
+                # no upsert: a missing story means it was folded into another one (see _retry_missing)
+                lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}}})
         for p in plans:  # the claim remembers a near-duplicate decision, so exact copies join the same story
             if p.kind == "near":
                 lines.append({"update": {"_index": self.settings.fingerprints_index, "_id": p.article.content_hash,
@@ -286,9 +283,12 @@ class IndexStage:
                 if exc.status == 404:
                     raise TransientError(f"alias {alias} missing: run `marsad templates apply` ({exc})") from exc
                 raise TransientError(f"bulk failed: {exc}") from exc
+        missing: list[Plan] = []
         for p, item in zip(plans, items):
             status, res = _item_status(item)
-            if 200 <= status < 300:
+            if status == 404 and p.kind != "indexed" and "document_missing" in str(res.get("error", "")):
+                missing.append(p)
+            elif 200 <= status < 300:
                 outcomes[p.index] = Outcome(label="indexed" if p.kind == "indexed" else "duplicate")
             elif status == 429 or status >= 500:
                 raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
@@ -302,6 +302,36 @@ class IndexStage:
             status, res = _item_status(item)
             if not 200 <= status < 300:
                 raise TransientError(f"claim retarget failed ({status}): {res.get('error')}")
+        if missing:
+            self._retry_missing(missing, outcomes)
+
+    def _retry_missing(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
+        """Copies whose story document is gone: it was folded into another story after we read the claim
+        (follow the claim to the new story), or the owner itself never got indexed (dead-lettered): then the copy
+        becomes the story document itself, keeping the claim's story id."""
+        got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget",
+                              {"ids": sorted({p.article.content_hash for p in plans})})
+        now = {d["_id"]: d["_source"].get("story_id") for d in got["docs"] if d.get("found")}
+        lines: list[dict[str, Any]] = []
+        for p in plans:
+            target = now.get(p.article.content_hash) or p.story_id
+            rep = republication(p.article, p.match if p.kind == "near" else "exact", p.similarity)
+            lines.append({"update": {"_index": self.settings.stories_alias, "_id": target, "retry_on_conflict": 5,
+                                     "require_alias": True}})
+            lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}},
+                          "upsert": {**story_fields(p.article), "story_id": target,
+                                     "republications": [rep], "republication_count": 1}})
+        resp = self.es.bulk(lines, refresh="wait_for")
+        for p, item in zip(plans, resp["items"]):
+            status, res = _item_status(item)
+            if 200 <= status < 300:
+                outcomes[p.index] = Outcome(label="duplicate")
+            elif status == 429 or status >= 500 or status == 404:
+                raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
+            else:
+                err = res.get("error") or {}
+                outcomes[p.index] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
+                                                                 str(err.get("reason", ""))[:500]))
 
     # --- step 4: repair races between consumers ----------------------------------------------------------
     def _repair(self, new: list[Plan], outcomes: list[Outcome | None]) -> None:
@@ -320,23 +350,43 @@ class IndexStage:
             if not best:
                 continue
             target = best[0]
-            own = self.es.request("GET", f"/{self.settings.stories_alias}/_doc/{p.story_id}", ok=(404,))
-            moved = [republication(p.article, best[2], best[1])]
-            if own.get("found"):
-                moved += own["_source"].get("republications") or []
-            lines: list[dict[str, Any]] = []
-            for rep in moved:
-                lines.append({"update": {"_index": self.settings.stories_alias, "_id": target,
-                                         "retry_on_conflict": 5, "require_alias": True}})
-                lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}}})
-            lines.append({"update": {"_index": self.settings.fingerprints_index, "_id": p.article.content_hash,
-                                     "require_alias": True}})
-            lines.append({"doc": {"story_id": target}})
-            resp = self.es.bulk(lines, refresh="wait_for")
-            bad = [it for it in resp["items"] if not 200 <= _item_status(it)[0] < 300]
-            if bad:
-                raise TransientError(f"race repair failed: {bad[0]}")
-            self.es.request("DELETE", f"/{self.settings.stories_alias}/_doc/{p.story_id}", ok=(404,),
-                            params={"refresh": "wait_for"})
+            self._fold(p, target, best)
             log.info("race repair: story %s folded into %s", p.story_id, target)
             outcomes[p.index] = Outcome(label="duplicate")
+
+    def _fold(self, p: Plan, target: str, best: tuple[str, float, str]) -> None:
+        """Move story ``p.story_id`` (its article and republications) into ``target`` and delete it.
+
+        The claim is retargeted first, so writers that read it afterwards go straight to ``target``. The delete is
+        conditional on the document's ``_seq_no``: if a copy was added to it meanwhile (a writer that read the claim
+        before the retarget), the move is repeated with the new republications, so no copy is lost.
+        """
+        alias, fps = self.settings.stories_alias, self.settings.fingerprints_index
+        claim = [{"update": {"_index": fps, "_id": p.article.content_hash, "require_alias": True}},
+                 {"doc": {"story_id": target}}]
+        self._bulk_ok(claim)
+        own_rep = republication(p.article, best[2], best[1])
+        for _ in range(10):
+            own = self.es.request("GET", f"/{alias}/_doc/{p.story_id}", ok=(404,))
+            if not own.get("found"):
+                return
+            moved = [own_rep, *(own["_source"].get("republications") or [])]
+            lines: list[dict[str, Any]] = []
+            for rep in moved:
+                lines.append({"update": {"_index": alias, "_id": target, "retry_on_conflict": 5,
+                                         "require_alias": True}})
+                lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}}})
+            self._bulk_ok(lines)
+            index = own["_index"]
+            deleted = self.es.request("DELETE", f"/{index}/_doc/{p.story_id}", ok=(404, 409),
+                                      params={"if_seq_no": own["_seq_no"], "if_primary_term": own["_primary_term"],
+                                              "refresh": "wait_for"})
+            if deleted.get("result") in ("deleted", "not_found"):
+                return
+        raise TransientError(f"race repair of {p.story_id} kept conflicting")
+
+    def _bulk_ok(self, lines: list[dict[str, Any]]) -> None:
+        resp = self.es.bulk(lines, refresh="wait_for")
+        bad = [it for it in resp["items"] if not 200 <= _item_status(it)[0] < 300]
+        if bad:
+            raise TransientError(f"bulk write failed: {bad[0]}")
