@@ -276,6 +276,10 @@ def print_hits(console, query: str, total: int, hits) -> None:
         console.print(f"[bold cyan]{n}.[/] [bold]{escape(h.title or '(untitled)')}[/]", highlight=False)
         console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(unquote(h.url))}{rep}",
                       highlight=False)
+        o = h.origin or {}
+        if o.get("via") == "earliest" and o.get("url") and o.get("url") != h.url:
+            console.print(f"   [magenta]first published by {escape(o.get('site') or '')}[/] "
+                          f"({(o.get('published_at') or '')[:16]})", highlight=False)
         if h.original and h.original.get("site"):
             o = h.original
             console.print(f"   [magenta]republished from {escape(o['site'])}[/]"

@@ -32,6 +32,9 @@ class Hit:
     """Attribution parsed from an aggregator header: ``{site, title, published_at}``."""
     republishers: list[str] | None = None
     """Sources of the story's republications."""
+    origin: dict | None = None
+    """Who published the story first: ``{site, source, url, title, published_at, via}`` (``via``: attribution or
+    earliest)."""
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -75,7 +78,7 @@ def build_query(query: str, *, since: datetime | None = None, until: datetime | 
                        "title": {"number_of_fragments": 0}},
         },
         "_source": ["story_id", "title", "url", "source", "published_at", "republication_count", "original",
-                    "republications.source"],
+                    "republications.source", "origin"],
     }
     if sort == "date":
         body["sort"] = [{"published_at": {"order": "desc", "missing": "_last"}}, "_score"]
@@ -94,7 +97,7 @@ def search(settings: Settings, query: str, es: Es | None = None, **kwargs: Any) 
             story_id=src.get("story_id", h["_id"]), score=h.get("_score") or 0.0, title=src.get("title"),
             url=src.get("url", ""), source=src.get("source", ""), published_at=src.get("published_at"),
             republication_count=src.get("republication_count", 0), snippets=hl.get("text", []),
-            original=src.get("original"),
+            original=src.get("original"), origin=src.get("origin"),
             republishers=sorted({r.get("source") for r in src.get("republications") or [] if r.get("source")}),
         ))
     total = resp["hits"]["total"]

@@ -134,3 +134,41 @@ def test_two_consumers_racing_on_near_copies_end_with_one_story(names, corpus):
     stories = _stories(es, s.stories_alias)
     assert len(stories) == 1, [st["canonical_url"] for st in stories]
     assert _grouping(stories) == {frozenset(a.canonical_url for a in arts)}
+
+
+def test_story_origin_moves_to_the_earliest_copy_and_an_attribution_wins(names):
+    from datetime import datetime, timezone
+
+    from marsad.index.stage import IndexStage
+    from marsad.kafka.worker import Record
+
+    es = Es(names.es_url)
+    apply_templates(names, es)
+    text = ("أعلنت وزارة الصحة اليوم عن افتتاح مستشفى جديد في العاصمة بسعة مئتي سرير ويضم أقساما للطوارئ والجراحة "
+            "والأطفال، وقال الوزير في مؤتمر صحفي إن المستشفى سيخدم أكثر من نصف مليون نسمة في الأحياء الجنوبية. ") * 3
+    late = _article("https://late.example/a", text, "late").model_copy(
+        update={"published_at": datetime(2026, 1, 16, 12, 0, tzinfo=timezone.utc)})
+    early = _article("https://early.example/a", text, "early").model_copy(
+        update={"published_at": datetime(2026, 1, 16, 13, 0, tzinfo=__import__("zoneinfo").ZoneInfo("Asia/Riyadh"))})
+    attributed = _article("https://agg.example/a", text, "agg").model_copy(
+        update={"original": {"site": "hashtagsyria.com", "title": "الأصل", "published_at": "2026-01-16"}})
+    stage = IndexStage(names, es)
+
+    def index(a, offset):
+        [out] = stage.process_batch([Record(names.articles_topic, 0, offset, a.canonical_url.encode(), a.to_json())])
+        assert out.error is None, out.error
+
+    index(late, 0)
+    index(early, 1)  # 13:00 in Riyadh = 10:00 UTC: earlier than 12:00 UTC although its wall clock is later
+    [story] = _stories_full(es, names.stories_alias)
+    assert story["origin"]["url"] == "https://early.example/a" and story["origin"]["via"] == "earliest"
+    index(attributed, 2)
+    index(late, 3)  # a redelivery of the first copy does not take the origin back
+    [story] = _stories_full(es, names.stories_alias)
+    assert story["origin"]["site"] == "hashtagsyria.com" and story["origin"]["via"] == "attribution"
+    assert story["republication_count"] == 2
+
+
+def _stories_full(es: Es, alias: str) -> list[dict]:
+    es.request("POST", f"/{alias}/_refresh")
+    return [h["_source"] for h in es.request("POST", f"/{alias}/_search", {"size": 100})["hits"]["hits"]]

@@ -19,8 +19,8 @@ Per batch (all writes idempotent, so redelivery after a crash is harmless):
 5. Offsets are committed by the worker only after all this returned; per-item failures are classified:
    429/5xx → :class:`TransientError` (batch retried), other 4xx → that record is dead-lettered.
 
-Not yet: the story's origin does not move to an earlier-published copy that arrives later (the first indexed copy
-stays the story document; all copies are in ``republications`` with their dates).
+The story's ``origin`` moves to a copy that names the first publisher in an attribution header, or else to the
+earliest-published copy (see :data:`ADD_REPUBLICATION`); the story document itself stays the first indexed copy.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from typing import Any
 from dataclasses import dataclass
 
 from marsad.dedup.near import Fingerprint, decide, fingerprint
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
 from marsad.errors import PermanentError, TransientError
 from marsad.index.es import Es, EsHttpError, doc_id
 from marsad.kafka.worker import Outcome, Record
@@ -45,8 +48,21 @@ boolean seen = false;
 for (r in ctx._source.republications) { if (r.canonical_url == params.r.canonical_url) { seen = true; } }
 if (!seen) { ctx._source.republications.add(params.r); }
 ctx._source.republication_count = ctx._source.republications.size();
+def o = ctx._source.origin;
+def n = params.o;
+if (n != null) {
+  if (o == null) { ctx._source.origin = n; }
+  else if (o.via != 'attribution') {
+    if (n.via == 'attribution') { ctx._source.origin = n; }
+    else if (n.published_at != null && (o.published_at == null || n.published_at.compareTo(o.published_at) < 0)) {
+      ctx._source.origin = n;
+    }
+  }
+}
 """
-"""Painless script: append a republication once (idempotent under redelivery)."""
+"""Painless script: append a republication once (idempotent under redelivery) and move the story's origin to the
+copy when it is better evidence: a site named in an attribution header always wins (it names the first publisher,
+even if that page was never crawled), otherwise the earliest ``published_at`` (UTC ISO strings compare in order)."""
 
 
 MAX_INDEXED_TEXT_CHARS = 200_000
@@ -64,6 +80,32 @@ def story_fields(a: Article) -> dict[str, Any]:
     if d["text_truncated"]:
         d["text"] = a.text[:MAX_INDEXED_TEXT_CHARS]
     return d
+
+
+def _utc(value: datetime | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) == 10:  # a day, from an attribution header
+            return value
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def origin_of(a: Article) -> dict[str, Any]:
+    """The origin this copy testifies to: the attributed site (``via=attribution``) or the copy itself
+    (``via=earliest``); ``published_at`` in UTC so the painless script can compare strings."""
+    if a.original and a.original.get("site"):
+        return {"site": a.original["site"], "source": None, "url": None, "title": a.original.get("title"),
+                "published_at": _utc(a.original.get("published_at")), "via": "attribution"}
+    return {"site": a.sitename or urlsplit(a.canonical_url).hostname, "source": a.source, "url": a.canonical_url,
+            "title": a.title, "published_at": _utc(a.published_at), "via": "earliest"}
+
+
+def origin_of_republication(rep: dict[str, Any]) -> dict[str, Any]:
+    return {"site": rep.get("sitename") or urlsplit(rep["canonical_url"]).hostname, "source": rep.get("source"),
+            "url": rep["canonical_url"], "title": rep.get("title"), "published_at": _utc(rep.get("published_at")),
+            "via": "earliest"}
 
 
 def republication(a: Article, match: str = "exact", similarity: float = 1.0) -> dict[str, Any]:
@@ -260,14 +302,16 @@ class IndexStage:
                     fields["dedup_fp"] = p.fp.to_dict()
                 lines.append({"update": {"_index": alias, "_id": p.story_id, "retry_on_conflict": 3,
                                          "require_alias": True}})
-                lines.append({"doc": fields,
-                              "upsert": {**fields, "republications": [], "republication_count": 0}})
+                lines.append({"doc": fields,  # origin only on insert: copies may have moved it since
+                              "upsert": {**fields, "origin": origin_of(a), "republications": [],
+                                         "republication_count": 0}})
             else:
                 rep = republication(a, p.match if p.kind == "near" else "exact", p.similarity)
                 lines.append({"update": {"_index": alias, "_id": p.story_id, "retry_on_conflict": 5,
                                          "require_alias": True}})
                 # no upsert: a missing story means it was folded into another one (see _retry_missing)
-                lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}}})
+                lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless",
+                                         "params": {"r": rep, "o": origin_of(a)}}})
         for p in plans:  # the claim remembers a near-duplicate decision, so exact copies join the same story
             if p.kind == "near":
                 lines.append({"update": {"_index": self.settings.fingerprints_index, "_id": p.article.content_hash,
@@ -318,8 +362,9 @@ class IndexStage:
             rep = republication(p.article, p.match if p.kind == "near" else "exact", p.similarity)
             lines.append({"update": {"_index": self.settings.stories_alias, "_id": target, "retry_on_conflict": 5,
                                      "require_alias": True}})
-            lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}},
-                          "upsert": {**story_fields(p.article), "story_id": target,
+            lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless",
+                                     "params": {"r": rep, "o": origin_of(p.article)}},
+                          "upsert": {**story_fields(p.article), "story_id": target, "origin": origin_of(p.article),
                                      "republications": [rep], "republication_count": 1}})
         resp = self.es.bulk(lines, refresh="wait_for")
         for p, item in zip(plans, resp["items"]):
@@ -370,12 +415,14 @@ class IndexStage:
             own = self.es.request("GET", f"/{alias}/_doc/{p.story_id}", ok=(404,))
             if not own.get("found"):
                 return
-            moved = [own_rep, *(own["_source"].get("republications") or [])]
+            moved = [(own_rep, own["_source"].get("origin") or origin_of(p.article)),
+                     *((r, origin_of_republication(r)) for r in own["_source"].get("republications") or [])]
             lines: list[dict[str, Any]] = []
-            for rep in moved:
+            for rep, origin in moved:
                 lines.append({"update": {"_index": alias, "_id": target, "retry_on_conflict": 5,
                                          "require_alias": True}})
-                lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless", "params": {"r": rep}}})
+                lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless",
+                                         "params": {"r": rep, "o": origin}}})
             self._bulk_ok(lines)
             index = own["_index"]
             deleted = self.es.request("DELETE", f"/{index}/_doc/{p.story_id}", ok=(404, 409),
