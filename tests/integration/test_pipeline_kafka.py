@@ -31,7 +31,7 @@ def test_extract_worker_produces_articles_and_dead_letters_corrupt_payload(names
 
     articles = read_all(names, names.articles_topic, 1)
     assert len(articles) == 1
-    assert articles[0].key() == b"https://www.lbcgroup.tv/news/world/1/x"
+    assert articles[0].key() == b"https://lbcgroup.tv/news/world/1/x"  # canonical URL: www dropped
     dead = read_all(names, names.dead_letter_topic, 1)
     assert len(dead) == 1
     headers = dict(dead[0].headers())

@@ -193,7 +193,7 @@ def test_final_url_is_the_canonical_key():
     art = extract_article(raw, "https://t.co/abc", fetched_at=FETCHED,
                           final_url="https://WWW.alyaum.com:443/articles/6291787?utm_source=tw#top")
     assert art.url == "https://t.co/abc"
-    assert art.canonical_url == "https://www.alyaum.com/articles/6291787"
+    assert art.canonical_url == "https://alyaum.com/articles/6291787"
 
 
 def test_extract_stage_uses_source_time_zone_and_outputs_article():
