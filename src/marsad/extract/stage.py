@@ -19,6 +19,8 @@ import trafilatura
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
+from urllib.parse import urljoin, urlsplit
+
 from marsad.crawl.registry import Source
 from marsad.dedup.urls import canonical_url
 from marsad.errors import Discard, PermanentError
@@ -100,6 +102,23 @@ def drop_appended_articles(tree, title: str | None) -> int:
     return len(tops) - 1
 
 
+def sane_rel_canonical(tree, page_url: str) -> str | None:
+    """The page's ``<link rel="canonical">`` as a canonical URL, only when it is sane: on the same site as the page
+    (after folding www/m/amp host prefixes) and not the site's home page (CMS templates that point every page's
+    canonical at ``/`` are common). ``None`` otherwise, and the fetched URL is the key."""
+    for href in tree.xpath('//link[translate(@rel, "CANONICAL", "canonical")="canonical"]/@href')[:1]:
+        try:
+            cand = canonical_url(urljoin(page_url, str(href).strip()))
+            own = canonical_url(page_url)
+        except ValueError:
+            return None
+        c, o = urlsplit(cand), urlsplit(own)
+        if c.hostname != o.hostname or c.path in ("", "/"):
+            return None
+        return cand
+    return None
+
+
 def _anchor_texts(tree) -> set[str]:
     texts = set()
     for a in tree.iter("a"):
@@ -170,7 +189,7 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     tags = meta.tags + [t for t in attribution.tags if t]
     return Article(
         url=url,
-        canonical_url=canonical_url(page_url),
+        canonical_url=sane_rel_canonical(tree, page_url) or canonical_url(page_url),
         source=source,
         title=title,
         text=text,

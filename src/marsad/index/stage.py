@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 ADD_REPUBLICATION = """
 if (ctx._source.republications == null) { ctx._source.republications = []; }
-boolean seen = false;
+boolean seen = params.r.canonical_url == ctx._source.canonical_url;
 for (r in ctx._source.republications) { if (r.canonical_url == params.r.canonical_url) { seen = true; } }
 if (!seen) { ctx._source.republications.add(params.r); }
 ctx._source.republication_count = ctx._source.republications.size();
