@@ -28,8 +28,10 @@ from rich.table import Table
 
 from marsad.settings import REPO_ROOT, Settings, to_env
 
-DEMO_QUERIES = ("حاملات طائرات", "صواريخ دمشق")
-"""The seed story mentions «حاملات طائرات»; the four CNN Arabic copies (one story) are about Damascus missiles."""
+DEMO_QUERIES = ("حاملات طائرات", "صواريخ دمشق", "السحب الآمن للخزانات الجوفية")
+"""The seed story mentions «حاملات طائرات» (attributed to hashtagsyria.com); the four CNN Arabic copies (one story)
+are about Damascus missiles; the youm7 story about groundwater comes with a full aggregator copy and a teaser, both
+joined to it as republications."""
 SAMPLE_QUERIES = ("حاملات طائرات", "بيروت")
 
 
