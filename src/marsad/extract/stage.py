@@ -14,12 +14,11 @@ import signal
 import threading
 from contextlib import contextmanager
 from datetime import datetime
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
-
-from urllib.parse import urljoin, urlsplit
 
 from marsad.crawl.registry import Source
 from marsad.dedup.urls import canonical_url

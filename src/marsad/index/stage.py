@@ -26,13 +26,12 @@ earliest-published copy (see :data:`ADD_REPUBLICATION`); the story document itse
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
 
 from marsad.dedup.near import Fingerprint, decide, fingerprint
-from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 from marsad.errors import PermanentError, TransientError
 from marsad.index.es import Es, EsHttpError, doc_id
