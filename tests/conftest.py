@@ -106,3 +106,12 @@ def pytest_runtest_makereport(item, call):
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (not allowed): {report.longrepr}"
+
+
+@pytest.fixture
+def crawl_site():
+    """The local crawl trap site (``tests/crawlsite``) on a free 127.0.0.1 port, fresh per test."""
+    from tests.crawlsite.server import CrawlSite
+
+    with CrawlSite() as site:
+        yield site
