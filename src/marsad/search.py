@@ -40,6 +40,27 @@ class Hit:
         return self.__dict__.copy()
 
 
+def text_query(query: str) -> dict[str, Any]:
+    """The Elasticsearch query clause for the words of ``query`` (no filters): Marsad's Arabic search semantics.
+
+    Shared by :func:`build_query` (search) and the alert rules (percolator queries), so an alert fires on
+    exactly what a search for the same words finds.
+    """
+    return {
+        "bool": {
+            "must": [{
+                "multi_match": {
+                    "query": query,
+                    "fields": ["title^3", "text", "title.exact^4", "text.exact^2"],
+                    "type": "most_fields",
+                    "operator": "and",
+                }
+            }],
+            "should": [{"match_phrase": {"text.exact": {"query": query, "slop": 1, "boost": 3}}}],
+        }
+    }
+
+
 def build_query(query: str, *, since: datetime | None = None, until: datetime | None = None,
                 source: str | None = None, language: str | None = None, sort: str = "relevance",
                 size: int = 10) -> dict[str, Any]:
@@ -58,20 +79,7 @@ def build_query(query: str, *, since: datetime | None = None, until: datetime | 
         filters.append({"range": {"published_at": rng}})
     body: dict[str, Any] = {
         "size": size,
-        "query": {
-            "bool": {
-                "must": [{
-                    "multi_match": {
-                        "query": query,
-                        "fields": ["title^3", "text", "title.exact^4", "text.exact^2"],
-                        "type": "most_fields",
-                        "operator": "and",
-                    }
-                }],
-                "should": [{"match_phrase": {"text.exact": {"query": query, "slop": 1, "boost": 3}}}],
-                "filter": filters,
-            }
-        },
+        "query": {"bool": {"must": [text_query(query)], "filter": filters}},
         "highlight": {
             "pre_tags": [HL_PRE], "post_tags": [HL_POST],
             "fields": {"text": {"fragment_size": 160, "number_of_fragments": 2},

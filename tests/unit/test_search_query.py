@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from marsad.search import HL_POST, HL_PRE, build_query
+from marsad.search import HL_POST, HL_PRE, build_query, text_query
 
 Q = "حاملات طائرات"
 
@@ -18,11 +18,13 @@ def test_plain_query_has_no_filters_and_no_sort():
     assert _filters(body) == []
     assert "sort" not in body
     assert body["size"] == 10
-    mm = body["query"]["bool"]["must"][0]["multi_match"]
+    text = body["query"]["bool"]["must"][0]
+    assert text == text_query(Q)  # search and alert rules share one query clause
+    mm = text["bool"]["must"][0]["multi_match"]
     assert mm["query"] == Q
     assert mm["operator"] == "and"
     assert "title.exact^4" in mm["fields"] and "text" in mm["fields"]
-    phrase = body["query"]["bool"]["should"][0]["match_phrase"]["text.exact"]
+    phrase = text["bool"]["should"][0]["match_phrase"]["text.exact"]
     assert phrase["query"] == Q
 
 

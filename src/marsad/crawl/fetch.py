@@ -81,16 +81,18 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def get_bytes(self, url: str) -> tuple[httpx.Response, bytes, str]:
+    def get_bytes(self, url: str, *, headers: dict[str, str] | None = None) -> tuple[httpx.Response, bytes, str]:
         """GET ``url`` following up to :data:`MAX_REDIRECTS` redirects, each hop SSRF-checked.
 
+        ``headers`` are added to the request (e.g. ``If-None-Match`` / ``If-Modified-Since`` for conditional
+        polls of feeds and sitemaps: a ``304`` is returned, not raised, with an empty body).
         Returns ``(response, body, final_url)``; body is capped at ``settings.max_page_bytes`` (decompressed).
         """
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             check_address(current, self.settings)
             try:
-                with self.client.stream("GET", current) as resp:
+                with self.client.stream("GET", current, headers=headers) as resp:
                     if resp.is_redirect:
                         location = resp.headers.get("location")
                         if not location:

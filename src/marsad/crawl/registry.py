@@ -35,6 +35,17 @@ class Source(BaseModel):
     enabled: bool = True
     max_items: int = 200
     """At most this many new items fetched per run (bounds one run's duration)."""
+    sitemaps: list[str] = Field(default_factory=list)
+    """Sitemap or sitemap-index URLs (Google News sitemaps: ``<news:publication_date>``)."""
+    section_pages: list[str] = Field(default_factory=list)
+    """Section/front pages whose article links are followed (feeds and sitemaps often lag or are absent)."""
+    min_interval_s: float | None = Field(default=None, ge=0)
+    """Politeness override: minimum seconds between two requests to one host of this source (default:
+    ``settings.min_host_interval_s``; a larger robots.txt ``Crawl-delay`` always wins)."""
+    max_parallel: int = Field(default=2, ge=1, le=16)
+    """Politeness override: at most this many fetches in flight for this source's host at once."""
+    refetch_after_h: float | None = Field(default=None, gt=0)
+    """Re-fetch an already fetched article URL after this many hours (default: never; a URL is fetched once)."""
 
     @field_validator("timezone")
     @classmethod
