@@ -1,0 +1,131 @@
+"""Issue #6 acceptance lists against the real Elasticsearch: the stories template, marsad.search.search.
+
+Every form of :mod:`marsad.evaluation.search_acceptance` is indexed in every spelling variant (plain, tashkeel,
+tatweel, presentation forms) into a per-test index created by ``templates apply``; each list's query must find
+exactly its ``match=True`` forms. One index per module keeps this to a couple of seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from marsad.evaluation.search_acceptance import LISTS, documents, evaluate, index_documents
+from marsad.index.es import Es
+from marsad.index.templates import apply_templates
+from marsad.search import search, text_query
+
+pytestmark = pytest.mark.services
+
+
+def _tokens(es: Es, index: str, analyzer: str, text: str) -> list[str]:
+    resp = es.request("POST", f"/{index}/_analyze", {"analyzer": analyzer, "text": text})
+    return [t["token"] for t in resp["tokens"]]
+
+
+@pytest.fixture
+def acceptance_index(names):
+    es = Es(names.es_url)
+    apply_templates(names, es)
+    index_documents(es, names.stories_alias, documents())
+    return names, es
+
+
+def _run(settings, es):
+    def run_query(lst, li):
+        total, hits = search(settings, lst.query, es=es, source=f"l{li}", size=200)
+        assert total == len(hits)
+        return {h.story_id for h in hits}
+    return run_query
+
+
+def test_acceptance_lists_match_exactly_the_expected_forms(acceptance_index):
+    settings, es = acceptance_index
+    outcomes = evaluate(_run(settings, es))
+    assert len(outcomes) == len(documents())
+    wrong = [f"{o.query} → {o.form} [{o.variant}]: expected {'match' if o.expected else 'no match'}"
+             for o in outcomes if o.matched != o.expected]
+    assert not wrong, "\n".join(wrong)
+    # the lists are not vacuous: both outcomes occur
+    assert {o.matched for o in outcomes} == {True, False}
+
+
+def test_each_list_fails_on_the_stock_arabic_analyzer_somewhere_or_is_a_plain_regression_guard(acceptance_index):
+    """The reference: Elasticsearch's stock ``arabic`` analyzer with a plain ``match`` (operator and). It misses
+    the clitics/dual forms and conflates names — this is what the custom analysis is for."""
+    settings, es = acceptance_index
+    stock = f"{settings.stories_index_prefix}stock"
+    es.request("PUT", f"/{stock}", {"mappings": {"properties": {
+        "text": {"type": "text", "analyzer": "arabic"}, "title": {"type": "text", "analyzer": "arabic"},
+        "story_id": {"type": "keyword"}, "source": {"type": "keyword"}, "language": {"type": "keyword"}}}})
+    index_documents(es, stock, documents())
+
+    def run_stock(lst, li):
+        body = {"size": 200, "query": {"bool": {
+            "must": [{"match": {"text": {"query": lst.query, "operator": "and"}}}],
+            "filter": [{"term": {"source": f"l{li}"}}]}}}
+        return {h["_id"] for h in es.request("POST", f"/{stock}/_search", body)["hits"]["hits"]}
+
+    stock_wrong = {(o.query, o.form) for o in evaluate(run_stock) if o.matched != o.expected}
+    for expected in [("حاملات طائرات", "بحاملات الطائرات"), ("حاملات طائرات", "حاملتا طائرات"),
+                     ("حاملات طائرات", "حامل … الطائرة"), ("ترامب", "لترامب"),
+                     ("عمران", "عمر"), ("سليمان", "سليم"), ("إيران", "لإيران")]:
+        assert expected in stock_wrong, expected
+
+
+def test_text_query_is_a_valid_query_for_every_list(acceptance_index):
+    """The shared seam: text_query(q) alone (as the alerts percolator stores it) finds what search finds."""
+    settings, es = acceptance_index
+    for li, lst in enumerate(LISTS):
+        body = {"size": 200, "query": {"bool": {"must": [text_query(lst.query)],
+                                                "filter": [{"term": {"source": f"l{li}"}}]}}}
+        ids = {h["_id"] for h in es.request("POST", f"/{settings.stories_alias}/_search", body)["hits"]["hits"]}
+        assert ids == _run(settings, es)(lst, li), lst.query
+
+
+def test_highlights_mark_the_matched_forms(acceptance_index):
+    settings, es = acceptance_index
+    _, hits = search(settings, "حاملات طائرات", es=es, source="l0", size=50)
+    plain = [h for h in hits if h.story_id.endswith("-plain")]
+    assert plain
+    for h in plain:
+        assert any("\u27e6" in s and "\u27e7" in s for s in h.snippets), h.snippets
+    by_id = {h.story_id: h for h in hits}
+    assert "\u27e6بحاملات\u27e7" in " ".join(by_id["l0-c3-plain"].snippets)
+
+
+def test_presentation_forms_tashkeel_and_digits_fold_in_both_analyzers(acceptance_index):
+    settings, es = acceptance_index
+    idx = settings.stories_alias
+    for analyzer in ("marsad_arabic", "marsad_arabic_exact"):
+        base = _tokens(es, idx, analyzer, "الله حاملات ٱلطائرات ١٢٣ ۴۵")
+        assert _tokens(es, idx, analyzer, "ﷲ ﺣﺎﻣﻼﺕ ٱلطَّائِرَاتِ ١٢٣ ۴۵") == base
+        assert _tokens(es, idx, analyzer, "اللـــه حامِلاتٌ الطائرات 123 45") == base
+    # exact keeps the article and clitics; stemmed meets the singular
+    assert _tokens(es, idx, "marsad_arabic_exact", "وحاملات") == ["وحاملات"]
+    assert _tokens(es, idx, "marsad_arabic", "وحاملات") == _tokens(es, idx, "marsad_arabic", "حاملة")
+
+
+def test_filters_sort_and_collapse_on_the_real_index(names):
+    es = Es(names.es_url)
+    apply_templates(names, es)
+    docs = [
+        {"story_id": "a", "title": "حاملة طائرات", "text": "وصلت حاملة الطائرات إلى الميناء.", "source": "lbc",
+         "language": "ar", "published_at": "2026-01-08T11:00:00+00:00", "republication_count": 2,
+         "republications": [{"source": "sky", "canonical_url": "u1"}, {"source": "cnn", "canonical_url": "u2"}]},
+        {"story_id": "b", "title": "خبر", "text": "حاملات الطائرات في الخليج.", "source": "cnn", "language": "ar",
+         "published_at": "2026-01-10T09:00:00+02:00"},
+        {"story_id": "c", "title": "خبر", "text": "حاملات الطائرات في المتوسط.", "source": "cnn", "language": "en"},
+    ]
+    index_documents(es, names.stories_alias, docs)
+    total, hits = search(names, "حاملات طائرات", es=es)
+    assert total == 3 and hits[0].story_id == "a"  # the title match ranks first
+    assert hits[0].republishers == ["cnn", "sky"] and hits[0].republication_count == 2
+    assert hits[0].title_highlight and "\u27e6" in hits[0].title_highlight
+    assert [h.story_id for h in search(names, "حاملات طائرات", es=es, sort="date")[1]] == ["b", "a", "c"]
+    assert {h.story_id for h in search(names, "حاملات طائرات", es=es, source="cnn")[1]} == {"b", "c"}
+    assert {h.story_id for h in search(names, "حاملات طائرات", es=es, language="en")[1]} == {"c"}
+    since = datetime(2026, 1, 9, tzinfo=timezone.utc)
+    assert [h.story_id for h in search(names, "حاملات طائرات", es=es, since=since)[1]] == ["b"]
+    assert [h.story_id for h in search(names, "حاملات طائرات", es=es, until=since)[1]] == ["a"]
