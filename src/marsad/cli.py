@@ -234,27 +234,37 @@ def dedup(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JS
 
 
 @app.command()
-def search(query: str = typer.Argument(...),
-           as_json: bool = typer.Option(False, "--json", help="One JSON object per hit."),
-           since: Optional[datetime] = typer.Option(None, "--since", help="Published at or after (ISO date)."),
-           until: Optional[datetime] = typer.Option(None, "--until", help="Published before (ISO date)."),
-           source: Optional[str] = typer.Option(None, "--source"),
-           language: Optional[str] = typer.Option(None, "--language"),
-           sort: str = typer.Option("relevance", "--sort", help="relevance | date"),
-           size: int = typer.Option(10, "--size")) -> None:
-    """Search stories (one hit per story) with Arabic analysis; highlighted snippets."""
+def search(query: str = typer.Argument(..., help='Words (near each other), "exact phrase" or «…», alternatives with OR.'),
+           as_json: bool = typer.Option(False, "--json", help="One JSON object per hit, one per line (orjson)."),
+           since: Optional[str] = typer.Option(None, "--since", help="Published at or after: ISO date or date-time "
+                                               "(2026-01-08, 2026-01-08T11:42+02:00); naive = UTC."),
+           until: Optional[str] = typer.Option(None, "--until", help="Published before (ISO, as --since)."),
+           source: Optional[str] = typer.Option(None, "--source", help="Only stories of this source (sources.yaml name)."),
+           language: Optional[str] = typer.Option(None, "--language", help="Only stories in this language (e.g. ar)."),
+           sort: str = typer.Option("relevance", "--sort", help="relevance | date (newest first)"),
+           size: int = typer.Option(10, "--size", min=1, max=10_000, help="How many stories to show.")) -> None:
+    """Search stories (one hit per story, republications counted) with Arabic analysis; highlighted snippets."""
     import orjson
 
     from marsad.errors import TransientError
+    from marsad.index.es import EsHttpError
     from marsad.observability import console
-    from marsad.search import search as run_search
+    from marsad.search import parse_when, search as run_search
 
-    settings = _settings()
     try:
-        total, hits = run_search(settings, query, since=since, until=until, source=source, language=language,
+        since_at = parse_when(since, "--since") if since is not None else None
+        until_at = parse_when(until, "--until") if until is not None else None
+        settings = _settings()
+        total, hits = run_search(settings, query, since=since_at, until=until_at, source=source, language=language,
                                  sort=sort, size=size)
+    except ValueError as exc:
+        _fail(str(exc), 2)
     except TransientError as exc:
-        _fail(str(exc), 1)
+        _fail(f"{exc} (is the stack up? `marsad stack up`)", 1)
+    except EsHttpError as exc:
+        if exc.status == 404:
+            _fail(f"no stories index behind {settings.stories_alias}: run `marsad templates apply` first", 1)
+        _fail(f"Elasticsearch refused the search: {exc}", 1)
     if as_json:
         for h in hits:
             sys.stdout.write(orjson.dumps(h.as_dict()).decode() + "\n")
@@ -263,17 +273,22 @@ def search(query: str = typer.Argument(...),
 
 
 def print_hits(console, query: str, total: int, hits) -> None:
+    """Print search hits for a terminal: title (matched words highlighted), source, date, URL, republishers, snippets."""
     from urllib.parse import unquote
 
     from rich.markup import escape
 
     from marsad.search import HL_POST, HL_PRE
 
+    def marked(s: str) -> str:
+        return escape(" ".join(s.split())).replace(HL_PRE, "[bold yellow]").replace(HL_POST, "[/]")
+
     console.print(f"[bold]«{escape(query)}»[/]: {total} stories", highlight=False)
     for n, h in enumerate(hits, 1):
         rep = f"  +{h.republication_count} republications ({', '.join(h.republishers or [])})" \
             if h.republication_count else ""
-        console.print(f"[bold cyan]{n}.[/] [bold]{escape(h.title or '(untitled)')}[/]", highlight=False)
+        title = marked(h.title_highlight) if getattr(h, "title_highlight", None) else escape(h.title or "(untitled)")
+        console.print(f"[bold cyan]{n}.[/] [bold]{title}[/]", highlight=False)
         console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(unquote(h.url))}{rep}",
                       highlight=False)
         o = h.origin or {}
@@ -287,8 +302,7 @@ def print_hits(console, query: str, total: int, hits) -> None:
                           f"{' · original title «' + escape(o['title']) + '»' if o.get('title') else ''}",
                           highlight=False)
         for s in h.snippets[:2]:
-            s = escape(" ".join(s.split())).replace(HL_PRE, "[bold yellow]").replace(HL_POST, "[/]")
-            console.print(f"   … {s} …", highlight=False)
+            console.print(f"   … {marked(s)} …", highlight=False)
 
 
 @app.command()
