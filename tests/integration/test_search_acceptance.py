@@ -129,3 +129,28 @@ def test_filters_sort_and_collapse_on_the_real_index(names):
     since = datetime(2026, 1, 9, tzinfo=timezone.utc)
     assert [h.story_id for h in search(names, "حاملات طائرات", es=es, since=since)[1]] == ["b"]
     assert [h.story_id for h in search(names, "حاملات طائرات", es=es, until=since)[1]] == ["a"]
+
+
+def test_templates_apply_refuses_the_new_analysis_on_an_index_built_before_it(names):
+    """An index created before ``marsad_arabic_search`` existed cannot silently keep the old analysis: applying the
+    template raises (a new index version and a replay are needed), and the old index is left as it was."""
+    import copy
+
+    from marsad.index.es import EsHttpError
+    from marsad.index.templates import load_template
+
+    es = Es(names.es_url)
+    old = copy.deepcopy(load_template("stories")["template"])
+    del old["settings"]["analysis"]["analyzer"]["marsad_arabic_search"]
+
+    def drop(props):
+        for spec in props.values():
+            spec.pop("search_analyzer", None)
+            drop(spec.get("properties", {}))
+    drop(old["mappings"]["properties"])
+    es.request("PUT", f"/{names.stories_index_v1}", {**old, "aliases": {names.stories_alias: {"is_write_index": True}}})
+    with pytest.raises(EsHttpError) as err:
+        apply_templates(names, es)
+    assert err.value.status == 400 and "marsad_arabic_search" in str(err.value)
+    mapping = es.request("GET", f"/{names.stories_index_v1}/_mapping")[names.stories_index_v1]["mappings"]
+    assert "search_analyzer" not in mapping["properties"]["text"]
