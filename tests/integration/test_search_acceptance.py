@@ -154,3 +154,36 @@ def test_templates_apply_refuses_the_new_analysis_on_an_index_built_before_it(na
     assert err.value.status == 400 and "marsad_arabic_search" in str(err.value)
     mapping = es.request("GET", f"/{names.stories_index_v1}/_mapping")[names.stories_index_v1]["mappings"]
     assert "search_analyzer" not in mapping["properties"]["text"]
+
+
+def test_text_query_percolates_like_it_searches(names):
+    """The seam with the alerts percolator: an index that copies the template's analysis and text mappings (as the
+    alert-rules index does) stores ``text_query(q)``; percolating each acceptance document fires exactly for the
+    documents that ``search`` finds."""
+    from marsad.index.templates import load_template
+
+    es = Es(names.es_url)
+    apply_templates(names, es)
+    docs = documents()
+    index_documents(es, names.stories_alias, docs)
+    tpl = load_template("stories")["template"]
+    props = {k: tpl["mappings"]["properties"][k] for k in ("title", "text", "source", "language")}
+    perc = f"{names.stories_index_prefix}percolator"
+    es.request("PUT", f"/{perc}", {"settings": {"analysis": tpl["settings"]["analysis"]},
+                                   "mappings": {"properties": {**props, "query": {"type": "percolator"}}}})
+    import orjson
+
+    lines = []
+    for li, lst in enumerate(LISTS):
+        lines += [orjson.dumps({"index": {"_index": perc, "_id": str(li)}}),
+                  orjson.dumps({"query": text_query(lst.query)})]
+    assert not es.request("POST", "/_bulk", b"\n".join(lines) + b"\n", params={"refresh": "true"})["errors"]
+    batch = [{k: d[k] for k in ("title", "text", "source", "language")} for d in docs]
+    resp = es.request("POST", f"/{perc}/_search", {"size": len(LISTS), "query": {"percolate": {
+        "field": "query", "documents": batch}}})
+    fired = {int(h["_id"]): {docs[slot]["story_id"] for slot in h["fields"]["_percolator_document_slot"]}
+             for h in resp["hits"]["hits"]}
+    for li, lst in enumerate(LISTS):
+        found = {h.story_id for h in search(names, lst.query, es=es, size=500)[1]}
+        assert fired.get(li, set()) == found, lst.query
+        assert any(sid.startswith(f"l{li}-") for sid in found), lst.query
