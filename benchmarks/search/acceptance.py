@@ -69,7 +69,7 @@ def markdown(marsad, stock) -> str:
         "`tests/integration/test_search_acceptance.py` against the real Elasticsearch "
         "(`src/marsad/evaluation/search_acceptance.py`). Each form sits in a realistic sentence and is indexed in "
         f"{len(VARIANTS)} spellings: {', '.join(VARIANTS)} (tashkeel on every letter, tatweel inside the word, "
-        "Arabic presentation forms). *Marsad* = `marsad search` on the stories template; *stock* = Elasticsearch's "
+        "Arabic presentation forms, RLM + ZWNJ format marks). *Marsad* = `marsad search` on the stories template; *stock* = Elasticsearch's "
         "`arabic` analyzer with a plain `match` (operator and). ✔ = as required, ✘ = not.",
         "",
     ]

@@ -5,7 +5,8 @@ template) and by ``benchmarks/search/acceptance.py``, which writes the tables of
 for Marsad's analysis and one for Elasticsearch's stock ``arabic`` analyzer with a plain ``match`` query.
 
 Each form is indexed once per :data:`VARIANTS` spelling: as written, with tashkeel on the form, with tatweel
-inside it, in Arabic presentation forms (isolated forms, U+FE70–U+FEFF) — the ways the same word reaches a page.
+inside it, in Arabic presentation forms (isolated forms, U+FE70–U+FEFF), with bidi/format marks (RLM, ZWNJ) —
+the ways the same word reaches a page.
 """
 
 from __future__ import annotations
@@ -39,11 +40,17 @@ def with_presentation_forms(word: str) -> str:
     return "".join(_isolated(c) for c in word)
 
 
+def with_format_marks(word: str) -> str:
+    """Right-to-left marks around the word and a zero-width non-joiner inside it (copy-paste from bidi editors)."""
+    return "\u200f" + word[:2] + "\u200c" + word[2:] + "\u200f" if len(word) > 2 else word
+
+
 VARIANTS: dict[str, Callable[[str], str]] = {
     "plain": lambda w: w,
     "tashkeel": with_tashkeel,
     "tatweel": with_tatweel,
     "presentation": with_presentation_forms,
+    "format": with_format_marks,
 }
 
 
