@@ -123,18 +123,38 @@ LISTS: list[AcceptanceList] = [
         Case("غزه", "تواصل القصف على {} لليوم الثالث.", True),
         Case("وغزة", "تربط الطريق بين رفح {} المدينة.", True),
         Case("بغزة", "أصيب عشرات المدنيين {} الليلة الماضية.", True),
-    ], note="ta marbuta «ة» and ha «ه» are folded."),
+    ], note="ta marbuta «ة» and ha «ه» are folded; «بغزة» leaves a 2-letter stem + ة, so the index also keeps «غزة» "
+            "next to it (short-clitic variant) and the bare query finds it."),
     AcceptanceList("دمشق", [
         Case("دمشق", "عقد الاجتماع في {} بحضور الوفود العربية.", True),
         Case("بدمشق", "انفجرت سيارة مفخخة {} صباح اليوم.", True),
         Case("لدمشق", "وصل الوفد {} في زيارة رسمية.", True),
         Case("ودمشق", "تحسنت العلاقات بين عمّان {} في الأشهر الأخيرة.", True),
-    ], note="short names (3–4 letters after the clitic) also meet their ب/ل/ك form: the index keeps both tokens."),
+    ], note="four letters remain after ب/ل: the clitic is stripped on both sides."),
     AcceptanceList("مصر", [
         Case("مصر", "قالت {} إنها ستستضيف جولة جديدة من المحادثات.", True),
         Case("لمصر", "قدم الصندوق قرضا جديدا {} بقيمة ثلاثة مليارات دولار.", True),
         Case("بمصر", "ارتفع معدل التضخم {} للشهر الثالث.", True),
     ]),
+    AcceptanceList("لبنان", [
+        Case("لبنان", "أعلن {} الحداد الرسمي ثلاثة أيام.", True),
+        Case("بلبنان", "عصفت العاصفة الثلجية {} طوال الليل.", True),
+        Case("ولبنان", "وقعت سوريا {} اتفاقا لتنظيم الحدود.", True),
+        Case("للبنان", "قدمت فرنسا مساعدات عاجلة {} بعد الانفجار.", True),
+    ], note="a root letter that looks like a clitic (ل of لبنان) is handled the same way on both sides."),
+    AcceptanceList("فلسطين", [
+        Case("فلسطين", "طالب الوزير بالاعتراف بدولة {} المستقلة.", True),
+        Case("بفلسطين", "يحتفل المسيحيون {} بعيد الميلاد.", True),
+        Case("وفلسطين", "وقعت الأردن {} مذكرة تفاهم.", True),
+        Case("لفلسطين", "أكد دعم بلاده الثابت {} وشعبها.", True),
+    ]),
+    AcceptanceList("لاجئين", [
+        Case("لاجئين", "استقبلت ألمانيا آلاف {} خلال العام الماضي.", True),
+        Case("لاجئ", "قال {} سوري إنه لا يستطيع العودة.", True),
+        Case("اللاجئين", "تعاني مخيمات {} من نقص المياه.", True),
+        Case("لاجئون", "وصل {} جدد إلى الجزيرة اليونانية.", True),
+        Case("بلاجئين", "امتلأت المدارس {} من القرى المجاورة.", True),
+    ], note="a plural suffix does not make a root ل look like a clitic: «لاجئين» is not ل + «اجئين»."),
     AcceptanceList("مصطفى", [
         Case("مصطفى", "استقبل الرئيس رئيس الوزراء {} مدبولي.", True),
         Case("مصطفي", "صرح الدكتور {} مدبولي بأن الحكومة ملتزمة بالخطة.", True),
