@@ -62,6 +62,7 @@ def tashkeel_rules() -> list[str]:
 
 
 def letter_variant_rules() -> list[str]:
+    """Mapping rules for :data:`LETTER_VARIANTS` (one letter → one letter)."""
     return [f"{_esc(k)}=>{_esc(v)}" for k, v in LETTER_VARIANTS.items()]
 
 
@@ -94,4 +95,4 @@ if __name__ == "__main__":
 
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else TEMPLATES_DIR / "stories.json"
     print(f"{target}: {'rewritten' if regenerate(target) else 'up to date'}")
-    orjson.loads(target.read_bytes())
+    orjson.loads(target.read_bytes())  # still valid JSON
