@@ -1,8 +1,11 @@
 """Arabic search over stories: one hit per story, highlighted snippets.
 
-The query runs against the stemmed fields (``title``, ``text``: ``marsad_arabic`` analyzer) and the exact
-normalised subfields (``*.exact``) so an exact phrase ranks above a stemmed match. Republications live inside
-their story document, so hits are already one per story; ``republication_count`` is returned.
+:func:`text_query` turns Marsad's query syntax (:func:`parse_query`: words near each other, quoted exact phrases,
+``OR``) into one Elasticsearch clause on the stemmed fields (``title``, ``text``: ``marsad_arabic`` /
+``marsad_arabic_search``) and the exact normalised subfields (``*.exact``), so an exact phrase ranks above a stemmed
+match; the alert percolator stores the same clause. Republications live inside their story document, so hits are
+one per story (``collapse`` on ``story_id`` guards it); ``republication_count`` and the republishers are returned.
+Analysis and syntax: docs/search.md.
 """
 
 from __future__ import annotations
