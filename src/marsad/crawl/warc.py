@@ -12,6 +12,7 @@ date).
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -49,6 +50,7 @@ def iter_raw_pages(path: Path, source: str, counts: Counter, max_bytes: int = 5 
     ``counts`` receives ``records`` (yielded) and ``skipped:<reason>``. Raises :class:`ConfigError` naming the
     file when it is not a readable WARC/ARC file.
     """
+    _check_format(path)
     with open(path, "rb") as fh:
         try:
             for rec in ArchiveIterator(fh, arc2warc=True):
@@ -60,13 +62,28 @@ def iter_raw_pages(path: Path, source: str, counts: Counter, max_bytes: int = 5 
             raise ConfigError(f"{path}: not a readable WARC/ARC file: {exc}") from exc
 
 
+def _check_format(path: Path) -> None:
+    """Refuse a file that does not start like WARC (``WARC/``) or ARC (``filedesc://``), gzip or not: warcio
+    reads any text leniently as ARC records, which would turn a wrong file into silent ``bad-record`` skips."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+        except zlib.error as exc:
+            raise ConfigError(f"{path}: not a readable WARC/ARC file: bad gzip data ({exc})") from exc
+    if not (head.startswith(b"WARC/") or head.startswith(b"filedesc://")):
+        raise ConfigError(f"{path}: not a readable WARC/ARC file: starts with {head[:20]!r}, expected "
+                          f"'WARC/' or 'filedesc://'")
+
+
 def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage | None:
     if rec.rec_type != "response":
         counts[f"skipped:{rec.rec_type}"] += 1
         return None
     url = rec.rec_headers.get_header("WARC-Target-URI")
     fetched_at = _capture_time(rec.rec_headers.get_header("WARC-Date"))
-    if not url or fetched_at is None or rec.http_headers is None:
+    if not url or not url.startswith(("http://", "https://")) or fetched_at is None or rec.http_headers is None:
         counts["skipped:bad-record"] += 1
         return None
     status = int(rec.http_headers.get_statuscode() or 0)
