@@ -254,9 +254,9 @@ class Fetcher:
         fetched_at = utcnow()
         try:
             with self.client.stream("GET", url, headers=headers) as resp:
+                ip = _peer_ip(resp)  # before the body: a server that closes after it leaves no peer to ask
                 body = b"" if resp.is_redirect or resp.status_code == 304 else \
                     self._read(resp, url, cap, deadline, truncate)
-                ip = _peer_ip(resp)
         except httpx.TimeoutException as exc:
             raise FetchRefused("timeout", url, f"{type(exc).__name__} {exc}") from exc
         except httpx.InvalidURL as exc:
@@ -355,5 +355,8 @@ def _peer_ip(resp: httpx.Response) -> str | None:
     stream = resp.extensions.get("network_stream")
     if stream is None:
         return None
-    addr = stream.get_extra_info("server_addr")
+    try:
+        addr = stream.get_extra_info("server_addr")
+    except OSError:  # the socket is already closed: the address is optional WARC metadata
+        return None
     return str(addr[0]) if addr else None
