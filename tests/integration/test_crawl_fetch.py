@@ -295,3 +295,25 @@ def test_links_to_the_metadata_address_are_refused(crawl_site, names):
     counts = fetch_and_publish(s, src(crawl_site), ["http://169.254.169.254/latest/meta-data/",
                                                     crawl_site.url("/f/to-metadata")])
     assert counts == {"refused:private-address": 2}
+
+
+def test_unresolvable_host_and_refused_connection(crawl_site, names):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/a.html"
+    s = fast(names, obey_robots=False, fetch_retries=1)
+    counts = fetch_and_publish(s, src(crawl_site), ["http://no-such-host.invalid/a.html", closed])
+    assert counts == {"refused:dns-error": 1, "refused:http-error": 1, "retries": 1}
+    assert not is_seen(s, closed)
+
+
+def test_robots_unreachable_host_is_not_fetched(crawl_site, names):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/a.html"
+    s = fast(names, fetch_retries=0)
+    assert fetch_and_publish(s, src(crawl_site), [closed]) == {"refused:robots-unreachable": 1}

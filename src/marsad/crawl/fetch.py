@@ -190,7 +190,7 @@ class Fetcher:
         Returns ``(response, body, final_url)``; body is capped at ``settings.max_page_bytes`` (decompressed).
         Raises :class:`FetchRefused`: ``bad-url``, ``dns-error``, ``private-address``, ``robots-disallowed``,
         ``robots-unreachable``, ``timeout``, ``http-error``, ``too-large``, ``unsupported-encoding``,
-        ``bad-encoding``, ``bad-redirect``, ``too-many-redirects``.
+        ``bad-encoding``, ``too-many-redirects``.
         """
         return self._get(url, headers, self.settings.max_page_bytes)
 
@@ -207,10 +207,8 @@ class Fetcher:
                 if not rules.allowed(current, self.settings.robots_token):
                     raise FetchRefused("robots-disallowed", current)
             resp, body = self._attempts(current, headers, cap, truncate, self.interval_s(current, rules))
-            if resp.is_redirect:
-                location = resp.headers.get("location")
-                if not location:
-                    raise FetchRefused("bad-redirect", current)
+            if resp.is_redirect:  # httpx: a 3xx redirect status *with* a Location (without one it is an answer)
+                location = resp.headers["location"]
                 try:
                     current = str(resp.url.join(location))
                 except httpx.InvalidURL as exc:
