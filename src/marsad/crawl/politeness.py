@@ -21,6 +21,7 @@ import random
 import sqlite3
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -68,7 +69,9 @@ class RobotsRules:
     def unreachable(self) -> bool:
         return self.status == 0 or self.status >= 500 or self.status == 429
 
+    @cached_property
     def _parser(self) -> Protego | None:
+        """Parsed once per answer (every request of a run asks it)."""
         if not 200 <= self.status < 300:
             return None
         return Protego.parse(self.body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace"))
@@ -76,12 +79,12 @@ class RobotsRules:
     def allowed(self, url: str, token: str) -> bool:
         if self.unreachable:
             return False
-        parser = self._parser()
+        parser = self._parser
         return True if parser is None else parser.can_fetch(url, token)
 
     def crawl_delay(self, token: str) -> float | None:
         """``Crawl-delay`` for ``token`` (seconds) or ``None``; not part of RFC 9309, honoured as Bing/Yandex do."""
-        parser = self._parser()
+        parser = self._parser
         if parser is None:
             return None
         delay = parser.crawl_delay(token)
