@@ -241,3 +241,12 @@ def akamai(site: CrawlSite, req: Request) -> Response:
             b"server.<P>\nReference&#32;&#35;18&#46;5c1e3e17&#46;1700000000&#46;1a2b3c4d\n"
             b"<P>https&#58;&#47;&#47;errors&#46;edgesuite&#46;net&#47;18&#46;5c1e3e17</P></BODY>\n</HTML>\n")
     return Response(403, body, {"Content-Type": "text/html", "Server": "AkamaiGHost"})
+
+
+# --- conditional GET (the seam the discovery side uses for feeds and sitemaps) ----------------------------
+@route("/f/etag.xml")
+def etag(site: CrawlSite, req: Request) -> Response:
+    if req.headers.get("if-none-match") == '"v1"':
+        return Response(304, b"", {"ETag": '"v1"'})
+    return Response(200, b"<rss version='2.0'><channel></channel></rss>",
+                    {"Content-Type": "application/rss+xml", "ETag": '"v1"'})

@@ -317,3 +317,16 @@ def test_robots_unreachable_host_is_not_fetched(crawl_site, names):
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}/a.html"
     s = fast(names, fetch_retries=0)
     assert fetch_and_publish(s, src(crawl_site), [closed]) == {"refused:robots-unreachable": 1}
+
+
+def test_conditional_get_returns_304_through_the_politeness_path(crawl_site, tmp_path):
+    s = Settings(crawl_state_dir=tmp_path, allow_private_hosts=["127.0.0.1"], min_host_interval_s=0.0)
+    f = Fetcher(s)
+    try:
+        first, body, _ = f.get_bytes(crawl_site.url("/f/etag.xml"))
+        again, empty, final = f.get_bytes(crawl_site.url("/f/etag.xml"), headers={"If-None-Match": '"v1"'})
+    finally:
+        f.close()
+    assert (first.status_code, again.status_code, empty) == (200, 304, b"")
+    assert body.startswith(b"<rss") and final == crawl_site.url("/f/etag.xml")
+    assert [r.path for r in crawl_site.requests] == ["/robots.txt", "/f/etag.xml", "/f/etag.xml"]

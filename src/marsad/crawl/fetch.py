@@ -207,7 +207,7 @@ class Fetcher:
                 if not rules.allowed(current, self.settings.robots_token):
                     raise FetchRefused("robots-disallowed", current)
             resp, body = self._attempts(current, headers, cap, truncate, self.interval_s(current, rules))
-            if resp.is_redirect:  # httpx: a 3xx redirect status *with* a Location (without one it is an answer)
+            if resp.has_redirect_location:  # 301/302/303/307/308 with a Location; a 304 or a bare 3xx is an answer
                 location = resp.headers["location"]
                 try:
                     current = str(resp.url.join(location))
@@ -253,7 +253,7 @@ class Fetcher:
         try:
             with self.client.stream("GET", url, headers=headers) as resp:
                 ip = _peer_ip(resp)  # before the body: a server that closes after it leaves no peer to ask
-                body = b"" if resp.is_redirect or resp.status_code == 304 else \
+                body = b"" if resp.has_redirect_location or resp.status_code == 304 else \
                     self._read(resp, url, cap, deadline, truncate)
         except httpx.TimeoutException as exc:
             raise FetchRefused("timeout", url, f"{type(exc).__name__} {exc}") from exc
