@@ -218,6 +218,10 @@ def main() -> int:
             "own threads (read per thread with psutil) plus the main-thread time inside `produce`/`poll`/`flush`.",
             "* Local loopback and a 0 s host interval: this measures our CPU cost per page, not a polite crawl rate "
             "(with the default 1 s interval one host gives at most 1 page/s whatever the CPU).",
+            "* The WARC archive's cost is warcio's work per record pair: SHA-1 block and payload digests and one "
+            "gzip member each (WARC/1.0 `WARC-Block-Digest` / `WARC-Payload-Digest`).",
+            "* The 2-core machine is shared with other jobs: single rounds vary by up to 2×; the medians and the "
+            "ratios against the reference (measured interleaved in the same run) are the figures to compare.",
             "",
         ]
         out = REPO_ROOT / "docs" / "benchmarks-crawl.md"
