@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     """Minimum seconds between two requests to one host, across every crawl process sharing ``crawl_dir``
     (StormCrawler's ``fetcher.server.delay`` default is 1 s). The effective interval is the largest of this, the
     source's ``min_interval_s`` and robots.txt ``Crawl-delay``."""
+    host_failures_to_skip: int = Field(default=3, ge=1)
+    """After this many URLs of one host in a row failed with ``timeout`` / ``http-error`` (retries spent), the
+    rest of that host's URLs in the run are refused at once as ``host-down`` (transient): a dead or black-holing
+    site costs a few timeouts per run, not ``max_items`` × retries × timeout."""
     max_crawl_delay_s: float = Field(default=30.0, ge=0)
     """robots.txt ``Crawl-delay`` values above this are capped to it (seconds): honoured, but bounded so one
     host cannot stall a run (a site asking for more gets at most ``max_items`` pages per run anyway)."""
@@ -138,7 +142,7 @@ ENV_FIELDS = (
     "raw_pages_topic", "articles_topic", "dead_letter_topic", "extract_group", "index_group", "stories_alias",
     "stories_index_prefix", "fingerprints_index", "topic_partitions", "max_page_bytes", "max_message_bytes",
     "user_agent", "fetch_timeout_s", "fetch_connect_timeout_s", "fetch_total_timeout_s", "fetch_retries",
-    "retry_backoff_s", "retry_backoff_max_s", "retry_after_max_s", "min_host_interval_s", "max_crawl_delay_s",
+    "retry_backoff_s", "retry_backoff_max_s", "retry_after_max_s", "min_host_interval_s", "host_failures_to_skip", "max_crawl_delay_s",
     "robots_cache_h", "obey_robots", "warc_enabled", "warc_dir", "warc_roll_bytes",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""

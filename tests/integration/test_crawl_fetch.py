@@ -330,3 +330,16 @@ def test_conditional_get_returns_304_through_the_politeness_path(crawl_site, tmp
     assert (first.status_code, again.status_code, empty) == (200, 304, b"")
     assert body.startswith(b"<rss") and final == crawl_site.url("/f/etag.xml")
     assert [r.path for r in crawl_site.requests] == ["/robots.txt", "/f/etag.xml", "/f/etag.xml"]
+
+
+def test_a_dead_host_is_skipped_after_a_few_failures(crawl_site, names):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    s = fast(names, obey_robots=False, fetch_retries=0, host_failures_to_skip=2)
+    urls = [f"{dead}/{i}.html" for i in range(5)] + [crawl_site.url("/f/a/1.html")]
+    counts = fetch_and_publish(s, src(crawl_site), urls)
+    assert counts == {"refused:http-error": 2, "refused:host-down": 3, "fetched": 1, "published": 1}
+    assert not is_seen(s, urls[4])

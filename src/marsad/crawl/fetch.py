@@ -52,7 +52,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 52
 52x are Cloudflare's origin-unreachable answers). 501/505 are final answers and not retried."""
 
 TRANSIENT_REASONS = frozenset({"timeout", "http-error", "dns-error", "http-429", "robots-unreachable",
-                               "interstitial:challenge"})
+                               "host-down", "interstitial:challenge"})
 """Refusals worth retrying on a later run (plus every ``http-5xx``); the rest are final answers."""
 
 
@@ -135,6 +135,8 @@ class Fetcher:
             follow_redirects=False,
         )
         self.politeness = Politeness(settings.crawl_dir / "politeness.sqlite")
+        self._failures: Counter = Counter()
+        """Consecutive ``timeout`` / ``http-error`` outcomes per host in this Fetcher's life."""
         if archive is None and settings.warc_enabled:
             archive = WarcArchive(settings.warc_path, settings.warc_roll_bytes)
         self.archive = archive
@@ -188,8 +190,8 @@ class Fetcher:
         returned too — after the retries for 429/5xx are spent, or at once when ``Retry-After`` exceeds
         ``settings.retry_after_max_s``.
         Returns ``(response, body, final_url)``; body is capped at ``settings.max_page_bytes`` (decompressed).
-        Raises :class:`FetchRefused`: ``bad-url``, ``dns-error``, ``private-address``, ``robots-disallowed``,
-        ``robots-unreachable``, ``timeout``, ``http-error``, ``too-large``, ``unsupported-encoding``,
+        Raises :class:`FetchRefused`: ``bad-url``, ``dns-error``, ``private-address``, ``host-down``,
+        ``robots-disallowed``, ``robots-unreachable``, ``timeout``, ``http-error``, ``too-large``, ``unsupported-encoding``,
         ``bad-encoding``, ``too-many-redirects``.
         """
         return self._get(url, headers, self.settings.max_page_bytes)
@@ -199,6 +201,9 @@ class Fetcher:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             check_address(current, self.settings)
+            failures = self._failures[host_key(current)]
+            if failures >= self.settings.host_failures_to_skip:
+                raise FetchRefused("host-down", current, f"{failures} failures in a row on this host in this run")
             rules = None
             if robots and self.settings.obey_robots:
                 rules = self.robots(current)
@@ -227,11 +232,14 @@ class Fetcher:
             try:
                 resp, body = self._once(url, headers, cap, truncate)
             except FetchRefused as exc:
+                if exc.reason in ("timeout", "http-error") and last:
+                    self._failures[host] += 1
                 if last or exc.reason not in ("timeout", "http-error"):
                     raise
                 wait = backoff_s(attempt, s.retry_backoff_s, s.retry_backoff_max_s)
                 log.info("retry %d of %s in %.1f s after %s", attempt + 1, url, wait, exc.reason)
             else:
+                self._failures[host] = 0  # the host answered
                 if resp.status_code not in RETRY_STATUSES or last:
                     return resp, body
                 retry_after = parse_retry_after(resp.headers.get("retry-after"))
