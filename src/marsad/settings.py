@@ -142,8 +142,8 @@ ENV_FIELDS = (
     "raw_pages_topic", "articles_topic", "dead_letter_topic", "extract_group", "index_group", "stories_alias",
     "stories_index_prefix", "fingerprints_index", "topic_partitions", "max_page_bytes", "max_message_bytes",
     "user_agent", "fetch_timeout_s", "fetch_connect_timeout_s", "fetch_total_timeout_s", "fetch_retries",
-    "retry_backoff_s", "retry_backoff_max_s", "retry_after_max_s", "min_host_interval_s", "host_failures_to_skip", "max_crawl_delay_s",
-    "robots_cache_h", "obey_robots", "warc_enabled", "warc_dir", "warc_roll_bytes",
+    "retry_backoff_s", "retry_backoff_max_s", "retry_after_max_s", "min_host_interval_s", "host_failures_to_skip",
+    "max_crawl_delay_s", "robots_cache_h", "obey_robots", "warc_enabled", "warc_dir", "warc_roll_bytes",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

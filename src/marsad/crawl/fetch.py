@@ -191,8 +191,8 @@ class Fetcher:
         ``settings.retry_after_max_s``.
         Returns ``(response, body, final_url)``; body is capped at ``settings.max_page_bytes`` (decompressed).
         Raises :class:`FetchRefused`: ``bad-url``, ``dns-error``, ``private-address``, ``host-down``,
-        ``robots-disallowed``, ``robots-unreachable``, ``timeout``, ``http-error``, ``too-large``, ``unsupported-encoding``,
-        ``bad-encoding``, ``too-many-redirects``.
+        ``robots-disallowed``, ``robots-unreachable``, ``timeout``, ``http-error``, ``too-large``,
+        ``unsupported-encoding``, ``bad-encoding``, ``too-many-redirects``.
         """
         return self._get(url, headers, self.settings.max_page_bytes)
 
