@@ -126,6 +126,7 @@ def ingest_warc(files: list[Path] = typer.Argument(..., exists=True, dir_okay=Fa
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from marsad.crawl.warc import ingest_warc as run
+    from marsad.errors import ConfigError
     from marsad.observability import console
 
     settings = _settings()
@@ -138,7 +139,10 @@ def ingest_warc(files: list[Path] = typer.Argument(..., exists=True, dir_okay=Fa
             elapsed = prog.tasks[0].elapsed or 1e-9
             prog.update(task, rate=f"{prog.tasks[0].completed / elapsed:.1f}")
 
-        counts = run(settings, list(files), source=source, on_page=tick)
+        try:
+            counts = run(settings, list(files), source=source, on_page=tick)
+        except ConfigError as exc:
+            _fail(str(exc))
     console.print(counts, highlight=False)
 
 

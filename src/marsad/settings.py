@@ -60,6 +60,46 @@ class Settings(BaseSettings):
     """``max.message.bytes`` of the raw-pages topic and the producer's ``message.max.bytes`` (bytes)."""
     allow_private_hosts: list[str] = Field(default_factory=list)
     """Hosts allowed to resolve to loopback/private addresses (tests and the demo put 127.0.0.1 here)."""
+    fetch_connect_timeout_s: float = 10.0
+    """TCP/TLS connect timeout of one fetch attempt (seconds); ``fetch_timeout_s`` is the read timeout (the
+    longest silence between two received chunks)."""
+    fetch_total_timeout_s: float = 60.0
+    """Deadline of one fetch attempt from request to last body byte (seconds): a slow-drip response that keeps
+    sending a few bytes before each read timeout is cut with reason ``timeout``. Checked at every received
+    chunk, so the worst case is this plus one read timeout."""
+    fetch_retries: int = Field(default=3, ge=0)
+    """Extra attempts after a timeout, a connection error, ``429`` or ``5xx`` (``0``: no retry)."""
+    retry_backoff_s: float = Field(default=1.0, ge=0)
+    """Base of the capped exponential backoff between attempts: ``base * 2**attempt`` seconds, "equal jitter"
+    (half fixed, half random; AWS Architecture Blog, "Exponential Backoff And Jitter", 2015)."""
+    retry_backoff_max_s: float = Field(default=30.0, ge=0)
+    """Cap of one backoff wait (seconds)."""
+    retry_after_max_s: float = Field(default=30.0, ge=0)
+    """A ``Retry-After`` (RFC 9110 §10.2.3) longer than this is not waited for: the URL is refused as transient
+    (``http-429`` / ``http-5xx``) and the next run tries again, so one page cannot stall a run (seconds)."""
+    min_host_interval_s: float = Field(default=1.0, ge=0)
+    """Minimum seconds between two requests to one host, across every crawl process sharing ``crawl_dir``
+    (StormCrawler's ``fetcher.server.delay`` default is 1 s). The effective interval is the largest of this, the
+    source's ``min_interval_s`` and robots.txt ``Crawl-delay``."""
+    host_failures_to_skip: int = Field(default=3, ge=1)
+    """After this many URLs of one host in a row failed with ``timeout`` / ``http-error`` (retries spent), the
+    rest of that host's URLs in the run are refused at once as ``host-down`` (transient): a dead or black-holing
+    site costs a few timeouts per run, not ``max_items`` × retries × timeout."""
+    max_crawl_delay_s: float = Field(default=30.0, ge=0)
+    """robots.txt ``Crawl-delay`` values above this are capped to it (seconds): honoured, but bounded so one
+    host cannot stall a run (a site asking for more gets at most ``max_items`` pages per run anyway)."""
+    robots_cache_h: float = Field(default=24.0, gt=0, le=24)
+    """How long a fetched robots.txt is reused (hours); RFC 9309 §2.4: "SHOULD NOT use the cached version for
+    more than 24 hours"."""
+    obey_robots: bool = True
+    """Honour robots.txt (``False`` only for replaying one's own archive or a site that allowed us in writing)."""
+    warc_enabled: bool = True
+    """Write every fetched response (articles, feeds, sitemaps, robots.txt) to rolling WARC files."""
+    warc_dir: Path | None = None
+    """Directory of the WARC archive; default ``crawl_dir/warc``."""
+    warc_roll_bytes: int = Field(default=1024 ** 3, gt=0)
+    """A WARC file is closed and a new one started once it reaches this size (bytes, compressed; Common Crawl
+    and Heritrix roll at 1 GB)."""
 
     # --- consumers -------------------------------------------------------------------------------------
     batch_size: int = 200
@@ -83,6 +123,16 @@ class Settings(BaseSettings):
         return Path(self.crawl_state_dir or Path(self.state_dir) / "crawl")
 
     @property
+    def warc_path(self) -> Path:
+        return Path(self.warc_dir or self.crawl_dir / "warc")
+
+    @property
+    def robots_token(self) -> str:
+        """The product token of :attr:`user_agent` (``MarsadBot``) matched against robots.txt groups
+        (RFC 9309 §2.2.1)."""
+        return self.user_agent.split("/", 1)[0].split()[0] if self.user_agent.strip() else "*"
+
+    @property
     def stories_index_v1(self) -> str:
         return f"{self.stories_index_prefix}1"
 
@@ -91,7 +141,9 @@ ENV_FIELDS = (
     "kafka_bootstrap", "es_url", "state_dir", "crawl_state_dir", "sources_file", "allow_private_hosts",
     "raw_pages_topic", "articles_topic", "dead_letter_topic", "extract_group", "index_group", "stories_alias",
     "stories_index_prefix", "fingerprints_index", "topic_partitions", "max_page_bytes", "max_message_bytes",
-    "user_agent",
+    "user_agent", "fetch_timeout_s", "fetch_connect_timeout_s", "fetch_total_timeout_s", "fetch_retries",
+    "retry_backoff_s", "retry_backoff_max_s", "retry_after_max_s", "min_host_interval_s", "host_failures_to_skip",
+    "max_crawl_delay_s", "robots_cache_h", "obey_robots", "warc_enabled", "warc_dir", "warc_roll_bytes",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

@@ -58,9 +58,9 @@ SRC = Source(name="review", site="http://127.0.0.1/")
 
 
 # --- SSRF ---------------------------------------------------------------------------------------------
-def test_redirect_from_allowed_host_to_metadata_address_is_refused(site):
+def test_redirect_from_allowed_host_to_metadata_address_is_refused(site, tmp_path):
     ROUTES["/meta"] = (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b"")
-    f = Fetcher(Settings(allow_private_hosts=["127.0.0.1"]))
+    f = Fetcher(Settings(allow_private_hosts=["127.0.0.1"], crawl_state_dir=tmp_path))  # politeness DB, WARC
     try:
         with pytest.raises(FetchRefused) as e:
             f.fetch(f"{site}/meta", "review")

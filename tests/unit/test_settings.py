@@ -38,6 +38,10 @@ def _custom(tmp_path: Path) -> Settings:
         max_page_bytes=123456,
         max_message_bytes=654321,
         user_agent="MarsadTest/9 (+https://example.org; «عربي»)",
+        fetch_timeout_s=7.5, fetch_connect_timeout_s=3.5, fetch_total_timeout_s=44.0, fetch_retries=5,
+        retry_backoff_s=0.25, retry_backoff_max_s=9.0, retry_after_max_s=12.0, min_host_interval_s=2.5,
+        max_crawl_delay_s=11.0, host_failures_to_skip=9, robots_cache_h=6.0, obey_robots=False, warc_enabled=False,
+        warc_dir=tmp_path / "warc dir", warc_roll_bytes=777777,
     )
 
 

@@ -1,26 +1,58 @@
-"""Fetching pages: streamed with a size cap, SSRF guard, redirects capped, final URL recorded.
+"""Fetching pages politely and safely: robots.txt, per-host spacing, retries, timeouts, size caps, SSRF guard.
+
+:meth:`Fetcher.get_bytes` is the one door to the network for the whole crawl side (articles here; feeds,
+sitemaps and section pages on the discovery side), so every request gets, in this order:
+
+1. the SSRF guard (:func:`check_address`) on every hop, redirects included;
+2. robots.txt of the hop's origin (cached ≤ 24 h across processes; ``robots-disallowed`` / ``robots-unreachable``);
+3. a per-host slot shared by every crawl process (:class:`~marsad.crawl.politeness.Politeness`), spaced by
+   ``max(settings.min_host_interval_s, source.min_interval_s, robots Crawl-delay)``;
+4. connect / read / total timeouts, the body streamed raw and inflated by us with a hard output cap (gzip and
+   deflate bombs never inflate more than the cap), retries with capped exponential backoff on timeouts,
+   connection errors, 429 and 5xx, honouring ``Retry-After``;
+5. the response written to the WARC archive (:mod:`marsad.crawl.archive`).
 
 The body is kept as raw bytes (charset decoding is the extract stage's job, where header, ``<meta>`` and
-detection are all available). Every refusal raises :class:`FetchRefused` with a stable ``reason``.
+detection are all available). Every refusal raises :class:`FetchRefused` with a stable ``reason``; the list,
+with what triggers each and the test that shows it, is in ``docs/crawl-fetch.md``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
+import time
+import zlib
+from collections import Counter
 from urllib.parse import urlsplit
 
 import httpx
 
+from marsad.crawl import interstitial
+from marsad.crawl.archive import WarcArchive
+from marsad.crawl.politeness import (ROBOTS_MAX_BYTES, Politeness, RobotsRules, backoff_s, host_key,
+                                     parse_retry_after, robots_origin)
+from marsad.crawl.registry import Source
 from marsad.dedup.urls import canonical_url
 from marsad.messages import RawPage, RawPageMeta, utcnow
 from marsad.settings import Settings
 
+log = logging.getLogger(__name__)
+
 MAX_REDIRECTS = 5
-"""Redirect hops followed before refusing (browsers allow ~20; news sites need 1–3)."""
+"""Redirect hops followed before refusing (browsers allow ~20; news sites need 1–3; RFC 9309 §2.3.1.2 asks
+robots.txt fetches to follow at least 5)."""
 
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+"""Media types accepted for article pages (a missing Content-Type is let through: the extract stage sniffs)."""
 
-TRANSIENT_REASONS = frozenset({"timeout", "http-error", "dns-error", "http-429"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
+"""Statuses retried with backoff: 429 and the server-side 5xx that are transient by nature (RFC 9110 §15.6;
+52x are Cloudflare's origin-unreachable answers). 501/505 are final answers and not retried."""
+
+TRANSIENT_REASONS = frozenset({"timeout", "http-error", "dns-error", "http-429", "robots-unreachable",
+                               "host-down", "interstitial:challenge"})
 """Refusals worth retrying on a later run (plus every ``http-5xx``); the rest are final answers."""
 
 
@@ -67,72 +99,270 @@ def check_address(url: str, settings: Settings) -> None:
             raise FetchRefused("private-address", url, str(ip))
 
 
-class Fetcher:
-    """One HTTP client per crawl run. ``fetch(url, source) -> RawPage``; raises :class:`FetchRefused`."""
+def _decompressor(encoding: str, first: bytes):
+    """A zlib decompressor for ``Content-Encoding`` ``encoding`` (``None`` for identity).
 
-    def __init__(self, settings: Settings) -> None:
+    ``deflate`` is zlib-wrapped per RFC 9110 §8.4.1.2, but many servers send raw deflate: the zlib header
+    (RFC 1950 §2.2: CM=8 and the first two bytes a multiple of 31) decides, as browsers do.
+    Raises :class:`FetchRefused` (``unsupported-encoding``) for anything else (we only offer gzip and deflate).
+    """
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        zlib_wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and ((first[0] << 8) | first[1]) % 31 == 0
+        return zlib.decompressobj(zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
+    raise FetchRefused("unsupported-encoding", "", encoding)
+
+
+class Fetcher:
+    """One HTTP client per crawl run. ``fetch(url, source) -> RawPage``; raises :class:`FetchRefused`.
+
+    ``source`` (optional) gives the per-source politeness override ``min_interval_s``. ``stats`` counts
+    ``retries`` and ``robots-fetched`` over the Fetcher's life. Call :meth:`close` (closes the WARC file).
+    """
+
+    def __init__(self, settings: Settings, source: Source | None = None, *,
+                 archive: WarcArchive | None = None) -> None:
         self.settings = settings
+        self.source = source
+        self.stats: Counter = Counter()
         self.client = httpx.Client(
-            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.5"},
-            timeout=httpx.Timeout(settings.fetch_timeout_s, connect=10.0),
+            headers={"User-Agent": settings.user_agent, "Accept-Language": "ar,en;q=0.5",
+                     "Accept-Encoding": "gzip, deflate"},
+            timeout=self._timeout(),
             follow_redirects=False,
         )
+        self.politeness = Politeness(settings.crawl_dir / "politeness.sqlite")
+        self._failures: Counter = Counter()
+        """Consecutive ``timeout`` / ``http-error`` outcomes per host in this Fetcher's life."""
+        if archive is None and settings.warc_enabled:
+            archive = WarcArchive(settings.warc_path, settings.warc_roll_bytes)
+        self.archive = archive
+
+    def _timeout(self) -> httpx.Timeout:
+        s = self.settings
+        read = min(s.fetch_timeout_s, s.fetch_total_timeout_s)
+        return httpx.Timeout(connect=s.fetch_connect_timeout_s, read=read, write=read,
+                             pool=s.fetch_connect_timeout_s)
 
     def close(self) -> None:
         self.client.close()
+        self.politeness.close()
+        if self.archive is not None:
+            self.archive.close()
 
+    # --- politeness -------------------------------------------------------------------------------------
+    def robots(self, url: str) -> RobotsRules:
+        """The robots.txt answer for ``url``'s origin (shared cache; fetched when absent or stale)."""
+        origin = robots_origin(url)
+        rules = self.politeness.cached_robots(origin, self.settings.robots_cache_h * 3600)
+        if rules is None:
+            self.stats["robots-fetched"] += 1
+            try:
+                resp, body, _ = self._get(origin + "/robots.txt", None, ROBOTS_MAX_BYTES, truncate=True,
+                                          robots=False)
+                rules = RobotsRules(status=resp.status_code, body=body)
+            except FetchRefused as exc:
+                log.warning("robots.txt of %s unreachable: %s", origin, exc)
+                rules = RobotsRules(status=0)
+            self.politeness.store_robots(origin, rules)
+        return rules
+
+    def interval_s(self, url: str, rules: RobotsRules | None = None) -> float:
+        """Seconds between two requests to ``url``'s host: max(settings default, source override, Crawl-delay
+        capped at ``settings.max_crawl_delay_s``)."""
+        s = self.settings
+        interval = max(s.min_host_interval_s, (self.source.min_interval_s or 0.0) if self.source else 0.0)
+        if rules is not None:
+            delay = rules.crawl_delay(s.robots_token)
+            if delay:
+                interval = max(interval, min(delay, s.max_crawl_delay_s))
+        return interval
+
+    # --- the network ------------------------------------------------------------------------------------
     def get_bytes(self, url: str, *, headers: dict[str, str] | None = None) -> tuple[httpx.Response, bytes, str]:
-        """GET ``url`` following up to :data:`MAX_REDIRECTS` redirects, each hop SSRF-checked.
+        """GET ``url`` politely, following up to :data:`MAX_REDIRECTS` redirects, each hop SSRF- and robots-checked.
 
         ``headers`` are added to the request (e.g. ``If-None-Match`` / ``If-Modified-Since`` for conditional
-        polls of feeds and sitemaps: a ``304`` is returned, not raised, with an empty body).
+        polls of feeds and sitemaps: a ``304`` is returned, not raised, with an empty body). Any other status is
+        returned too — after the retries for 429/5xx are spent, or at once when ``Retry-After`` exceeds
+        ``settings.retry_after_max_s``.
         Returns ``(response, body, final_url)``; body is capped at ``settings.max_page_bytes`` (decompressed).
+        Raises :class:`FetchRefused`: ``bad-url``, ``dns-error``, ``private-address``, ``host-down``,
+        ``robots-disallowed``, ``robots-unreachable``, ``timeout``, ``http-error``, ``too-large``,
+        ``unsupported-encoding``, ``bad-encoding``, ``too-many-redirects``.
         """
+        return self._get(url, headers, self.settings.max_page_bytes)
+
+    def _get(self, url: str, headers: dict[str, str] | None, cap: int, *, truncate: bool = False,
+             robots: bool = True) -> tuple[httpx.Response, bytes, str]:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             check_address(current, self.settings)
-            try:
-                with self.client.stream("GET", current, headers=headers) as resp:
-                    if resp.is_redirect:
-                        location = resp.headers.get("location")
-                        if not location:
-                            raise FetchRefused("bad-redirect", current)
-                        current = str(resp.url.join(location))
-                        continue
-                    declared = int(resp.headers.get("content-length") or 0)
-                    if declared > self.settings.max_page_bytes:
-                        raise FetchRefused("too-large", current, f"content-length {declared}")
-                    chunks, size = [], 0
-                    for chunk in resp.iter_bytes():
-                        size += len(chunk)
-                        if size > self.settings.max_page_bytes:
-                            raise FetchRefused("too-large", current, f"> {self.settings.max_page_bytes} bytes")
-                        chunks.append(chunk)
-                    return resp, b"".join(chunks), current
-            except httpx.TimeoutException as exc:
-                raise FetchRefused("timeout", current, str(exc)) from exc
-            except httpx.InvalidURL as exc:
-                raise FetchRefused("bad-url", current, str(exc)) from exc
-            except httpx.HTTPError as exc:
-                raise FetchRefused("http-error", current, str(exc)) from exc
+            failures = self._failures[host_key(current)]
+            if failures >= self.settings.host_failures_to_skip:
+                raise FetchRefused("host-down", current, f"{failures} failures in a row on this host in this run")
+            rules = None
+            if robots and self.settings.obey_robots:
+                rules = self.robots(current)
+                if rules.unreachable:
+                    raise FetchRefused("robots-unreachable", current, f"robots.txt status {rules.status}")
+                if not rules.allowed(current, self.settings.robots_token):
+                    raise FetchRefused("robots-disallowed", current)
+            resp, body = self._attempts(current, headers, cap, truncate, self.interval_s(current, rules))
+            if resp.has_redirect_location:  # 301/302/303/307/308 with a Location; a 304 or a bare 3xx is an answer
+                location = resp.headers["location"]
+                try:
+                    current = str(resp.url.join(location))
+                except httpx.InvalidURL as exc:
+                    raise FetchRefused("bad-url", location, str(exc)) from exc
+                continue
+            return resp, body, current
         raise FetchRefused("too-many-redirects", url)
 
+    def _attempts(self, url: str, headers: dict[str, str] | None, cap: int, truncate: bool,
+                  interval: float) -> tuple[httpx.Response, bytes]:
+        s = self.settings
+        host = host_key(url)
+        for attempt in range(s.fetch_retries + 1):
+            self.politeness.wait_turn(host, interval)
+            last = attempt == s.fetch_retries
+            try:
+                resp, body = self._once(url, headers, cap, truncate)
+            except FetchRefused as exc:
+                if exc.reason in ("timeout", "http-error") and last:
+                    self._failures[host] += 1
+                if last or exc.reason not in ("timeout", "http-error"):
+                    raise
+                wait = backoff_s(attempt, s.retry_backoff_s, s.retry_backoff_max_s)
+                log.info("retry %d of %s in %.1f s after %s", attempt + 1, url, wait, exc.reason)
+            else:
+                self._failures[host] = 0  # the host answered
+                if resp.status_code not in RETRY_STATUSES or last:
+                    return resp, body
+                retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                if retry_after is not None and retry_after > s.retry_after_max_s:
+                    self.stats["retry-after-too-long"] += 1
+                    log.warning("%s: Retry-After %.0f s > %.0f s: not waiting", url, retry_after,
+                                s.retry_after_max_s)
+                    return resp, body
+                wait = max(backoff_s(attempt, s.retry_backoff_s, s.retry_backoff_max_s), retry_after or 0.0)
+                log.info("retry %d of %s in %.1f s after HTTP %d", attempt + 1, url, wait, resp.status_code)
+            self.stats["retries"] += 1
+            self.politeness.defer(host, time.time() + wait)  # the whole host backs off, every process sees it
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, url: str, headers: dict[str, str] | None, cap: int,
+              truncate: bool) -> tuple[httpx.Response, bytes]:
+        deadline = time.monotonic() + self.settings.fetch_total_timeout_s
+        fetched_at = utcnow()
+        try:
+            with self.client.stream("GET", url, headers=headers) as resp:
+                ip = _peer_ip(resp)  # before the body: a server that closes after it leaves no peer to ask
+                body = b"" if resp.has_redirect_location or resp.status_code == 304 else \
+                    self._read(resp, url, cap, deadline, truncate)
+        except httpx.TimeoutException as exc:
+            raise FetchRefused("timeout", url, f"{type(exc).__name__} {exc}") from exc
+        except httpx.InvalidURL as exc:
+            raise FetchRefused("bad-url", url, str(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise FetchRefused("http-error", url, f"{type(exc).__name__} {exc}") from exc
+        if self.archive is not None:
+            self.archive.write(url=url, fetched_at=fetched_at, request_headers=list(resp.request.headers.items()),
+                               status=resp.status_code, reason=resp.reason_phrase, http_version=resp.http_version,
+                               response_headers=list(resp.headers.items()), body=body, ip=ip)
+        return resp, body
+
+    def _read(self, resp: httpx.Response, url: str, cap: int, deadline: float, truncate: bool) -> bytes:
+        """Stream the body raw and inflate it ourselves, never holding more than ``cap`` + one chunk."""
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap and not truncate:
+            raise FetchRefused("too-large", url, f"content-length {declared} > {cap} bytes")
+        encoding = resp.headers.get("content-encoding", "").strip().lower()
+        dec = None
+        out: list[bytes] = []
+        size = raw = 0
+        for chunk in resp.iter_raw():
+            if time.monotonic() > deadline:
+                raise FetchRefused("timeout", url, f"total deadline {self.settings.fetch_total_timeout_s} s "
+                                                   f"passed after {raw} bytes")
+            raw += len(chunk)
+            if raw > cap and not truncate:
+                raise FetchRefused("too-large", url, f"> {cap} bytes on the wire")
+            if dec is None and encoding not in ("", "identity"):
+                try:
+                    dec = _decompressor(encoding, chunk)
+                except FetchRefused as exc:
+                    raise FetchRefused(exc.reason, url, exc.detail) from None
+            if dec is None:
+                size += len(chunk)
+                out.append(chunk)
+            else:
+                data = chunk
+                try:
+                    while data and size <= cap:
+                        # max_length bounds what one call may inflate: a bomb never expands past the cap
+                        piece = dec.decompress(data, cap + 1 - size)
+                        size += len(piece)
+                        out.append(piece)
+                        data = dec.unconsumed_tail
+                except zlib.error as exc:
+                    raise FetchRefused("bad-encoding", url, f"{encoding}: {exc}") from exc
+            if size > cap:
+                if truncate:
+                    return b"".join(out)[:cap]
+                kind = "inflated" if dec is not None else "streamed"
+                raise FetchRefused("too-large", url, f"> {cap} bytes {kind} ({raw} bytes on the wire)")
+        if dec is not None:
+            try:
+                tail = dec.flush(cap + 1 - size)
+            except zlib.error as exc:
+                raise FetchRefused("bad-encoding", url, f"{encoding}: {exc}") from exc
+            size += len(tail)
+            out.append(tail)
+            if size > cap and not truncate:
+                raise FetchRefused("too-large", url, f"> {cap} bytes inflated")
+        return b"".join(out)[:cap] if truncate else b"".join(out)
+
+    # --- articles ---------------------------------------------------------------------------------------
     def fetch(self, url: str, source: str) -> RawPage:
-        """Fetch an article page as a :class:`RawPage` (status 200 and an HTML content type only)."""
+        """Fetch an article page as a :class:`RawPage` (status 200, HTML, not an interstitial).
+
+        Raises :class:`FetchRefused`: everything :meth:`get_bytes` raises, ``interstitial:<kind>``
+        (:mod:`marsad.crawl.interstitial`), ``http-<status>``, ``not-html``.
+        """
         resp, body, final_url = self.get_bytes(url)
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        rule = interstitial.detect(resp.status_code, headers, final_url, body)
+        if rule is not None:
+            raise FetchRefused(f"interstitial:{rule.kind}", final_url, rule.name)
         if resp.status_code != 200:
             raise FetchRefused(f"http-{resp.status_code}", final_url)
-        ctype = resp.headers.get("content-type", "").lower()
-        if ctype and "html" not in ctype:
+        ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype and ctype not in HTML_TYPES:
             raise FetchRefused("not-html", final_url, ctype)
         meta = RawPageMeta(
             url=url,
             final_url=final_url,
             canonical_url=canonical_url(final_url),
             status=resp.status_code,
-            headers={k.lower(): v for k, v in resp.headers.items()},
+            headers=headers,
             fetched_at=utcnow(),
             source=source,
             content_length=len(body),
         )
         return RawPage(meta=meta, body=body)
+
+
+def _peer_ip(resp: httpx.Response) -> str | None:
+    """The server's IP address of a streamed response (``WARC-IP-Address``), when the transport tells it."""
+    stream = resp.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        addr = stream.get_extra_info("server_addr")
+    except OSError:  # the socket is already closed: the address is optional WARC metadata
+        return None
+    return str(addr[0]) if addr else None

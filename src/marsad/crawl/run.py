@@ -72,11 +72,15 @@ def discover(settings: Settings, source: Source) -> list[str]:
 def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> dict[str, int]:
     """Fetch ``urls`` and publish each page to the raw-pages topic; mark them seen once delivered.
 
-    Returns counts: ``fetched``, ``published``, ``refused:<reason>`` …, ``too-large`` (dead-lettered).
+    Returns counts: ``fetched``, ``published``, ``refused:<reason>`` for every refusal (reasons in
+    ``docs/crawl-fetch.md``), ``interstitial:<kind>`` (the interstitials among the refusals, per kind, for the
+    registry health view), ``retries`` (extra attempts after timeouts, 429, 5xx), ``too-large`` / ``dead_lettered``
+    (pages over a size cap, sent to the dead-letter topic with metadata only).
+    A transient refusal (``FetchRefused.transient``) leaves the URL unseen so the next run tries it again.
     Raises :class:`~marsad.errors.TransientError` if Kafka did not acknowledge every raw page (nothing is
     marked seen then, so the next run fetches them again; the index ``_id`` makes that harmless).
     """
-    fetcher = Fetcher(settings)
+    fetcher = Fetcher(settings, source)
     publisher = RawPagePublisher(settings)
     counts: Counter = Counter()
     done: list[str] = []
@@ -86,6 +90,8 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
                 page = fetcher.fetch(url, source.name)
             except FetchRefused as exc:
                 counts[f"refused:{exc.reason}"] += 1
+                if exc.reason.startswith("interstitial:"):
+                    counts[exc.reason] += 1
                 log.warning("%s: %s", source.name, exc)
                 if exc.reason == "too-large":
                     meta = RawPageMeta(url=url, final_url=exc.url, canonical_url=canonical_url(exc.url),
@@ -101,6 +107,8 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
             done.append(url)
     finally:
         fetcher.close()
+        if fetcher.stats["retries"]:
+            counts["retries"] += fetcher.stats["retries"]
     delivered = publisher.close()  # raises before anything is marked seen
     counts.update(delivered)
     seen = seen_db(settings)

@@ -1,61 +1,132 @@
-"""Replaying WARC files (CC-NEWS, our own archive) into the raw-pages topic with warcio.
+"""Replaying WARC and ARC files (CC-NEWS, our own archive) into the raw-pages topic with warcio.
 
-``response`` records with an HTTP 200 HTML payload become raw pages with their original capture time
-(``WARC-Date``) as ``fetched_at``; everything else is counted as skipped with its reason.
+Reads WARC/1.0, WARC/1.1 and ARC v1 files, gzip-compressed per record (``.warc.gz``, ``.arc.gz``) or not —
+warcio's ``ArchiveIterator`` detects both (ARC records are converted to WARC ``response`` records). ``response``
+records with an HTTP 200 HTML payload become raw pages with their **original capture time** (``WARC-Date``,
+or the ARC record's 14-digit date) as ``fetched_at``; everything else is counted as ``skipped:<reason>``:
+``skipped:<record type>``, ``skipped:http-<status>``, ``skipped:not-html``, ``skipped:too-large`` (payload over
+``settings.max_page_bytes``, read with a bounded read so a compressed payload is never fully inflated),
+``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record`` (no target URI or
+date).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
+from marsad.crawl import interstitial
+from marsad.crawl.fetch import HTML_TYPES
 from marsad.crawl.publish import RawPagePublisher
 from marsad.dedup.urls import canonical_url
+from marsad.errors import ConfigError
 from marsad.messages import RawPage, RawPageMeta
 from marsad.settings import Settings
 
 
-def iter_raw_pages(path: Path, source: str, counts: Counter):
-    """Yield :class:`RawPage` for each usable ``response`` record of the WARC/ARC file at ``path``."""
+def _capture_time(value: str | None) -> datetime | None:
+    """``WARC-Date`` (ISO 8601, ``Z``; WARC/1.1 may carry fractions) or an ARC ``yyyyMMddHHmmss`` as aware UTC."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        if value.isdigit() and len(value) >= 14:
+            return datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def iter_raw_pages(path: Path, source: str, counts: Counter, max_bytes: int = 5 * 1024 * 1024) -> Iterator[RawPage]:
+    """Yield :class:`RawPage` for each usable ``response`` record of the WARC/ARC file at ``path``.
+
+    ``counts`` receives ``records`` (yielded) and ``skipped:<reason>``. Raises :class:`ConfigError` naming the
+    file when it is not a readable WARC/ARC file.
+    """
+    _check_format(path)
     with open(path, "rb") as fh:
-        for rec in ArchiveIterator(fh, arc2warc=True):
-            if rec.rec_type != "response":
-                counts[f"skipped:{rec.rec_type}"] += 1
-                continue
-            url = rec.rec_headers.get_header("WARC-Target-URI")
-            status = int(rec.http_headers.get_statuscode() or 0) if rec.http_headers else 0
-            if status != 200:
-                counts[f"skipped:http-{status}"] += 1
-                continue
-            headers = {k.lower(): v for k, v in rec.http_headers.headers}
-            ctype = headers.get("content-type", "").lower()
-            if ctype and "html" not in ctype:
-                counts["skipped:not-html"] += 1
-                continue
-            body = rec.content_stream().read()
-            date = rec.rec_headers.get_header("WARC-Date")
-            meta = RawPageMeta(
-                url=url, final_url=url, canonical_url=canonical_url(url), status=status, headers=headers,
-                fetched_at=datetime.fromisoformat(date.replace("Z", "+00:00")), source=source, via="warc",
-                content_length=len(body),
-            )
-            counts["records"] += 1
-            yield RawPage(meta=meta, body=body)
+        try:
+            for rec in ArchiveIterator(fh, arc2warc=True):
+                page = _to_raw_page(rec, source, counts, max_bytes)
+                if page is not None:
+                    counts["records"] += 1
+                    yield page
+        except ArchiveLoadFailed as exc:
+            raise ConfigError(f"{path}: not a readable WARC/ARC file: {exc}") from exc
+
+
+def _check_format(path: Path) -> None:
+    """Refuse a file that does not start like WARC (``WARC/``) or ARC (``filedesc://``), gzip or not: warcio
+    reads any text leniently as ARC records, which would turn a wrong file into silent ``bad-record`` skips."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+        except zlib.error as exc:
+            raise ConfigError(f"{path}: not a readable WARC/ARC file: bad gzip data ({exc})") from exc
+    if not (head.startswith(b"WARC/") or head.startswith(b"filedesc://")):
+        raise ConfigError(f"{path}: not a readable WARC/ARC file: starts with {head[:20]!r}, expected "
+                          f"'WARC/' or 'filedesc://'")
+
+
+def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage | None:
+    if rec.rec_type != "response":
+        counts[f"skipped:{rec.rec_type}"] += 1
+        return None
+    url = rec.rec_headers.get_header("WARC-Target-URI")
+    fetched_at = _capture_time(rec.rec_headers.get_header("WARC-Date"))
+    if not url or not url.startswith(("http://", "https://")) or fetched_at is None or rec.http_headers is None:
+        counts["skipped:bad-record"] += 1
+        return None
+    status = int(rec.http_headers.get_statuscode() or 0)
+    headers = {k.lower(): v for k, v in rec.http_headers.headers}
+    body = rec.content_stream().read(max_bytes + 1)  # bounded: a gzip payload inflates at most this much
+    if len(body) > max_bytes:
+        counts["skipped:too-large"] += 1
+        return None
+    rule = interstitial.detect(status, headers, url, body)
+    if rule is not None:
+        counts[f"skipped:interstitial:{rule.kind}"] += 1
+        return None
+    if status != 200:
+        counts[f"skipped:http-{status}"] += 1
+        return None
+    ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype and ctype not in HTML_TYPES:
+        counts["skipped:not-html"] += 1
+        return None
+    try:
+        canon = canonical_url(url)
+    except ValueError:
+        counts["skipped:bad-record"] += 1
+        return None
+    meta = RawPageMeta(url=url, final_url=url, canonical_url=canon, status=status, headers=headers,
+                       fetched_at=fetched_at, source=source, via="warc", content_length=len(body))
+    return RawPage(meta=meta, body=body)
 
 
 def ingest_warc(settings: Settings, paths: list[Path], source: str = "warc",
                 on_page: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Publish every usable response record of ``paths``; returns counts (``published``, ``skipped:*``)."""
+    """Publish every usable response record of ``paths``; returns counts (``records``, ``published``,
+    ``skipped:*``). ``on_page(body_bytes)`` is called per published page (the CLI's progress bar).
+    Raises :class:`ConfigError` for an unreadable file, :class:`~marsad.errors.TransientError` when Kafka did
+    not acknowledge every page (pages already queued are flushed first)."""
     counts: Counter = Counter()
     publisher = RawPagePublisher(settings)
-    for path in paths:
-        for page in iter_raw_pages(Path(path), source, counts):
-            publisher.publish(page)
-            if on_page:
-                on_page(len(page.body))
-    counts.update(publisher.close())
+    try:
+        for path in paths:
+            for page in iter_raw_pages(Path(path), source, counts, settings.max_page_bytes):
+                publisher.publish(page)
+                if on_page:
+                    on_page(len(page.body))
+    finally:
+        counts.update(publisher.close())
     return dict(counts)

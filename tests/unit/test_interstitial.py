@@ -1,0 +1,83 @@
+"""Every interstitial rule fires on its example and no rule fires on real article pages of the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from marsad.crawl.interstitial import KINDS, RULES, Rule, detect
+from tests.conftest import CORPUS
+from tests.crawlsite.fetch_routes import CF_CHALLENGE
+
+HTML = {"content-type": "text/html"}
+ARTICLE = ("<html><head><title>حاملات الطائرات في المتوسط</title></head><body><article>"
+           + "<p>نص الخبر عن حاملات الطائرات، ونستخدم ملفات تعريف الارتباط لتحسين تجربتك.</p>" * 5
+           + "</article></body></html>").encode()
+
+# rule name -> (status, headers, final_url, body) that must match it
+EXAMPLES: dict[str, tuple[int, dict[str, str], str, bytes]] = {
+    "cloudflare-mitigated": (403, {**HTML, "cf-mitigated": "challenge"}, "https://x.com/a", b"<html></html>"),
+    "cloudflare-challenge": (200, HTML, "https://x.com/a", CF_CHALLENGE),
+    "cloudflare-just-a-moment": (503, HTML, "https://x.com/a", b"<html><title>Just a moment...</title></html>"),
+    "checking-your-browser": (200, HTML, "https://x.com/a",
+                              b"<h2>Checking your browser before accessing x.com.</h2>"),
+    "ddos-guard": (403, {**HTML, "server": "ddos-guard"}, "https://x.com/a", b"<html>DDoS-Guard</html>"),
+    "akamai-access-denied": (403, HTML, "https://x.com/a",
+                             b"<TITLE>Access Denied</TITLE>Reference&#32;&#35;18&#46;5c1e3e17"),
+    "sucuri-firewall": (403, HTML, "https://x.com/a", b"<title>Sucuri WebSite Firewall - Access Denied</title>"),
+    "datadome": (403, HTML, "https://x.com/a",
+                 b"<iframe src=\"https://geo.captcha-delivery.com/captcha/?initialCid=AHrl\"></iframe>"),
+    "datadome-header": (403, {**HTML, "x-datadome": "protected"}, "https://x.com/a", b"<html></html>"),
+    "imperva-incapsula": (200, HTML, "https://x.com/a",
+                          b"<iframe src=\"/_Incapsula_Resource?CWUDNSAI=23\"></iframe>"),
+    "perimeterx": (403, HTML, "https://x.com/a", b"<div id=\"px-captcha\"></div><p>Press &amp; Hold</p>"),
+    "google-consent": (200, HTML, "https://consent.google.com/ml?continue=https://news.google.com/", b""),
+    "yahoo-consent": (200, HTML, "https://consent.yahoo.com/v2/collectConsent?sessionId=3", b""),
+    "cookie-wall-page": (200, HTML, "https://x.com/a",
+                         "<title>قبول ملفات تعريف الارتباط</title>".encode()),
+    "json-ld-not-free": (200, HTML, "https://x.com/a",
+                         b'<script type="application/ld+json">{"isAccessibleForFree": "False"}</script>'),
+    "piano-paywall": (200, HTML, "https://x.com/a", "<title>للمشتركين فقط | الجريدة</title>".encode()),
+}
+
+
+def test_every_rule_has_an_example_a_known_kind_and_a_source():
+    assert set(EXAMPLES) == {r.name for r in RULES}
+    assert len({r.name for r in RULES}) == len(RULES)
+    assert all(r.kind in KINDS and len(r.source) > 20 for r in RULES)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_rule_matches_its_example(rule: Rule):
+    status, headers, url, body = EXAMPLES[rule.name]
+    assert rule.matches(status, headers, url, body)
+    assert detect(status, headers, url, body) is not None
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_rule_does_not_match_an_ordinary_article(rule: Rule):
+    assert not rule.matches(200, HTML, "https://news.example.com/2026/01/article.html", ARTICLE)
+
+
+def test_status_conditions_limit_a_rule():
+    body = b"<html><title>Just a moment...</title></html>"
+    assert detect(200, HTML, "https://x.com/", body) is None  # a 200 page titled so is not the CF check
+    assert detect(503, HTML, "https://x.com/", body).kind == "challenge"
+
+
+def test_free_article_is_not_a_paywall():
+    body = b'<script type="application/ld+json">{"isAccessibleForFree": true}</script>' + ARTICLE
+    assert detect(200, HTML, "https://x.com/a", body) is None
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus absent")
+def test_no_rule_fires_on_real_article_pages_of_the_corpus():
+    pages = [p for p in CORPUS.rglob("*.html") if "chardet" not in p.parts]
+    assert len(pages) >= 10
+    hits = {p.name: r.name for p in pages if (r := detect(200, HTML, "https://news.example.com/a",
+                                                           p.read_bytes())) is not None}
+    assert hits == {}
+
+
+def test_unknown_kind_is_rejected():
+    with pytest.raises(ValueError):
+        Rule("x", "captcha", source="nowhere")
