@@ -63,6 +63,7 @@ def names(services: Settings, tmp_path: Path):
         "fingerprints_index": f"{tag}-fingerprints",
         "crawl_state_dir": tmp_path / "crawl",
         "allow_private_hosts": ["127.0.0.1"],
+        "min_host_interval_s": 0.0,  # politeness spacing is tested on its own (tests/integration/test_crawl_fetch.py)
         "idle_timeout_s": 2.0,
         "topic_partitions": 2,
     })
