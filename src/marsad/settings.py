@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     stories_alias: str = topics.STORIES_ALIAS
     stories_index_prefix: str = topics.STORIES_INDEX_PREFIX
     fingerprints_index: str = topics.FINGERPRINTS_INDEX
+    replay_group_prefix: str = topics.GROUP_REPLAY_PREFIX
+    """Replays consume in a new group ``<prefix>.<index>.<UTC timestamp>`` (see :mod:`marsad.replay`)."""
+    dlq_replay_group: str = topics.GROUP_DLQ_REPLAY
+    """Group of ``marsad dlq replay``; with ``--reason R`` the group is ``<group>.<R>``."""
     topic_partitions: int = 3
 
     # --- crawl ------------------------------------------------------------------------------------------
@@ -91,7 +95,7 @@ ENV_FIELDS = (
     "kafka_bootstrap", "es_url", "state_dir", "crawl_state_dir", "sources_file", "allow_private_hosts",
     "raw_pages_topic", "articles_topic", "dead_letter_topic", "extract_group", "index_group", "stories_alias",
     "stories_index_prefix", "fingerprints_index", "topic_partitions", "max_page_bytes", "max_message_bytes",
-    "user_agent",
+    "user_agent", "replay_group_prefix",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 
