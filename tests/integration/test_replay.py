@@ -206,3 +206,27 @@ def test_replay_dead_letters_bad_pages_with_reason_and_dlq_replay_puts_them_back
     assert rest.replayed == {"bad-raw-page": 1, "extract-timeout": 1}  # the unfiltered group reads all letters
     assert rest.not_replayable == {"too-large": 1}
     assert dlq_replay(s).read == 0
+
+
+def test_cli_replay_json_counts_and_swap(replay_names):
+    import orjson
+    from typer.testing import CliRunner
+
+    from marsad.cli import app
+    from marsad.settings import to_env
+
+    s = replay_names
+    apply_templates(s)
+    clients.ensure_topics(s)
+    produce(s, [(page(1), 0), (page(2), 1)])
+    v2 = f"{s.stories_index_prefix}2"
+    to = (T0 + timedelta(minutes=1)).isoformat()
+    result = CliRunner().invoke(app, ["replay", "--from", T0.isoformat(), "--to", to, "--index", v2, "--swap",
+                                      "--json"], env=to_env(s))
+    assert result.exit_code == 0, result.output
+    stats = orjson.loads(result.stdout.strip().splitlines()[-1])
+    assert stats["total"] == 1 and stats["outcomes"] == {"indexed": 1}
+    assert stats["swapped"] == {s.stories_alias: [s.stories_index_v1],
+                                s.fingerprints_index: [f"{s.fingerprints_index}-v1"]}
+    bad = CliRunner().invoke(app, ["replay", "--from", T0.isoformat(), "--index", v2], env=to_env(s))
+    assert bad.exit_code == 2 and "live index" in bad.output

@@ -202,3 +202,13 @@ def swap_aliases(settings: Settings, version: IndexVersion, es: Es) -> dict[str,
         actions.append({"add": {"index": index, "alias": alias, "is_write_index": True}})
     es.request("POST", "/_aliases", {"actions": actions})
     return before
+
+
+def next_index_name(settings: Settings, es: Es) -> str:
+    """``<stories_index_prefix><N+1>`` where N is the highest numeric version among existing stories indices
+    (1 when there is none), e.g. ``marsad-stories-v2`` next to ``marsad-stories-v1``."""
+    prefix = settings.stories_index_prefix
+    rows = es.request("GET", f"/_cat/indices/{prefix}*", params={"format": "json", "h": "index"}, ok=(404,))
+    versions = [int(r["index"][len(prefix):]) for r in rows if isinstance(r, dict)
+                and r.get("index", "")[len(prefix):].isdigit()] if isinstance(rows, list) else []
+    return f"{prefix}{max(versions, default=1) + 1}"
