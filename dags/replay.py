@@ -40,6 +40,8 @@ def marsad_replay():
         p = get_current_context()["params"]
         stats = run(load_settings(), parse_instant(p["from"]), parse_instant(p["to"]) if p.get("to") else None,
                     p["index"], source=p.get("source"), swap=bool(p.get("swap")))
+        if stats.swap_refused:  # the replay ran, but the alias was not moved: the run must not look green
+            raise RuntimeError(f"swap refused: {stats.swap_refused}; counts: {stats.as_dict()}")
         return stats.as_dict()
 
     replay()

@@ -103,7 +103,9 @@ offsets and stops at once.
 Outcomes — live extract: {live['extract']['outcomes']}, live index: {live['index']['outcomes']};
 replay: {dict(rep.outcomes)}.
 
-Story counts can differ slightly: the live consumers decide copies in the order the two workers happen to read the partitions, the replay in record-time order (deterministic), so a borderline near-duplicate can fall on the other side.
+Story counts can differ slightly: the live consumers decide copies in the order the two workers happen to read
+the partitions, the replay in record-time order (deterministic), so a borderline near-duplicate can fall on the
+other side.
 """
     print(report)
     if args.write_docs:

@@ -336,12 +336,16 @@ def replay(start: str = typer.Option(..., "--from", help="ISO 8601; Kafka record
         _fail(f"{exc} (is the stack up? `marsad stack up`)", 1)
     if as_json:
         sys.stdout.write(orjson.dumps(stats.as_dict()).decode() + "\n")
+        if stats.swap_refused:
+            raise typer.Exit(1)
         return
     console.print(f"replayed {stats.done} of {stats.total} raw pages into {index} in {stats.seconds:.1f} s "
                   f"(consumer group {stats.group})", highlight=False)
     console.print(f"  outcomes: {dict(stats.outcomes)}", highlight=False)
     if stats.reasons:
         console.print(f"  reasons: {dict(stats.reasons)}", highlight=False)
+    if stats.swap_refused:
+        _fail(f"swap refused: {stats.swap_refused}", 1)
     if stats.swapped is not None:
         new = {settings.stories_alias: runner.version.stories_index,
                settings.fingerprints_index: runner.version.fingerprints_index}

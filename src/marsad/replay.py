@@ -172,22 +172,29 @@ class OrderedReader:
             err = m.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
-                    self.active.discard(m.partition())
+                    if m.partition() in self.active:
+                        self._done(m.partition())
                     continue
                 raise TransientError(f"Kafka error while replaying {self.topic}: {err}")
             p = m.partition()
             if p not in self.active:
                 continue
             if m.offset() >= self.end[p]:
-                self.active.discard(p)
+                self._done(p)
                 continue
             self.buf[p].append(m)
             if m.offset() + 1 >= self.end[p]:
-                self.active.discard(p)
+                self._done(p)
         full = [p for p in self.active if len(self.buf[p]) >= 2 * self.batch and p not in self.paused]
         if full:
             self.c.pause([TopicPartition(self.topic, p) for p in full])
             self.paused.update(full)
+
+    def _done(self, p: int) -> None:
+        """Partition ``p`` reached its end offset: stop fetching it (the client would read on to the topic's end)."""
+        self.active.discard(p)
+        self.paused.discard(p)
+        self.c.pause([TopicPartition(self.topic, p)])
 
     def _resume_drained(self) -> None:
         low = [p for p in self.paused if len(self.buf[p]) < self.batch]
@@ -231,12 +238,16 @@ class ReplayStats:
     reasons: Counter = field(default_factory=Counter)
     ranges: list[PartitionRange] = field(default_factory=list)
     swapped: dict[str, list[str]] | None = None
+    """``{alias: [indices it pointed at before]}`` after a swap, else ``None``."""
+    swap_refused: str | None = None
+    """Why a requested swap was not done (the new index is empty: an empty window must not blank the search)."""
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "group": self.group, "total": self.total, "done": self.done,
                 "outcomes": dict(self.outcomes), "reasons": dict(self.reasons),
                 "ranges": [[r.partition, r.start, r.end] for r in self.ranges], "swapped": self.swapped,
+                "swap_refused": self.swap_refused,
                 "seconds": round(self.seconds, 1)}
 
 
@@ -299,6 +310,11 @@ class Replayer:
             consumer.close()
         if swap:
             self.es.request("POST", f"/{self.version.stories_index},{self.version.fingerprints_index}/_refresh")
+            if not self.es.request("GET", f"/{self.version.stories_index}/_count")["count"]:
+                self.stats.swap_refused = f"{self.version.stories_index} holds no story: the read alias stays"
+                log.warning("replay: swap refused: %s", self.stats.swap_refused)
+                swap = False
+        if swap:
             self.stats.swapped = swap_aliases(self.settings, self.version, self.es)
             if to_ms is None:  # catch up: pages produced while replaying, now written through the moved alias too
                 self._catch_up(ranges, from_ms, progress)
@@ -472,6 +488,16 @@ def _header(headers: list[tuple[str, bytes]], name: str) -> str | None:
     return None
 
 
+def _at_or_after(at: str | None, since: datetime) -> bool:
+    """``dlq.at`` (ISO 8601) is at or after ``since``; a missing or unreadable time is not (it cannot be shown to
+    be recent)."""
+    try:
+        when = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        return False
+    return when is not None and when.tzinfo is not None and when >= since
+
+
 def original_headers(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """The record's headers before it was dead-lettered: every ``dlq.*`` header removed."""
     return [(k, v) for k, v in headers if not k.startswith("dlq.")]
@@ -524,7 +550,7 @@ def dlq_replay(settings: Settings, *, reason: str | None = None, since: datetime
                 if reason is not None and why != reason:
                     stats.skipped[why] += 1
                     continue
-                if since is not None and (at is None or datetime.fromisoformat(at) < since):
+                if since is not None and not _at_or_after(at, since):
                     stats.skipped[why] += 1
                     continue
                 if not source_topic:

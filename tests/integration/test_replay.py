@@ -129,8 +129,11 @@ def test_open_ended_replay_without_to_reads_to_the_end_and_refuses_the_live_inde
     assert stats.total == 2 and stats.outcomes["indexed"] == 2
     assert alias_targets(es, s.stories_alias) == [f"{s.stories_index_prefix}2"]
     # a window after the last record: offsets_for_times answers -1 on every partition -> nothing to read
-    empty = replay(s, T0 + timedelta(days=30), None, f"{s.stories_index_prefix}4")
+    empty = replay(s, T0 + timedelta(days=30), None, f"{s.stories_index_prefix}4", swap=True)
     assert empty.total == 0 and empty.done == 0
+    # ... and an empty version is never swapped in: that would blank the search
+    assert empty.swapped is None and "holds no story" in empty.swap_refused
+    assert alias_targets(es, s.stories_alias) == [f"{s.stories_index_prefix}2"]
     with pytest.raises(ValueError, match="live index"):
         replay(s, T0, None, f"{s.stories_index_prefix}2")  # v2 is live now
     with pytest.raises(ValueError, match="must be named"):

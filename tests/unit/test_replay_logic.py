@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from marsad.cli import app
 from marsad.index.templates import index_version
 from marsad.messages import META_HEADER, dead_letter_headers
-from marsad.replay import (REPLAYED_FROM, PartitionRange, dlq_group, epoch_ms, original_headers, parse_instant,
+from marsad.replay import (REPLAYED_FROM, PartitionRange, _at_or_after, dlq_group, epoch_ms, original_headers, parse_instant,
                            replay_group, resolve_range, source_of)
 from marsad.settings import Settings
 
@@ -97,3 +97,11 @@ def test_replay_bad_time_is_a_usage_error():
     result = CliRunner().invoke(app, ["replay", "--from", "yesterday", "--index", "marsad-stories-v2"])
     assert result.exit_code == 2
     assert "ISO 8601" in result.output
+
+
+def test_dlq_since_filter_reads_the_dead_letter_time():
+    since = datetime(2026, 1, 16, tzinfo=timezone.utc)
+    assert _at_or_after("2026-01-16T00:00:00+00:00", since)
+    assert _at_or_after("2026-01-16T02:59:00+03:00", since) is False  # 23:59 UTC the day before
+    assert not _at_or_after(None, since) and not _at_or_after("garbage", since)
+    assert not _at_or_after("2026-01-17T00:00:00", since)  # naive: cannot be placed in time
