@@ -269,11 +269,13 @@ class Replayer:
         from marsad.extract.stage import ExtractStage
         from marsad.index.es import Es
         from marsad.index.stage import IndexStage
-        from marsad.index.templates import index_version
+        from marsad.index.templates import alias_targets, index_version
 
         self.settings = settings
         self.version = index_version(settings, index)  # ValueError on a bad name
         self.es = es or Es(settings.es_url)
+        if index in alias_targets(self.es, settings.stories_alias):  # checked again when the index is created
+            raise ValueError(f"{index} is the live index behind the read alias; replay into a new version")
         self.source = source
         try:
             sources = load_registry(settings.sources_file)
