@@ -233,3 +233,23 @@ def test_cli_replay_json_counts_and_swap(replay_names):
                                 s.fingerprints_index: [f"{s.fingerprints_index}-v1"]}
     bad = CliRunner().invoke(app, ["replay", "--from", T0.isoformat(), "--index", v2], env=to_env(s))
     assert bad.exit_code == 2 and "live index" in bad.output
+
+
+def test_swap_without_to_catches_up_pages_produced_during_the_replay(replay_names):
+    s = replay_names
+    es = Es(s.es_url)
+    apply_templates(s, es)
+    clients.ensure_topics(s)
+    produce(s, [(page(n), n) for n in range(1, 4)])
+    late = []
+
+    def progress(done: int, total: int) -> None:
+        if not late:  # a crawl publishes a page while the replay runs: beyond the planned end offsets
+            late.append(total)
+            produce(s, [(page(50), 20)])
+
+    v2 = f"{s.stories_index_prefix}2"
+    stats = Replayer(s, v2).run(T0, None, swap=True, progress=progress)
+    assert late == [3]
+    assert stats.total == 4 and stats.outcomes["indexed"] == 4
+    assert doc_id("https://alpha.example/news/50") in stories(es, s.stories_alias)
