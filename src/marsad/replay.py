@@ -105,12 +105,29 @@ def resolve_range(partition: int, low: int, high: int, start_at: int, end_at: in
     return PartitionRange(partition, start, max(start, end))
 
 
+PLAN_ATTEMPTS = 3
+"""``offsets_for_times``/watermark lookups are tried this often (1 s apart) before the replay gives up: a lookup
+right after a leader change answers with a per-partition error, which must never be read as "no record"."""
+
+
 def plan_ranges(consumer: Consumer, topic: str, from_ms: int, to_ms: int | None) -> list[PartitionRange]:
     """Per-partition ranges of ``topic`` for the window ``[from_ms, to_ms)`` (ms since the epoch).
 
     Raises :class:`ConfigError` when the topic does not exist and :class:`TransientError` when Kafka does not
-    answer in :data:`KAFKA_TIMEOUT_S`.
+    answer in :data:`KAFKA_TIMEOUT_S` or keeps answering with errors (:data:`PLAN_ATTEMPTS`).
     """
+    for attempt in range(1, PLAN_ATTEMPTS + 1):
+        try:
+            return _plan_ranges(consumer, topic, from_ms, to_ms)
+        except TransientError as exc:
+            if attempt == PLAN_ATTEMPTS:
+                raise
+            log.warning("replay plan: %s; retrying", exc)
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
+def _plan_ranges(consumer: Consumer, topic: str, from_ms: int, to_ms: int | None) -> list[PartitionRange]:
     try:
         md = consumer.list_topics(topic, timeout=KAFKA_TIMEOUT_S)
         t = md.topics.get(topic)
@@ -121,10 +138,19 @@ def plan_ranges(consumer: Consumer, topic: str, from_ms: int, to_ms: int | None)
                                             timeout=KAFKA_TIMEOUT_S)
         ends = (consumer.offsets_for_times([TopicPartition(topic, p, to_ms) for p in parts], timeout=KAFKA_TIMEOUT_S)
                 if to_ms is not None else [None] * len(parts))
+        for tp in [*starts, *(e for e in ends if e is not None)]:
+            # only -1 (OFFSET_END) means "no record at or after the time"; an error or another logical offset
+            # (-1001 OFFSET_INVALID) would silently empty the partition's range
+            if tp.error is not None or tp.offset < -1:
+                raise TransientError(f"offsets_for_times failed for {topic}[{tp.partition}]: "
+                                     f"offset {tp.offset}, error {tp.error}")
         ranges = []
         for p, s, e in zip(parts, starts, ends):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=KAFKA_TIMEOUT_S)
-            ranges.append(resolve_range(p, low, high, s.offset, None if e is None else e.offset))
+            marks = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=KAFKA_TIMEOUT_S)
+            if marks is None or marks[0] < 0 or marks[1] < 0:
+                raise TransientError(f"watermarks of {topic}[{p}] unavailable: {marks}")
+            ranges.append(resolve_range(p, marks[0], marks[1], s.offset, None if e is None else e.offset))
+        log.info("replay plan for %s: %s", topic, [(r.partition, r.start, r.end) for r in ranges])
         return ranges
     except KafkaException as exc:
         raise TransientError(f"Kafka did not answer while planning the replay of {topic}: {exc}") from exc

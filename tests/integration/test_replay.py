@@ -253,3 +253,23 @@ def test_swap_without_to_catches_up_pages_produced_during_the_replay(replay_name
     assert late == [3]
     assert stats.total == 4 and stats.outcomes["indexed"] == 4
     assert doc_id("https://alpha.example/news/50") in stories(es, s.stories_alias)
+
+
+def test_two_replays_with_copies_across_partitions_give_identical_stories(replay_names):
+    s = replay_names  # batch size 3: batch boundaries fall between copies
+    es = Es(s.es_url)
+    apply_templates(s, es)
+    clients.ensure_topics(s)
+    # record times grow in production order, as with a crawler's CreateTime; copies land on other partitions
+    produce(s, [(page(n), n) for n in range(1, 7)]
+            + [(page(100 + n, source="beta", seed=n, title=f"نسخة {n}"), n + 10) for n in range(1, 7)]
+            + [(page(200 + n, source="gamma", seed=n, title=f"نسخة أخرى {n}"), n + 20) for n in range(1, 7)])
+    a = replay(s, T0, None, f"{s.stories_index_prefix}2")
+    b = replay(s, T0, None, f"{s.stories_index_prefix}3")
+    assert a.outcomes == b.outcomes == {"indexed": 6, "duplicate": 12}, (a.as_dict(), b.as_dict())
+    first, second = stories(es, f"{s.stories_index_prefix}2"), stories(es, f"{s.stories_index_prefix}3")
+    assert len(first) == 6 and first == second
+    # the first fetched copy (earliest record time) owns each story; the others are its republications, in order
+    for n in range(1, 7):
+        doc = first[doc_id(f"https://alpha.example/news/{n}")]
+        assert [r["source"] for r in doc["republications"]] == ["beta", "gamma"]
