@@ -94,6 +94,20 @@ def test_window_source_filter_new_version_live_untouched_then_swap(replay_names)
     assert alias_targets(es, s.stories_alias) == [s.stories_index_v1]
     assert alias_targets(es, s.fingerprints_index) == [f"{s.fingerprints_index}-v1"]
     assert es.request("GET", f"/{s.stories_alias}/_count")["count"] == 0
+    # the live consumer groups' offsets did not move (the replay used its own group)
+    from confluent_kafka import TopicPartition
+
+    c = clients.consumer(s, s.extract_group)
+    try:
+        tps = [TopicPartition(s.raw_pages_topic, p) for p in range(s.topic_partitions)]
+        assert all(tp.offset < 0 for tp in c.committed(tps, timeout=10))
+        replay_group = clients.consumer(s, stats.group)
+        try:
+            assert sum(tp.offset for tp in replay_group.committed(tps, timeout=10) if tp.offset > 0) >= 4
+        finally:
+            replay_group.close()
+    finally:
+        c.close()
     # the claims of the replay are in the version's own fingerprints index
     es.request("POST", f"/{s.fingerprints_index}-v2/_refresh")
     assert es.request("GET", f"/{s.fingerprints_index}-v2/_count")["count"] == 3
