@@ -19,7 +19,9 @@ print("@@" + json.dumps({{
     "errors": {{k: str(v) for k, v in bag.import_errors.items()}},
     "dags": {{d.dag_id: {{"tasks": sorted(t.task_id for t in d.tasks), "catchup": d.catchup,
                          "max_active_runs": d.max_active_runs,
-                         "retries": d.default_args.get("retries")}} for d in bag.dags.values()}},
+                         "retries": d.default_args.get("retries"), "params": sorted(d.params.keys()),
+                         "schedule": str(d.schedule) if hasattr(d, "schedule") else None}}
+             for d in bag.dags.values()}},
 }}))
 """
 

@@ -18,6 +18,8 @@ stack_app = typer.Typer(no_args_is_help=True, help="Local Kafka + Elasticsearch 
 templates_app = typer.Typer(no_args_is_help=True, help="Elasticsearch index templates and aliases.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(templates_app, name="templates")
+dlq_app = typer.Typer(no_args_is_help=True, help="The dead-letter topic (DLQ).")
+app.add_typer(dlq_app, name="dlq")
 
 
 def _settings():
@@ -307,6 +309,101 @@ def print_hits(console, query: str, total: int, hits) -> None:
                           highlight=False)
         for s in h.snippets[:2]:
             console.print(f"   … {marked(s)} …", highlight=False)
+
+
+# --- replay ----------------------------------------------------------------------------------------------
+def _replay_progress(console, description: str):
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]} pages/s"), TextColumn("ETA"), TimeRemainingColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+@app.command()
+def replay(start: str = typer.Option(..., "--from", help="ISO 8601; Kafka record time to start at (no offset = UTC)."),
+           end: Optional[str] = typer.Option(None, "--to", help="ISO 8601, exclusive; default: the topic's end now."),
+           source: Optional[str] = typer.Option(None, "--source", help="Only raw pages of this source."),
+           index: str = typer.Option(..., "--index", help="New index version, e.g. marsad-stories-v2."),
+           swap: bool = typer.Option(False, "--swap", help="Move the read aliases to the new index when done."),
+           as_json: bool = typer.Option(False, "--json", help="Print the counts as one JSON object.")) -> None:
+    """Reprocess raw pages from Kafka (offsets_for_times) into a new index version; --swap moves the aliases."""
+    import orjson
+
+    from marsad.errors import ConfigError, TransientError
+    from marsad.observability import console
+    from marsad.replay import Replayer, parse_instant
+
+    settings = _settings()
+    try:
+        t_from = parse_instant(start)
+        t_to = parse_instant(end) if end else None
+        runner = Replayer(settings, index, source=source)
+        with _replay_progress(console, "replay") as prog:
+            task = prog.add_task(f"replay → {index}", total=None, rate="-")
+
+            def tick(done: int, total: int) -> None:
+                elapsed = prog.tasks[0].elapsed or 1e-9
+                prog.update(task, completed=done, total=total, rate=f"{done / elapsed:.1f}")
+
+            stats = runner.run(t_from, t_to, swap=swap, progress=tick)
+    except (ValueError, ConfigError) as exc:
+        _fail(str(exc))
+    except TransientError as exc:
+        _fail(f"{exc} (is the stack up? `marsad stack up`)", 1)
+    if as_json:
+        sys.stdout.write(orjson.dumps(stats.as_dict()).decode() + "\n")
+        if stats.swap_refused:
+            raise typer.Exit(1)
+        return
+    console.print(f"replayed {stats.done} of {stats.total} raw pages into {index} in {stats.seconds:.1f} s "
+                  f"(consumer group {stats.group})", highlight=False)
+    console.print(f"  outcomes: {dict(stats.outcomes)}", highlight=False)
+    if stats.reasons:
+        console.print(f"  reasons: {dict(stats.reasons)}", highlight=False)
+    if stats.swap_refused:
+        _fail(f"swap refused: {stats.swap_refused}", 1)
+    if stats.swapped is not None:
+        new = {settings.stories_alias: runner.version.stories_index,
+               settings.fingerprints_index: runner.version.fingerprints_index}
+        for alias, old in stats.swapped.items():
+            console.print(f"  alias {alias}: {', '.join(old) or '(none)'} → {new[alias]}", highlight=False)
+    else:
+        console.print(f"  read alias {settings.stories_alias} unchanged; move it with the same command and --swap, "
+                      f"or search {index} directly", highlight=False)
+
+
+@dlq_app.command("replay")
+def dlq_replay(reason: Optional[str] = typer.Option(None, "--reason", help="Only dead letters with this reason slug."),
+               since: Optional[str] = typer.Option(None, "--since", help="Only letters dead-lettered at/after (ISO)."),
+               dry_run: bool = typer.Option(False, "--dry-run", help="Count only: nothing produced or committed."),
+               as_json: bool = typer.Option(False, "--json", help="Print the counts as one JSON object.")) -> None:
+    """Put dead-lettered records back on their original topic (each once per consumer group); counts per reason."""
+    import orjson
+
+    from marsad.errors import TransientError
+    from marsad.observability import console
+    from marsad.replay import dlq_replay as run, parse_instant
+
+    settings = _settings()
+    try:
+        stats = run(settings, reason=reason, since=parse_instant(since) if since else None, dry_run=dry_run)
+    except ValueError as exc:
+        _fail(str(exc))
+    except TransientError as exc:
+        _fail(f"{exc} (is the stack up? `marsad stack up`)", 1)
+    if as_json:
+        sys.stdout.write(orjson.dumps(stats.as_dict()).decode() + "\n")
+        return
+    verb = "would replay" if dry_run else "replayed"
+    console.print(f"{verb} {sum(stats.replayed.values())} of {stats.read} dead letters read "
+                  f"(group {stats.group})", highlight=False)
+    for label, counts in (("replayed" if not dry_run else "would replay", stats.replayed),
+                          ("skipped (filter)", stats.skipped), ("not replayable (no original topic)",
+                                                                 stats.not_replayable), ("to topics", stats.topics)):
+        if counts:
+            console.print(f"  {label}: {dict(counts)}", highlight=False)
 
 
 @app.command()

@@ -5,7 +5,9 @@
    site when the corpus is absent, and write a sources registry for them;
 3. run each source's crawl DAG once with ``airflow dags test`` (real Airflow, SQLite metadata DB);
 4. drain the extract and index consumers;
-5. print the counts and two Arabic searches; leave the stack running.
+5. print the counts and two Arabic searches;
+6. replay the retained raw pages into the next index version and swap the alias (:func:`show_replay`);
+   leave the stack running.
 
 Each demo run starts with an empty seen-URL state of its own (``state_dir/demo/crawl``), so it crawls every
 bundled page again; indexing is idempotent, so repeated runs leave the same documents.
@@ -188,6 +190,7 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
         found_all &= total > 0
         print_hits(console, q, total, hits)
         console.print()
+    replay_ok = show_replay(settings, console)
     console.rule()
     console.print(f"done in {time.monotonic() - t0:.0f} s. The stack is still running: search with "
                   f"[bold].venv/bin/marsad search \"…\"[/]; stop it with [bold]make stop[/] "
@@ -198,4 +201,41 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
             server.wait()
         except KeyboardInterrupt:
             server.stop()
-    return 0 if (found_all and not failed_dags) else 1
+    return 0 if (found_all and not failed_dags and replay_ok) else 1
+
+
+REPLAY_FROM = "1970-01-01T00:00:00+00:00"
+"""The demo replays the whole retained raw-pages topic: a rebuild of the stories index, as after an extractor
+change."""
+
+
+def show_replay(settings: Settings, console: Console, since: str = REPLAY_FROM) -> bool:
+    """Demo step: replay the raw pages recorded since ``since`` (ISO 8601) into the next stories index version with
+    ``--swap`` and print old → new index, the pages and both aliases after the swap.
+
+    Returns True when the read alias points at the new index and it holds stories.
+    """
+    from marsad.index.es import Es
+    from marsad.index.templates import alias_targets, next_index_name
+    from marsad.replay import parse_instant, replay
+
+    console.rule("[bold]6. replay raw pages into a new index version, then swap the alias")
+    es = Es(settings.es_url)
+    old = alias_targets(es, settings.stories_alias)
+    before = es.request("GET", f"/{settings.stories_alias}/_count")["count"] if old else 0
+    new = next_index_name(settings, es)
+    console.print(f"  marsad replay --from {since} --index {new} --swap   (the whole retained topic)",
+                  highlight=False)
+    with Progress(TextColumn("  {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} pages"),
+                  TimeElapsedColumn(), console=console) as prog:
+        task = prog.add_task("replay", total=None)
+        stats = replay(settings, parse_instant(since), None, new, swap=True,
+                       progress=lambda done, total: prog.update(task, completed=done, total=total))
+    after = alias_targets(es, settings.stories_alias)
+    count = es.request("GET", f"/{settings.stories_alias}/_count")["count"]
+    console.print(f"  {', '.join(old) or '(none)'} → {new}: {stats.done} raw pages replayed in "
+                  f"{stats.seconds:.1f} s {dict(stats.outcomes)}", highlight=False)
+    console.print(f"  alias {settings.stories_alias} → {', '.join(after)} ({count} stories; before: {before}); "
+                  f"alias {settings.fingerprints_index} → {', '.join(alias_targets(es, settings.fingerprints_index))}; "
+                  f"the old index is kept for a rollback (swap back with one _aliases call)", highlight=False)
+    return after == [new] and count > 0

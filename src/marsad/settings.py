@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     stories_alias: str = topics.STORIES_ALIAS
     stories_index_prefix: str = topics.STORIES_INDEX_PREFIX
     fingerprints_index: str = topics.FINGERPRINTS_INDEX
+    replay_group_prefix: str = topics.GROUP_REPLAY_PREFIX
+    """Replays consume in a new group ``<prefix>.<index>.<UTC timestamp>`` (see :mod:`marsad.replay`)."""
+    dlq_replay_group: str = topics.GROUP_DLQ_REPLAY
+    """Group of ``marsad dlq replay``; with ``--reason R`` the group is ``<group>.<R>``."""
     topic_partitions: int = 3
 
     # --- crawl ------------------------------------------------------------------------------------------
@@ -144,6 +148,7 @@ ENV_FIELDS = (
     "user_agent", "fetch_timeout_s", "fetch_connect_timeout_s", "fetch_total_timeout_s", "fetch_retries",
     "retry_backoff_s", "retry_backoff_max_s", "retry_after_max_s", "min_host_interval_s", "host_failures_to_skip",
     "max_crawl_delay_s", "robots_cache_h", "obey_robots", "warc_enabled", "warc_dir", "warc_roll_bytes",
+    "replay_group_prefix",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

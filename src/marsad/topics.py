@@ -18,6 +18,11 @@ ALERTS = "marsad.alerts.v1"
 
 GROUP_EXTRACT = "marsad.extract"
 GROUP_INDEX = "marsad.index"
+GROUP_REPLAY_PREFIX = "marsad.replay"
+"""Prefix of replay consumer groups: ``<prefix>.<index>.<UTC timestamp>``, a new group per replay (never the live
+groups, whose offsets a replay must not move)."""
+GROUP_DLQ_REPLAY = "marsad.dlq-replay"
+"""Consumer group of ``marsad dlq replay`` (``.<reason>`` appended with ``--reason``): each dead letter once."""
 
 STORIES_ALIAS = "marsad-stories"
 """Read/write alias analysts and consumers use; points at one versioned index."""

@@ -31,6 +31,7 @@ def _custom(tmp_path: Path) -> Settings:
         dead_letter_topic="t.dlq",
         extract_group="g.extract",
         index_group="g.index",
+        replay_group_prefix="g.replay",
         stories_alias="stories-test",
         stories_index_prefix="stories-test-v",
         fingerprints_index="fp-test",

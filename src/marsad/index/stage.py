@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,6 +62,29 @@ if (n != null) {
 """Painless script: append a republication once (idempotent under redelivery) and move the story's origin to the
 copy when it is better evidence: a site named in an attribution header always wins (it names the first publisher,
 even if that page was never crawled), otherwise the earliest ``published_at`` (UTC ISO strings compare in order)."""
+
+
+OWNER_UPDATE = """
+def stored = ctx._source.fetched_at;
+if (stored != null && ZonedDateTime.parse(stored).toInstant().toEpochMilli() > params.fetched_ms) {
+  ctx.op = 'none';
+} else {
+  ctx._source.putAll(params.doc);
+}
+"""
+"""Painless script for the owner's write to an existing story document: the article's fields replace the stored
+ones unless the stored document comes from a *later* fetch of the page (``fetched_at``, compared as instants), so
+a replay or a late redelivery of an older raw page never overwrites a newer version (the update is a ``noop``).
+Same fetch time = same raw page: rewritten (idempotent). ``external`` versioning cannot be used: Elasticsearch
+refuses it on partial updates, and the upsert keeps republications that other copies appended."""
+
+
+def epoch_ms(value: datetime) -> int:
+    """Milliseconds since the Unix epoch of an aware datetime (the version compared by :data:`OWNER_UPDATE`)."""
+    return (value - _EPOCH) // timedelta(milliseconds=1)  # integer arithmetic: no float rounding at the ms edge
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 MAX_INDEXED_TEXT_CHARS = 200_000
@@ -301,7 +324,9 @@ class IndexStage:
                     fields["dedup_fp"] = p.fp.to_dict()
                 lines.append({"update": {"_index": alias, "_id": p.story_id, "retry_on_conflict": 3,
                                          "require_alias": True}})
-                lines.append({"doc": fields,  # origin only on insert: copies may have moved it since
+                # origin only on insert: copies may have moved it since; an older fetch never overwrites a newer
+                lines.append({"script": {"source": OWNER_UPDATE, "lang": "painless",
+                                         "params": {"doc": fields, "fetched_ms": epoch_ms(a.fetched_at)}},
                               "upsert": {**fields, "origin": origin_of(a), "republications": [],
                                          "republication_count": 0}})
             else:
@@ -332,7 +357,10 @@ class IndexStage:
             if status == 404 and p.kind != "indexed" and "document_missing" in str(res.get("error", "")):
                 missing.append(p)
             elif 200 <= status < 300:
-                outcomes[p.index] = Outcome(label="indexed" if p.kind == "indexed" else "duplicate")
+                label = "indexed" if p.kind == "indexed" else "duplicate"
+                if p.kind == "indexed" and res.get("result") == "noop":
+                    label = "stale"  # an older fetch of a page whose newer version is indexed: left alone
+                outcomes[p.index] = Outcome(label=label)
             elif status == 429 or status >= 500:
                 raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
             elif status == 404:

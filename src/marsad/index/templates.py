@@ -7,6 +7,7 @@ Consumers never create indices (the mappings are ``dynamic: strict`` and writing
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,115 @@ def rebuild_claims(settings: Settings, es: Es) -> int:
     }, params={"refresh": True})
     return int(resp.get("created", 0))
     return done
+
+
+# --- index versions (replay into a new index, then move the aliases) -------------------------------------
+@dataclass(frozen=True)
+class IndexVersion:
+    """The Elasticsearch objects of one index version ``<prefix><version>``.
+
+    * ``stories_index`` / ``fingerprints_index``: the concrete indices, e.g. ``marsad-stories-v2`` and
+      ``marsad-fingerprints-v2`` (fingerprint claims point at story ids of one stories index, so each stories
+      version has its own claims);
+    * ``stories_write_alias`` / ``fingerprints_write_alias``: aliases pointing only at this version
+      (``<index>.write``), so the normal index stage, which writes with ``require_alias``, can be pointed at
+      the version by settings alone while the read aliases stay on the live version.
+    """
+
+    version: str
+    stories_index: str
+    fingerprints_index: str
+
+    @property
+    def stories_write_alias(self) -> str:
+        return f"{self.stories_index}.write"
+
+    @property
+    def fingerprints_write_alias(self) -> str:
+        return f"{self.fingerprints_index}.write"
+
+
+def index_version(settings: Settings, index: str) -> IndexVersion:
+    """Parse a stories index name ``<stories_index_prefix><version>`` (e.g. ``marsad-stories-v2``).
+
+    The name must carry the prefix so the stories template (``index_patterns = <prefix>*``) shapes it; the
+    version must be lowercase letters, digits, ``-`` or ``_`` (Elasticsearch index name rules, kept simple).
+    Raises :class:`ValueError` with the expected form otherwise.
+    """
+    import re
+
+    prefix = settings.stories_index_prefix
+    version = index[len(prefix):] if index.startswith(prefix) else ""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", version):
+        raise ValueError(f"index {index!r} must be named {prefix}<version> (e.g. {prefix}2) so the stories "
+                         f"template applies; version: lowercase letters, digits, - or _")
+    return IndexVersion(version, index, f"{settings.fingerprints_index}-v{version}")
+
+
+def alias_targets(es: Es, alias: str) -> list[str]:
+    """Indices the alias points at, sorted (``[]`` when the alias does not exist)."""
+    return sorted(es.request("GET", f"/_alias/{alias}", ok=(404,)).keys() - {"error", "status"})
+
+
+def put_templates(settings: Settings, es: Es) -> None:
+    """(Re)put the stories and fingerprints index templates, as :func:`apply_templates` does, without touching
+    existing indices (a template change the live index cannot take is exactly what a new version is for)."""
+    stories = load_template("stories")
+    stories["index_patterns"] = [f"{settings.stories_index_prefix}*"]
+    es.request("PUT", f"/_index_template/{settings.stories_alias}", stories)
+    fps = load_template("fingerprints")
+    fps["index_patterns"] = [f"{settings.fingerprints_index}-v*"]
+    es.request("PUT", f"/_index_template/{settings.fingerprints_index}", fps)
+
+
+def create_index_version(settings: Settings, version: IndexVersion, es: Es) -> dict[str, str]:
+    """Create the version's stories and fingerprints indices (from the templates) with their write aliases.
+
+    Idempotent: an existing index of the version is reused (a replay re-run writes the same ids). Raises
+    :class:`ValueError` when the version is the one the read alias points at: a replay never writes into the
+    live index. Returns what was done per object (``created`` / ``exists``).
+    """
+    live = alias_targets(es, settings.stories_alias) + alias_targets(es, settings.fingerprints_index)
+    for name in (version.stories_index, version.fingerprints_index):
+        if name in live:
+            raise ValueError(f"{name} is the live index behind the read alias; replay into a new version")
+    put_templates(settings, es)
+    done = {}
+    for name, alias in ((version.stories_index, version.stories_write_alias),
+                        (version.fingerprints_index, version.fingerprints_write_alias)):
+        if es.exists(f"/{name}"):
+            es.request("POST", "/_aliases", {"actions": [{"add": {"index": name, "alias": alias,
+                                                                  "is_write_index": True}}]})
+            done[f"index {name}"] = "exists"
+        else:
+            es.request("PUT", f"/{name}", {"aliases": {alias: {"is_write_index": True}}})
+            done[f"index {name}"] = "created"
+    return done
+
+
+def swap_aliases(settings: Settings, version: IndexVersion, es: Es) -> dict[str, list[str]]:
+    """Move the read aliases (stories and fingerprints) to ``version`` in ONE ``_aliases`` request.
+
+    Elasticsearch applies the remove and add actions of one request atomically, so readers and the live index
+    consumer see either the old or the new index, never none or both. The version's own write aliases stay (they
+    only ever name that version). Returns ``{alias: [old indices before the swap]}``.
+    """
+    actions: list[dict[str, Any]] = []
+    before: dict[str, list[str]] = {}
+    for alias, index in ((settings.stories_alias, version.stories_index),
+                         (settings.fingerprints_index, version.fingerprints_index)):
+        before[alias] = alias_targets(es, alias)
+        actions += [{"remove": {"index": old, "alias": alias}} for old in before[alias] if old != index]
+        actions.append({"add": {"index": index, "alias": alias, "is_write_index": True}})
+    es.request("POST", "/_aliases", {"actions": actions})
+    return before
+
+
+def next_index_name(settings: Settings, es: Es) -> str:
+    """``<stories_index_prefix><N+1>`` where N is the highest numeric version among existing stories indices
+    (1 when there is none), e.g. ``marsad-stories-v2`` next to ``marsad-stories-v1``."""
+    prefix = settings.stories_index_prefix
+    rows = es.request("GET", f"/_cat/indices/{prefix}*", params={"format": "json", "h": "index"}, ok=(404,))
+    versions = [int(r["index"][len(prefix):]) for r in rows if isinstance(r, dict)
+                and r.get("index", "")[len(prefix):].isdigit()] if isinstance(rows, list) else []
+    return f"{prefix}{max(versions, default=1) + 1}"
