@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     """``max.message.bytes`` of the raw-pages topic and the producer's ``message.max.bytes`` (bytes)."""
     allow_private_hosts: list[str] = Field(default_factory=list)
     """Hosts allowed to resolve to loopback/private addresses (tests and the demo put 127.0.0.1 here)."""
+    poll_min_interval_s: float = Field(default=600.0, ge=60)
+    """Floor of the adaptive poll interval of feeds, sitemaps and section pages (seconds); a source may raise it
+    (``poll_min_interval_s`` in the registry). Polls halve the interval on change, double it on none."""
+    poll_max_interval_s: float = Field(default=86_400.0, ge=60)
+    """Ceiling of the adaptive poll interval (seconds; 24 h as in Media Cloud's rss-fetcher)."""
+    news_max_age_h: float = Field(default=48.0, gt=0)
+    """Sitemap entries whose ``<news:publication_date>`` (or ``<lastmod>``) is older than this are skipped
+    (``too-old``); Google News sitemaps list the last 2 days, and child sitemaps of an index are skipped the same way."""
+    sitemap_max_depth: int = Field(default=2, ge=1, le=5)
+    """Sitemap levels read from a registry entry (1: the file itself; 2: an index and its child sitemaps)."""
+    sitemap_max_children: int = Field(default=20, ge=1)
+    """Child sitemaps read per sitemap index and run (newest ``<lastmod>`` first); the rest count ``sitemap-capped``."""
+    health_stale_h: float = Field(default=26.0, gt=0)
+    """``crawl_health``: a source whose last crawl report is older than this (hours) counts as failed."""
 
     # --- consumers -------------------------------------------------------------------------------------
     batch_size: int = 200
@@ -91,7 +105,8 @@ ENV_FIELDS = (
     "kafka_bootstrap", "es_url", "state_dir", "crawl_state_dir", "sources_file", "allow_private_hosts",
     "raw_pages_topic", "articles_topic", "dead_letter_topic", "extract_group", "index_group", "stories_alias",
     "stories_index_prefix", "fingerprints_index", "topic_partitions", "max_page_bytes", "max_message_bytes",
-    "user_agent",
+    "user_agent", "poll_min_interval_s", "poll_max_interval_s", "news_max_age_h", "sitemap_max_depth",
+    "sitemap_max_children", "health_stale_h",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 
