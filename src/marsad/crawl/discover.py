@@ -130,7 +130,8 @@ MEDIA_SUFFIXES = frozenset({
 _DIGIT_RUN = re.compile(r"\d{5,}")
 _DATE_PATH = re.compile(r"/(19|20)\d\d/\d{1,2}/\d{1,2}/[^/]+")
 _WORD_SPLIT = re.compile(r"[-_+\s]+")
-_PAGINATION_KEYS = frozenset({"page", "p", "pg", "start", "offset"})
+_PAGINATION_KEYS = frozenset({"page", "paged", "pg", "start", "offset"})
+"""Query keys of listing pagination (WordPress: ``paged``; its ``?p=<id>`` is a post id, i.e. an article)."""
 
 
 def looks_like_article(url: str) -> bool:
@@ -139,22 +140,22 @@ def looks_like_article(url: str) -> bool:
     Not an article: no path (home page); a path segment in :data:`NON_ARTICLE_SEGMENTS`; a media suffix
     (:data:`MEDIA_SUFFIXES`); a pagination query (``?page=2``) or a last segment of 1–3 digits (``/news/2``).
     An article: a digit run of 5+ in the path or a query value (``/article/4081716``, ``ArticleID=230879``,
-    ``article_978746.html``); a ``/YYYY/M/D/<slug>`` date path; a last segment with 3+ words (``-``/``_``
-    separated) or 25+ characters after percent-decoding (Arabic slugs); or an id of 6+ characters mixing
-    letters and digits or upper and lower case (``/articles/c4nn1z7d2q2o``, ``sabq.org/ytDgde``).
+    ``article_978746.html``, WordPress ``/?p=551876``); a ``/YYYY/M/D/<slug>`` date path; a last segment with
+    3+ words (``-``/``_`` separated) or 25+ characters after percent-decoding (Arabic slugs); or an id of 6+
+    characters mixing letters and digits or upper and lower case (``/articles/c4nn1z7d2q2o``, ``sabq.org/ytDgde``).
     Checked against the article URLs of the corpus (saudinewsnet 2015, Media Cloud samples): see
     ``tests/unit/test_discover.py``.
     """
     parts = urlsplit(url)
     path = unquote(parts.path)
     segments = [s for s in path.lower().split("/") if s]
-    if not segments:
-        return False
+    query = parse_qsl(parts.query)
+    if not segments:  # the home page, unless the query names a post (WordPress ``/?p=551876``)
+        return any(k.lower() == "p" and _DIGIT_RUN.fullmatch(v) for k, v in query)
     if any(s in NON_ARTICLE_SEGMENTS for s in segments):
         return False
     if PurePosixPath(segments[-1]).suffix in MEDIA_SUFFIXES:
         return False
-    query = parse_qsl(parts.query)
     if any(k.lower() in _PAGINATION_KEYS for k, _ in query):
         return False
     last = PurePosixPath(segments[-1]).stem
