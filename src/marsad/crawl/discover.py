@@ -434,13 +434,10 @@ def discover_source(settings: Settings, source: Source, *, now: datetime | None 
     """
     now = now or datetime.now(timezone.utc)
     p = _Pass(settings, source, now)
+    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")
+    counts = p.counts
     try:
         p.run()
-    finally:
-        p.close()
-    counts = p.counts
-    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")
-    try:
         fresh: dict[str, str] = {}
         for link in p.links:
             try:
@@ -461,6 +458,7 @@ def discover_source(settings: Settings, source: Source, *, now: datetime | None 
         urls = seen.pending(source.name)
     finally:
         seen.close()
+        p.close()
     counts["pending"] = min(len(urls), source.max_items)
     counts["backlog"] = max(0, len(urls) - source.max_items)
     log.info("%s: %d URLs to fetch (%d new, %d in backlog)", source.name, counts["pending"], counts["new"],

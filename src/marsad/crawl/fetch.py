@@ -93,7 +93,7 @@ class Fetcher:
             check_address(current, self.settings)
             try:
                 with self.client.stream("GET", current, headers=headers) as resp:
-                    if resp.is_redirect:
+                    if resp.is_redirect and resp.status_code != 304:  # 304 Not Modified is no redirect
                         location = resp.headers.get("location")
                         if not location:
                             raise FetchRefused("bad-redirect", current)

@@ -106,7 +106,7 @@ class SeenUrls:
     def pending(self, source: str, limit: int | None = None) -> list[str]:
         """Links waiting in ``source``'s frontier, oldest discovery first (at most ``limit``)."""
         rows = self._db.execute(
-            "SELECT link FROM frontier WHERE source = ? AND fetched_at IS NULL ORDER BY discovered_at, url LIMIT ?",
+            "SELECT link FROM frontier WHERE source = ? AND fetched_at IS NULL ORDER BY discovered_at, rowid LIMIT ?",
             (source, -1 if limit is None else limit),
         ).fetchall()
         return [r[0] for r in rows]
