@@ -2,7 +2,13 @@
 
 The registry is ``MARSAD_SOURCES_FILE`` (default: ``sources.yaml`` at the repository root). Parse time only
 reads the registry (YAML + pydantic); network and Kafka code is imported inside the tasks.
-Task ids: ``discover`` → ``fetch_and_publish``.
+
+Tasks: ``discover`` (feeds, sitemaps, section pages → the source's pending frontier URLs) → ``plan_batches`` →
+``fetch_and_publish`` mapped over the batches (``.expand``) with ``max_active_tis_per_dagrun = max_parallel``:
+with ``max_active_runs=1`` that bounds the fetches in flight for the source's host; per-host spacing across all
+workers is the fetcher's job → ``report`` (sums the counts, writes ``<crawl_dir>/reports/crawl-<source>.json``).
+Every task is idempotent for its data interval: discovery returns the frontier, which only shrinks when Kafka has
+acknowledged a page; the index ``_id`` makes a re-published page harmless.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from marsad.settings import load_settings
 def build_crawl_dag(source: Source):
     @dag(
         dag_id=source.dag_id,
-        description=f"Crawl {source.site}: feeds -> new article pages -> Kafka raw-pages topic",
+        description=f"Crawl {source.site}: feeds, sitemaps, section pages -> new article pages -> Kafka raw pages",
         schedule=source.schedule,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
@@ -29,22 +35,40 @@ def build_crawl_dag(source: Source):
     )
     def crawl():
         @task
-        def discover() -> list[str]:
-            from marsad.crawl.run import discover as run_discover
+        def discover() -> dict:
+            from marsad.crawl.discover import discover_source
 
-            return run_discover(load_settings(), source)
+            found = discover_source(load_settings(), source)
+            return {"urls": found.urls, "counts": dict(found.counts)}
 
         @task
+        def plan_batches(found: dict) -> list[list[str]]:
+            from marsad.crawl.batches import plan_batches as plan
+
+            return plan(found["urls"], source.max_parallel, load_settings().fetch_batch_size)
+
+        @task(max_active_tis_per_dagrun=source.max_parallel)
         def fetch_and_publish(urls: list[str]) -> dict[str, int]:
-            from marsad.crawl.run import fetch_and_publish as run_fetch, write_report
+            from marsad.crawl.run import fetch_and_publish as run_fetch
 
-            settings = load_settings()
-            counts = run_fetch(settings, source, urls)
-            counts["discovered"] = len(urls)
-            write_report(settings, source.name, counts)
-            return counts
+            return run_fetch(load_settings(), source, urls) if urls else {}
 
-        fetch_and_publish(discover())
+        @task
+        def report(found: dict, batch_counts: list[dict[str, int]]) -> dict[str, int]:
+            from collections import Counter
+
+            from marsad.crawl.run import discovery_counts, write_report
+
+            counts: Counter = Counter()
+            for c in batch_counts:
+                counts.update(c)
+            counts["discovered"] = len(found["urls"])
+            counts.update(discovery_counts(found["counts"]))
+            write_report(load_settings(), source.name, dict(counts))
+            return dict(counts)
+
+        found = discover()
+        report(found, fetch_and_publish.expand(urls=plan_batches(found)))
 
     return crawl()
 

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     """Sitemap levels read from a registry entry (1: the file itself; 2: an index and its child sitemaps)."""
     sitemap_max_children: int = Field(default=20, ge=1)
     """Child sitemaps read per sitemap index and run (newest ``<lastmod>`` first); the rest count ``sitemap-capped``."""
+    fetch_batch_size: int = Field(default=50, ge=1)
+    """Crawl DAG: at most this many article URLs per mapped ``fetch_and_publish`` task (one retry unit)."""
     health_stale_h: float = Field(default=26.0, gt=0)
     """``crawl_health``: a source whose last crawl report is older than this (hours) counts as failed."""
 
@@ -106,7 +108,7 @@ ENV_FIELDS = (
     "raw_pages_topic", "articles_topic", "dead_letter_topic", "extract_group", "index_group", "stories_alias",
     "stories_index_prefix", "fingerprints_index", "topic_partitions", "max_page_bytes", "max_message_bytes",
     "user_agent", "poll_min_interval_s", "poll_max_interval_s", "news_max_age_h", "sitemap_max_depth",
-    "sitemap_max_children", "health_stale_h",
+    "sitemap_max_children", "health_stale_h", "fetch_batch_size",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

@@ -23,12 +23,15 @@ def test_one_dag_per_enabled_source_with_expected_tasks(tmp_path):
     ]}), encoding="utf-8")
     bag = dagbag(load_settings(sources_file=registry), tmp_path / "airflow")
     assert bag["errors"] == {}
-    assert set(bag["dags"]) == {"crawl_site_a", "crawl_site_b"}
-    for dag in bag["dags"].values():
-        assert dag["tasks"] == ["discover", "fetch_and_publish"]
+    assert set(bag["dags"]) == {"crawl_site_a", "crawl_site_b", "crawl_health"}
+    for dag_id, dag in bag["dags"].items():
         assert dag["catchup"] is False
         assert dag["max_active_runs"] == 1
-        assert dag["retries"] == 2
+        assert dag["retries"] >= 1
+        if dag_id != "crawl_health":
+            assert dag["tasks"] == ["discover", "fetch_and_publish", "plan_batches", "report"]
+            assert dag["retries"] == 2
+    assert bag["dags"]["crawl_health"]["tasks"] == ["check"]
 
 
 def test_repository_registry_parses_into_dags(tmp_path):
@@ -37,12 +40,12 @@ def test_repository_registry_parses_into_dags(tmp_path):
                if s.get("enabled", True)]
     bag = dagbag(settings, tmp_path / "airflow")
     assert bag["errors"] == {}
-    assert len(bag["dags"]) == len(enabled)
+    assert len(bag["dags"]) == len(enabled) + 1  # + crawl_health
 
 
 def test_broken_registry_is_an_import_error_not_silence(tmp_path):
     registry = tmp_path / "sources.yaml"
     registry.write_text("sources:\n  - name: Bad Name\n    site: x\n", encoding="utf-8")
     bag = dagbag(load_settings(sources_file=registry), tmp_path / "airflow")
-    assert bag["dags"] == {}
-    assert any("invalid registry" in e for e in bag["errors"].values())
+    assert set(bag["dags"]) == {"crawl_health"}  # the health DAG reads the registry only when it runs
+    assert any("invalid registry" in e and "sources.yaml:2" in e for e in bag["errors"].values())

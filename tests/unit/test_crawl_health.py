@@ -1,0 +1,68 @@
+"""Unit tests of crawl batching and crawl health (reports → statuses)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from marsad.crawl.batches import plan_batches
+from marsad.crawl.health import assess, crawl_health, health_path
+from marsad.crawl.registry import Source
+from marsad.settings import load_settings
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+SRC = Source(name="s", site="https://s.example/")
+
+
+@pytest.mark.parametrize("n,mp,bs,sizes", [
+    (0, 2, 50, [0]), (1, 2, 50, [1]), (6, 2, 50, [3, 3]), (7, 2, 50, [4, 3]), (5, 4, 50, [2, 1, 1, 1]),
+    (101, 2, 50, [34, 34, 33]), (10, 1, 3, [3, 3, 2, 2]),
+])
+def test_plan_batches(n, mp, bs, sizes):
+    urls = [f"u{i}" for i in range(n)]
+    batches = plan_batches(urls, mp, bs)
+    assert [len(b) for b in batches] == sizes
+    assert [u for b in batches for u in b] == urls
+    with pytest.raises(ValueError):
+        plan_batches(urls, 0, bs)
+
+
+def report(hours_ago: float = 1, **counts) -> dict:
+    return {"source": "s", "at": (NOW - timedelta(hours=hours_ago)).isoformat(), "counts": counts}
+
+
+@pytest.mark.parametrize("rep,status", [
+    (None, "failed"),
+    (report(30, **{"discover:polled": 1, "published": 3}), "failed"),                         # stale
+    (report(**{"discover:http-503": 2}), "failed"),                                           # every feed failed
+    (report(**{"discover:refused:private-address": 1, "discover:xml-entities": 1}), "failed"),
+    (report(**{"discover:polled": 1, "discover:items": 4, "discovered": 4, "refused:robots-disallowed": 4}),
+     "failed"),
+    (report(**{"discover:polled": 1, "discover:items": 2, "discovered": 2, "fetched": 2,
+               "interstitial:cloudflare": 2}), "interstitials-only"),
+    (report(**{"discover:polled": 1, "discover:items": 0}), "empty"),
+    (report(), "empty"),
+    (report(**{"discover:not-modified": 2}), "ok"),                                            # nothing new: fine
+    (report(**{"discover:polled": 1, "discover:items": 5, "discover:already-seen": 5}), "ok"),
+    (report(**{"discover:polled": 1, "discover:items": 2, "discovered": 2, "fetched": 2, "published": 1,
+               "interstitial:consent": 1, "discover:http-404": 1}), "ok"),
+])
+def test_assess(rep, status):
+    h = assess(SRC, rep, NOW, stale_h=26)
+    assert h.status == status, h
+    assert status == "ok" or h.reasons  # every non-ok status says why
+
+
+def test_crawl_health_writes_json_for_enabled_sources(tmp_path):
+    s = load_settings(crawl_state_dir=tmp_path)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "crawl-good.json").write_bytes(orjson.dumps(report(**{"discover:polled": 1,
+                                                                                   "discover:items": 1})))
+    sources = [Source(name="good", site="https://g.example/"), Source(name="missing", site="https://m.example/"),
+               Source(name="off", site="https://o.example/", enabled=False)]
+    out = crawl_health(s, sources, now=NOW)
+    assert out["summary"]["ok"] == ["good"] and out["summary"]["failed"] == ["missing"]
+    assert "off" not in out["sources"]
+    assert orjson.loads(health_path(s).read_bytes()) == out
