@@ -3,8 +3,8 @@
 The registry is ``MARSAD_SOURCES_FILE`` (default: ``sources.yaml`` at the repository root). Parse time only
 reads the registry (YAML + pydantic); network and Kafka code is imported inside the tasks.
 
-Tasks: ``discover`` (feeds, sitemaps, section pages → the source's pending frontier URLs) → ``plan_batches`` →
-``fetch_and_publish`` mapped over the batches (``.expand``) with ``max_active_tis_per_dagrun = max_parallel``:
+Tasks: ``discover`` (feeds, sitemaps, section pages → the source's pending frontier URLs, split into batches of
+``settings.fetch_batch_size``) → ``fetch_and_publish`` mapped over the batches (``.expand``) with ``max_active_tis_per_dagrun = max_parallel``:
 with ``max_active_runs=1`` that bounds the fetches in flight for the source's host; per-host spacing across all
 workers is the fetcher's job → ``report`` (sums the counts, writes ``<crawl_dir>/reports/crawl-<source>.json``).
 Every task is idempotent for its data interval: discovery returns the frontier, which only shrinks when Kafka has
@@ -35,40 +35,43 @@ def build_crawl_dag(source: Source):
     )
     def crawl():
         @task
-        def discover() -> dict:
+        def discover() -> list[dict]:
+            from marsad.crawl.batches import plan_batches
             from marsad.crawl.discover import discover_source
+            from marsad.crawl.run import discovery_counts
 
-            found = discover_source(load_settings(), source)
-            return {"urls": found.urls, "counts": dict(found.counts)}
-
-        @task
-        def plan_batches(found: dict) -> list[list[str]]:
-            from marsad.crawl.batches import plan_batches as plan
-
-            return plan(found["urls"], source.max_parallel, load_settings().fetch_batch_size)
+            settings = load_settings()
+            found = discover_source(settings, source)
+            batches = plan_batches(found.urls, settings.fetch_batch_size)
+            # the discovery counts ride on the first batch, so the report sums one kind of thing
+            return [{"urls": b, "counts": discovery_counts(found.counts) if i == 0 else {}}
+                    for i, b in enumerate(batches)]
 
         @task(max_active_tis_per_dagrun=source.max_parallel)
-        def fetch_and_publish(urls: list[str]) -> dict[str, int]:
-            from marsad.crawl.run import fetch_and_publish as run_fetch
-
-            return run_fetch(load_settings(), source, urls) if urls else {}
-
-        @task
-        def report(found: dict, batch_counts: list[dict[str, int]]) -> dict[str, int]:
+        def fetch_and_publish(batch: dict) -> dict[str, int]:
             from collections import Counter
 
-            from marsad.crawl.run import discovery_counts, write_report
+            from marsad.crawl.run import fetch_and_publish as run_fetch
+
+            counts = Counter(batch["counts"])
+            counts["discovered"] += len(batch["urls"])
+            if batch["urls"]:
+                counts.update(run_fetch(load_settings(), source, batch["urls"]))
+            return dict(counts)
+
+        @task
+        def report(batch_counts: list[dict[str, int]]) -> dict[str, int]:
+            from collections import Counter
+
+            from marsad.crawl.run import write_report
 
             counts: Counter = Counter()
             for c in batch_counts:
                 counts.update(c)
-            counts["discovered"] = len(found["urls"])
-            counts.update(discovery_counts(found["counts"]))
             write_report(load_settings(), source.name, dict(counts))
             return dict(counts)
 
-        found = discover()
-        report(found, fetch_and_publish.expand(urls=plan_batches(found)))
+        report(fetch_and_publish.expand(batch=discover()))
 
     return crawl()
 

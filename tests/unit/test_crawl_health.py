@@ -16,17 +16,17 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 SRC = Source(name="s", site="https://s.example/")
 
 
-@pytest.mark.parametrize("n,mp,bs,sizes", [
-    (0, 2, 50, [0]), (1, 2, 50, [1]), (6, 2, 50, [3, 3]), (7, 2, 50, [4, 3]), (5, 4, 50, [2, 1, 1, 1]),
-    (101, 2, 50, [34, 34, 33]), (10, 1, 3, [3, 3, 2, 2]),
+@pytest.mark.parametrize("n,bs,sizes", [
+    (0, 50, [0]), (1, 50, [1]), (6, 50, [6]), (50, 50, [50]), (51, 50, [26, 25]), (101, 50, [34, 34, 33]),
+    (10, 3, [3, 3, 2, 2]), (5, 1, [1, 1, 1, 1, 1]),
 ])
-def test_plan_batches(n, mp, bs, sizes):
+def test_plan_batches(n, bs, sizes):
     urls = [f"u{i}" for i in range(n)]
-    batches = plan_batches(urls, mp, bs)
+    batches = plan_batches(urls, bs)
     assert [len(b) for b in batches] == sizes
     assert [u for b in batches for u in b] == urls
     with pytest.raises(ValueError):
-        plan_batches(urls, 0, bs)
+        plan_batches(urls, 0)
 
 
 def report(hours_ago: float = 1, **counts) -> dict:

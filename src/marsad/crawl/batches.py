@@ -5,21 +5,23 @@ from __future__ import annotations
 import math
 
 
-def plan_batches(urls: list[str], max_parallel: int, batch_size: int) -> list[list[str]]:
-    """Contiguous batches of ``urls``: at least ``min(max_parallel, len(urls))`` of them (so the allowed
-    parallelism is used) and none larger than ``batch_size`` (a failed task retries a bounded amount of work).
+def plan_batches(urls: list[str], batch_size: int) -> list[list[str]]:
+    """``ceil(len(urls) / batch_size)`` contiguous batches of ``urls`` whose sizes differ by at most one.
 
-    No URLs gives ``[[]]``: one empty batch, so the mapped task and the report still run (an empty ``.expand``
-    would skip them and leave no report). Raises ``ValueError`` for ``max_parallel`` or ``batch_size`` < 1.
+    Batches, not single URLs, are mapped: every Airflow task instance costs a process start and API round trips
+    (about a second in ``airflow dags test``), and requests to one host are spaced by the fetcher anyway, so more
+    parallel tasks per host than ``max_parallel`` buy nothing. No URLs gives ``[[]]``: one empty batch, so the
+    mapped task and the report still run (an empty ``.expand`` would skip them and leave no report).
+    Raises ``ValueError`` for ``batch_size`` < 1.
     """
-    if max_parallel < 1 or batch_size < 1:
-        raise ValueError(f"max_parallel and batch_size must be >= 1, got {max_parallel}, {batch_size}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if not urls:
         return [[]]
-    n = max(min(max_parallel, len(urls)), math.ceil(len(urls) / batch_size))
+    n = math.ceil(len(urls) / batch_size)
     k, r = divmod(len(urls), n)
     out, start = [], 0
-    for i in range(n):  # sizes differ by at most one
+    for i in range(n):
         end = start + k + (1 if i < r else 0)
         out.append(urls[start:end])
         start = end
