@@ -66,3 +66,24 @@ def test_crawl_health_writes_json_for_enabled_sources(tmp_path):
     assert out["summary"]["ok"] == ["good"] and out["summary"]["failed"] == ["missing"]
     assert "off" not in out["sources"]
     assert orjson.loads(health_path(s).read_bytes()) == out
+
+
+def test_crawl_health_command_exits_1_when_a_source_failed(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from marsad.cli import app
+
+    registry = tmp_path / "sources.yaml"
+    registry.write_text("sources:\n  - name: good\n    site: https://g.example/\n"
+                        "  - name: never-ran\n    site: https://n.example/\n")
+    (tmp_path / "crawl" / "reports").mkdir(parents=True)
+    fresh = {"source": "good", "at": datetime.now(timezone.utc).isoformat(),
+             "counts": {"discover:polled": 1, "discover:items": 3, "discovered": 3, "fetched": 3, "published": 3}}
+    (tmp_path / "crawl" / "reports" / "crawl-good.json").write_bytes(orjson.dumps(fresh))
+    monkeypatch.setenv("MARSAD_SOURCES_FILE", str(registry))
+    monkeypatch.setenv("MARSAD_CRAWL_STATE_DIR", str(tmp_path / "crawl"))
+    result = CliRunner().invoke(app, ["crawl-health"])
+    assert result.exit_code == 1, result.output
+    assert "never-ran" in result.output and "failed" in result.output
+    out = orjson.loads((tmp_path / "crawl" / "reports" / "health.json").read_bytes())
+    assert out["summary"]["ok"] == ["good"] and out["summary"]["failed"] == ["never-ran"]
