@@ -38,6 +38,13 @@ def _custom(tmp_path: Path) -> Settings:
         max_page_bytes=123456,
         max_message_bytes=654321,
         user_agent="MarsadTest/9 (+https://example.org; «عربي»)",
+        poll_min_interval_s=120.5,
+        poll_max_interval_s=7200.0,
+        news_max_age_h=12.5,
+        sitemap_max_depth=3,
+        sitemap_max_children=7,
+        health_stale_h=3.5,
+        fetch_batch_size=9,
     )
 
 
