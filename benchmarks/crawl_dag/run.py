@@ -1,7 +1,8 @@
 """Wall time of ONE ``airflow dags test crawl_<source>`` for a demo source, the way ``marsad demo`` runs it.
 
 Usage: ``python benchmarks/crawl_dag/run.py [--source cnn-arabic] [--repeat 2] [--label before]``
-Uses its own Kafka topics (``bench<uuid>.*``, deleted afterwards), its own AIRFLOW_HOME and crawl dir under a temp
+Also the CPU seconds (user+sys) of each ``dags test`` process tree, which other load on the machine disturbs less
+than wall time. Uses its own Kafka topics (``bench<uuid>.*``, deleted afterwards), its own AIRFLOW_HOME and crawl dir under a temp
 dir, and the demo site on a free port. Reference measured in the same run: ``airflow dags list`` (Airflow start-up
 and DAG parsing), so the figure ``dags test / dags list`` is comparable across machines. Prints one JSON line.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -56,14 +58,17 @@ def main() -> None:
             t = time.monotonic()
             subprocess.run([airflow_bin(), "dags", "list"], env=env, capture_output=True, check=True)
             ref = time.monotonic() - t
-            runs = []
+            runs, cpu = [], []
             for i in range(args.repeat):
                 if i:  # a fresh crawl dir: every run discovers and fetches the same pages
                     import shutil
                     shutil.rmtree(tmp / "crawl", ignore_errors=True)
                 t = time.monotonic()
+                ru = resource.getrusage(resource.RUSAGE_CHILDREN)
                 rc = subprocess.run([airflow_bin(), "dags", "test", dag_id], env=env, capture_output=True).returncode
                 runs.append(round(time.monotonic() - t, 2))
+                ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU is less disturbed by other load than wall
+                cpu.append(round(ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime, 2))
                 if rc:
                     raise SystemExit(f"dags test failed: see {log}")
             report = json.loads((tmp / "crawl" / "reports" / f"crawl-{source}.json").read_text())
@@ -72,7 +77,7 @@ def main() -> None:
             client = admin(s)
             for f in client.delete_topics(topic_names(s), operation_timeout=30).values():
                 f.result()
-        print(json.dumps({"label": args.label, "source": source, "dags_test_s": runs,
+        print(json.dumps({"label": args.label, "source": source, "dags_test_s": runs, "dags_test_cpu_s": cpu,
                           "dags_list_s": round(ref, 2), "ratio": round(min(runs) / ref, 2),
                           "counts": report["counts"]}))
 
