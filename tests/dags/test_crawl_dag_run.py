@@ -19,7 +19,7 @@ import yaml
 
 from marsad.settings import REPO_ROOT
 
-from ..airflow_helpers import env_for, migrate
+from ..airflow_helpers import dags_test, env_for, migrate
 
 pytestmark = [pytest.mark.airflow, pytest.mark.services]
 
@@ -58,9 +58,10 @@ def test_crawl_dag_run_publishes_and_bounds_mapped_fetches(names, crawl_site, tm
     from marsad.kafka.clients import ensure_topics
 
     registry = tmp_path / "sources.yaml"
-    registry.write_text(yaml.safe_dump({"sources": [{
-        "name": "trap", "site": crawl_site.url("/d/"), "max_parallel": 2,
-        "feeds": [crawl_site.url("/d/rss2.xml")], "section_pages": [crawl_site.url("/d/section")]}]}))
+    registry.write_text(yaml.safe_dump({"sources": [
+        {"name": "trap", "site": crawl_site.url("/d/"), "max_parallel": 2,
+         "feeds": [crawl_site.url("/d/rss2.xml")], "section_pages": [crawl_site.url("/d/section")]},
+        {"name": "never-run", "site": crawl_site.url("/d/"), "feeds": [crawl_site.url("/d/atom.xml")]}]}))
     s = names.model_copy(update={"sources_file": registry, "fetch_batch_size": 1})
     ensure_topics(s)
     env = env_for(s, tmp_path / "airflow")
@@ -79,3 +80,9 @@ def test_crawl_dag_run_publishes_and_bounds_mapped_fetches(names, crawl_site, tm
     assert c["discovered"] == 5 and c["discover:polled"] == 2
     # the two feed articles are served; the three section links are 404 on the trap site (refused, not lost)
     assert c["published"] == 2 and c["refused:http-404"] == 3
+
+    # crawl_health over the registry: trap is ok, never-run has no report -> the health run fails visibly
+    health = dags_test("crawl_health", env)
+    out_health = orjson.loads((s.crawl_dir / "reports" / "health.json").read_bytes())
+    assert out_health["summary"]["ok"] == ["trap"] and out_health["summary"]["failed"] == ["never-run"]
+    assert health.returncode != 0 and "1 crawl sources failed" in health.stdout + health.stderr
