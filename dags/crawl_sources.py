@@ -4,9 +4,10 @@ The registry is ``MARSAD_SOURCES_FILE`` (default: ``sources.yaml`` at the reposi
 reads the registry (YAML + pydantic); network and Kafka code is imported inside the tasks.
 
 Tasks: ``discover`` (feeds, sitemaps, section pages → the source's pending frontier URLs, split into batches of
-``settings.fetch_batch_size``) → ``fetch_and_publish`` mapped over the batches (``.expand``) with ``max_active_tis_per_dagrun = max_parallel``:
-with ``max_active_runs=1`` that bounds the fetches in flight for the source's host; per-host spacing across all
-workers is the fetcher's job → ``report`` (sums the counts, writes ``<crawl_dir>/reports/crawl-<source>.json``).
+``settings.fetch_batch_size``) → ``fetch_and_publish`` mapped over the batches (``.expand``) with
+``max_active_tis_per_dagrun = max_parallel``: with ``max_active_runs=1`` that bounds the fetches in flight for the
+source; per-host spacing across all workers is the fetcher's job → ``report`` (sums the counts, writes
+``<crawl_dir>/reports/crawl-<source>.json``).
 Every task is idempotent for its data interval: discovery returns the frontier, which only shrinks when Kafka has
 acknowledged a page; the index ``_id`` makes a re-published page harmless.
 """

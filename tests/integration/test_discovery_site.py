@@ -119,7 +119,8 @@ def test_news_sitemap_index(settings, crawl_site):
     source = src(crawl_site, sitemaps=[crawl_site.url("/d/news-sitemap-index.xml")])
     found = discover_source(settings, source, now=T0)
     b = crawl_site.url("/d")
-    assert sorted(found.urls) == sorted([f"{b}/news/2026/11/29/fresh-news-story", f"{b}/news/2026/11/29/naive-date-story",
+    assert sorted(found.urls) == sorted([f"{b}/news/2026/11/29/fresh-news-story",
+                                         f"{b}/news/2026/11/29/naive-date-story",
                                          f"{b}/article/500001", f"{b}/article/700001"])
     c = found.counts
     assert c["too-old"] == 2          # the 30-day-old child sitemap and the 5-day-old news entry

@@ -50,7 +50,8 @@ def test_heuristic_rejects_listings_and_media(url):
     "https://www.aljazeera.net/news/2026/11/29/some-story",
     "https://www.skynewsarabia.com/world/1712345-%D8%AE%D8%A8%D8%B1",
     "https://sabq.org/xM1aCd",
-    "https://x.example/politics/%D8%A7%D9%84%D8%B1%D8%A6%D9%8A%D8%B3-%D9%8A%D8%B3%D8%AA%D9%82%D8%A8%D9%84-%D9%88%D9%81%D8%AF%D8%A7",
+    "https://x.example/politics/"
+    "%D8%A7%D9%84%D8%B1%D8%A6%D9%8A%D8%B3-%D9%8A%D8%B3%D8%AA%D9%82%D8%A8%D9%84-%D9%88%D9%81%D8%AF%D8%A7",
 ])
 def test_heuristic_accepts_article_forms(url):
     assert looks_like_article(url)

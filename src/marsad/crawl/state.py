@@ -10,9 +10,9 @@ Tables:
 
 * ``seen(url, source, first_seen, last_fetched)`` — canonical URLs fetched (or finally refused). A URL is fetched
   once unless its source sets ``refetch_after_h``.
-* ``frontier(url, source, link, discovered_at, fetched_at)`` — URLs discovery found and that wait for a fetch. Discovery
-  returns a source's pending rows, so URLs past ``max_items`` or of a failed run are not lost when the feed answers
-  304 next time; :meth:`SeenUrls.mark` closes the row.
+* ``frontier(url, source, link, discovered_at, fetched_at)`` — URLs discovery found and that wait for a fetch.
+  Discovery returns a source's pending rows, so URLs past ``max_items`` or of a failed run are not lost when the
+  feed answers 304 next time; :meth:`SeenUrls.mark` closes the row.
 * ``polls(url, …)`` — per feed/sitemap/section URL: ETag, Last-Modified, body hash, last poll, last change, the
   current adaptive interval and the next poll due (see :class:`PollState`).
 """
