@@ -189,3 +189,13 @@ def test_crawl_source_publishes_and_reports_discovery_counts(names, crawl_site, 
     again = crawl_source(s, "trap")  # the feed is not due, nothing pending: nothing fetched twice
     assert again.get("published", 0) == 0 and again["discover:not-due"] == 1
     assert len(crawl_site.hits("/d/article/100234")) == 1
+
+
+def test_url_never_fetched_is_abandoned_after_max_attempts(settings, crawl_site):
+    s = settings.model_copy(update={"frontier_max_attempts": 2})
+    source = src(crawl_site, feeds=[crawl_site.url("/d/rss2.xml")], max_items=1)
+    first_url = crawl_site.url("/d/news/2026/11/29/first-story-about-gaza")
+    assert discover_source(s, source, now=T0).urls == [first_url]  # handed out once (fetch "fails": not marked)
+    assert discover_source(s, source, now=T0).urls == [first_url]  # twice
+    third = discover_source(s, source, now=T0)
+    assert third.counts["abandoned"] == 1 and third.urls == [crawl_site.url("/d/article/100234")]

@@ -179,3 +179,16 @@ def test_old_seen_table_is_migrated(tmp_path):
     seen = SeenUrls(db)
     assert seen.seen("https://x.example/a/1")
     assert seen.due("https://x.example/a/1", 1, T0 + timedelta(hours=2))
+
+
+def test_frontier_abandons_urls_handed_out_too_often(tmp_path):
+    seen = SeenUrls(tmp_path / "seen.sqlite")
+    seen.enqueue([("https://x.example/a/1", "https://x.example/a/1"),
+                  ("https://x.example/a/2", "https://x.example/a/2")], "x", T0)
+    for _ in range(3):
+        assert seen.abandon("x", 3, T0) == []
+        seen.pending("x", limit=1, hand_out=True)  # only a/1 is handed out (and never fetched)
+    assert seen.abandon("x", 3, T0) == ["https://x.example/a/1"]
+    assert seen.pending("x") == ["https://x.example/a/2"]
+    assert not seen.seen("https://x.example/a/1")  # not marked seen: found again later, it is queued afresh
+    assert seen.enqueue([("https://x.example/a/1", "https://x.example/a/1")], "x", T0) == 1

@@ -45,6 +45,7 @@ def _custom(tmp_path: Path) -> Settings:
         sitemap_max_children=7,
         health_stale_h=3.5,
         fetch_batch_size=9,
+        frontier_max_attempts=3,
     )
 
 

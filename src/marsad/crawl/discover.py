@@ -31,6 +31,7 @@ Counts (``Discovery.counts``; the crawl report stores them as ``discover:<key>``
 ``new``               URLs added to the frontier in this run
 ``pending``           URLs returned (to fetch now)
 ``backlog``           URLs still pending beyond ``max_items`` (returned by later runs)
+``abandoned``         pending URLs handed out ``settings.frontier_max_attempts`` times without being fetched
 ====================  =====================================================================================
 """
 
@@ -455,7 +456,12 @@ def discover_source(settings: Settings, source: Source, *, now: datetime | None 
         counts["new"] += seen.enqueue(list(fresh.items()), source.name, now)
         for record in p.pending_records:  # links are durable in the frontier: now the polls may be recorded
             record()
+        for link in seen.abandon(source.name, settings.frontier_max_attempts, now):
+            counts["abandoned"] += 1
+            log.warning("%s: %s handed out %d times without a fetch: abandoned", source.name, link,
+                        settings.frontier_max_attempts)
         urls = seen.pending(source.name)
+        seen.pending(source.name, source.max_items, hand_out=True)
     finally:
         seen.close()
         p.close()

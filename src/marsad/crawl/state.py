@@ -27,7 +27,8 @@ from pathlib import Path
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (url TEXT PRIMARY KEY, source TEXT NOT NULL, first_seen TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS frontier (
-    url TEXT PRIMARY KEY, source TEXT NOT NULL, link TEXT NOT NULL, discovered_at TEXT NOT NULL, fetched_at TEXT);
+    url TEXT PRIMARY KEY, source TEXT NOT NULL, link TEXT NOT NULL, discovered_at TEXT NOT NULL, fetched_at TEXT,
+    handed_out INTEGER NOT NULL DEFAULT 0, abandoned INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS frontier_pending ON frontier (source, fetched_at, discovered_at);
 CREATE TABLE IF NOT EXISTS polls (
     url TEXT PRIMARY KEY, source TEXT NOT NULL, etag TEXT, last_modified TEXT, body_hash TEXT,
@@ -96,20 +97,41 @@ class SeenUrls:
             cur = self._db.execute(
                 "INSERT INTO frontier (url, source, link, discovered_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(url) DO UPDATE SET fetched_at = NULL, discovered_at = excluded.discovered_at, "
-                "link = excluded.link, source = excluded.source WHERE frontier.fetched_at IS NOT NULL",
+                "link = excluded.link, source = excluded.source, handed_out = 0, abandoned = 0 "
+                "WHERE frontier.fetched_at IS NOT NULL",
                 (url, source, link, t),
             )
             added += cur.rowcount
         self._db.commit()
         return added
 
-    def pending(self, source: str, limit: int | None = None) -> list[str]:
-        """Links waiting in ``source``'s frontier, oldest discovery first (at most ``limit``)."""
+    def pending(self, source: str, limit: int | None = None, *, hand_out: bool = False) -> list[str]:
+        """Links waiting in ``source``'s frontier, oldest discovery first (at most ``limit``). With ``hand_out``
+        the returned rows count one more attempt (see :meth:`abandon`)."""
         rows = self._db.execute(
-            "SELECT link FROM frontier WHERE source = ? AND fetched_at IS NULL ORDER BY discovered_at, rowid LIMIT ?",
+            "SELECT url, link FROM frontier WHERE source = ? AND fetched_at IS NULL "
+            "ORDER BY discovered_at, rowid LIMIT ?",
             (source, -1 if limit is None else limit),
         ).fetchall()
-        return [r[0] for r in rows]
+        if hand_out and rows:
+            self._db.executemany("UPDATE frontier SET handed_out = handed_out + 1 WHERE url = ?",
+                                 [(r[0],) for r in rows])
+            self._db.commit()
+        return [r[1] for r in rows]
+
+    def abandon(self, source: str, max_attempts: int, now: datetime | None = None) -> list[str]:
+        """Close the pending rows of ``source`` handed out ``max_attempts`` times without being marked fetched
+        (a URL that times out on every run would otherwise hold a ``max_items`` slot forever); returns their links.
+        They are not marked seen: if discovery finds them again later they are queued afresh."""
+        rows = self._db.execute(
+            "SELECT url, link FROM frontier WHERE source = ? AND fetched_at IS NULL AND handed_out >= ?",
+            (source, max_attempts)).fetchall()
+        if rows:
+            t = _iso(now or _now())
+            self._db.executemany("UPDATE frontier SET fetched_at = ?, abandoned = 1 WHERE url = ?",
+                                 [(t, r[0]) for r in rows])
+            self._db.commit()
+        return [r[1] for r in rows]
 
     def close(self) -> None:
         self._db.close()
