@@ -299,15 +299,16 @@ class _Pass:
         self.fetcher.close()
         self.polls.close()
 
-    def poll(self, url: str, kind: str) -> tuple[bytes, object] | None:
-        """GET ``url`` if due; returns ``(body, record)`` where ``record()`` stores the poll once its links are
-        queued (so a crash in between re-polls instead of losing links), or ``None`` when there is nothing to read."""
+    def poll(self, url: str, kind: str) -> tuple[bytes, object, str] | None:
+        """GET ``url`` if due; returns ``(body, record, final_url)`` where ``record()`` stores the poll once its
+        links are queued (so a crash in between re-polls instead of losing links), or ``None`` when there is nothing
+        to read. Relative links resolve against ``final_url`` (after redirects)."""
         state = self.polls.get(url)
         if not self.polls.is_due(state, self.now):
             self.counts["not-due"] += 1
             return None
         try:
-            resp, body, _final = self.fetcher.get_bytes(url, headers=state.conditional_headers())
+            resp, body, final = self.fetcher.get_bytes(url, headers=state.conditional_headers())
         except FetchRefused as exc:
             self.counts[f"refused:{exc.reason}"] += 1
             log.error("%s: %s %s refused: %s", self.source.name, kind, url, exc)
@@ -330,20 +331,20 @@ class _Pass:
             self.polls.record(state, self.source.name, changed=changed, etag=resp.headers.get("etag"),
                               last_modified=resp.headers.get("last-modified"), body_hash=digest, now=self.now)
 
-        return body, record
+        return body, record, final
 
     def feed(self, url: str) -> None:
         got = self.poll(url, "feed")
         if got:
-            body, record = got
-            self.links += feed_links(body, url, self.counts)
+            body, record, final = got
+            self.links += feed_links(body, final, self.counts)
             self.pending_records.append(record)
 
     def section(self, url: str) -> None:
         got = self.poll(url, "section page")
         if got:
-            body, record = got
-            self.links += section_links(body, url, self.source.site, self.counts)
+            body, record, final = got
+            self.links += section_links(body, final, self.source.site, self.counts)
             self.pending_records.append(record)
 
     def sitemap(self, url: str, depth: int = 1) -> None:
@@ -353,7 +354,7 @@ class _Pass:
         got = self.poll(url, "sitemap")
         if not got:
             return
-        body, record = got
+        body, record, final = got
         self.pending_records.append(record)
         if body[:2] == b"\x1f\x8b":
             try:
@@ -383,7 +384,7 @@ class _Pass:
                 if when is not None and when < self.cutoff:
                     self.counts["too-old"] += 1
                     continue
-                children.append((when, urljoin(url, loc)))
+                children.append((when, urljoin(final, loc)))
             if depth >= self.settings.sitemap_max_depth:
                 self.counts["sitemap-too-deep"] += len(children)
                 return
@@ -405,7 +406,7 @@ class _Pass:
                 if when is not None and when < self.cutoff:
                     self.counts["too-old"] += 1
                     continue
-                link = urljoin(url, loc)
+                link = urljoin(final, loc)
                 if not same_site(link, self.source.site):  # sitemaps.org: entries on the sitemap's own site
                     self.counts["off-site"] += 1
                     continue
