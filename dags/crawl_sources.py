@@ -6,8 +6,9 @@ reads the registry (YAML + pydantic); network and Kafka code is imported inside 
 Tasks: ``discover`` (feeds, sitemaps, section pages → the source's pending frontier URLs, split into batches of
 ``settings.fetch_batch_size``) → ``fetch_and_publish`` mapped over the batches (``.expand``) with
 ``max_active_tis_per_dagrun = max_parallel``: with ``max_active_runs=1`` that bounds the fetches in flight for the
-source; per-host spacing across all workers is the fetcher's job → ``report`` (sums the counts, writes
-``<crawl_dir>/reports/crawl-<source>.json``).
+source; per-host spacing across all workers is the fetcher's job. Each fetch task adds its counts to the run's
+crawl report (``<crawl_dir>/reports/crawl-<source>.json``, :func:`marsad.crawl.batches.record_batch`): no separate
+report task, as every task instance costs start-up time in the demo's ``airflow dags test``.
 Every task is idempotent for its data interval: discovery returns the frontier, which only shrinks when Kafka has
 acknowledged a page; the index ``_id`` makes a re-published page harmless.
 """
@@ -52,27 +53,20 @@ def build_crawl_dag(source: Source):
         def fetch_and_publish(batch: dict) -> dict[str, int]:
             from collections import Counter
 
+            from airflow.sdk import get_current_context
+
+            from marsad.crawl.batches import record_batch
             from marsad.crawl.run import fetch_and_publish as run_fetch
 
+            settings = load_settings()
             counts = Counter(batch["counts"])
             counts["discovered"] += len(batch["urls"])
             if batch["urls"]:
-                counts.update(run_fetch(load_settings(), source, batch["urls"]))
-            return dict(counts)
+                counts.update(run_fetch(settings, source, batch["urls"]))
+            ctx = get_current_context()
+            return record_batch(settings, source.name, ctx["run_id"], ctx["ti"].map_index, dict(counts))
 
-        @task
-        def report(batch_counts: list[dict[str, int]]) -> dict[str, int]:
-            from collections import Counter
-
-            from marsad.crawl.run import write_report
-
-            counts: Counter = Counter()
-            for c in batch_counts:
-                counts.update(c)
-            write_report(load_settings(), source.name, dict(counts))
-            return dict(counts)
-
-        report(fetch_and_publish.expand(batch=discover()))
+        fetch_and_publish.expand(batch=discover())
 
     return crawl()
 

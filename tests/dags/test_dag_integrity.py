@@ -29,7 +29,7 @@ def test_one_dag_per_enabled_source_with_expected_tasks(tmp_path):
         assert dag["max_active_runs"] == 1
         assert dag["retries"] >= 1
         if dag_id != "crawl_health":
-            assert dag["tasks"] == ["discover", "fetch_and_publish", "report"]
+            assert dag["tasks"] == ["discover", "fetch_and_publish"]
             assert dag["retries"] == 2
     assert bag["dags"]["crawl_health"]["tasks"] == ["check"]
 

@@ -87,3 +87,19 @@ def test_crawl_health_command_exits_1_when_a_source_failed(tmp_path, monkeypatch
     assert "never-ran" in result.output and "failed" in result.output
     out = orjson.loads((tmp_path / "crawl" / "reports" / "health.json").read_bytes())
     assert out["summary"]["ok"] == ["good"] and out["summary"]["failed"] == ["never-ran"]
+
+
+def test_record_batch_sums_batches_of_one_run_and_is_idempotent(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from marsad.crawl.batches import record_batch
+
+    s = load_settings(crawl_state_dir=tmp_path)
+    report_path = tmp_path / "reports" / "crawl-s.json"
+    with ThreadPoolExecutor(4) as pool:  # mapped tasks finish concurrently
+        list(pool.map(lambda i: record_batch(s, "s", "run-1", i, {"fetched": 2, "published": 2}), range(8)))
+    assert orjson.loads(report_path.read_bytes())["counts"] == {"fetched": 16, "published": 16}
+    record_batch(s, "s", "run-1", 3, {"fetched": 2, "published": 1})  # batch 3 retried: replaces its entry
+    assert orjson.loads(report_path.read_bytes())["counts"] == {"fetched": 16, "published": 15}
+    assert record_batch(s, "s", "run-2", 0, {"fetched": 1}) == {"fetched": 1}  # a new run starts over
+    assert orjson.loads(report_path.read_bytes())["counts"] == {"fetched": 1}

@@ -26,3 +26,37 @@ def plan_batches(urls: list[str], batch_size: int) -> list[list[str]]:
         out.append(urls[start:end])
         start = end
     return out
+
+
+def record_batch(settings, source: str, run_id: str, index: int, counts: dict[str, int]) -> dict[str, int]:
+    """Add batch ``index``'s ``counts`` of DAG run ``run_id`` to the crawl report of ``source`` and return the run's
+    counts so far (the sum over its recorded batches).
+
+    Each mapped fetch task calls this when it is done, so the report is complete when the last batch finishes and
+    no separate report task is needed (every Airflow task instance costs start-up time; see
+    docs/benchmarks-crawl-dag.md). Batches of one run are kept in ``<crawl_dir>/reports/batches-<source>.json``
+    under an exclusive ``flock`` (mapped tasks finish concurrently); a retried batch replaces its own entry
+    (idempotent); a new ``run_id`` starts over. Raises ``OSError`` when the report directory is unusable.
+    """
+    import fcntl
+    from collections import Counter
+
+    import orjson
+
+    from marsad.crawl.run import write_report
+
+    reports = settings.crawl_dir / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    with open(reports / f".batches-{source}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = reports / f"batches-{source}.json"
+        state = orjson.loads(path.read_bytes()) if path.exists() else {}
+        if state.get("run_id") != run_id:
+            state = {"run_id": run_id, "batches": {}}
+        state["batches"][str(index)] = counts
+        path.write_bytes(orjson.dumps(state))
+        total: Counter = Counter()
+        for c in state["batches"].values():
+            total.update(c)
+        write_report(settings, source, dict(total))
+    return dict(total)
