@@ -40,8 +40,10 @@ def report(hours_ago: float = 1, **counts) -> dict:
     (report(**{"discover:refused:private-address": 1, "discover:xml-entities": 1}), "failed"),
     (report(**{"discover:polled": 1, "discover:items": 4, "discovered": 4, "refused:robots-disallowed": 4}),
      "failed"),
-    (report(**{"discover:polled": 1, "discover:items": 2, "discovered": 2, "fetched": 2,
-               "interstitial:cloudflare": 2}), "interstitials-only"),
+    (report(**{"discover:polled": 1, "discover:items": 2, "discovered": 2, "refused:interstitial:cloudflare": 2,
+               "interstitial:cloudflare": 2}), "interstitials-only"),   # as the fetch side counts them
+    (report(**{"discover:polled": 1, "discover:items": 2, "discovered": 2, "refused:interstitial:consent": 1,
+               "interstitial:consent": 1, "refused:timeout": 1}), "failed"),
     (report(**{"discover:polled": 1, "discover:items": 0}), "empty"),
     (report(), "empty"),
     (report(**{"discover:not-modified": 2}), "ok"),                                            # nothing new: fine

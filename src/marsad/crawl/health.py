@@ -7,7 +7,8 @@ Statuses of an enabled source, worst first:
   polled feed/sitemap/section page failed (``discover:http-*`` / ``discover:refused:*`` with nothing read), or every
   article fetch was refused (``refused:*`` with nothing fetched);
 * ``interstitials-only`` — pages came back but every one was a challenge/consent/paywall interstitial
-  (``interstitial:<kind>`` counts from the fetch side) and nothing was published;
+  (``interstitial:<kind>`` counts from the fetch side, which also counts them as ``refused:interstitial:<kind>``)
+  and nothing was published;
 * ``empty`` — resources were read but held no items at all (a feed gone empty, a redesigned section page), or the
   source has nothing to poll;
 * ``ok`` — anything else (including "nothing new this hour": 304s and already-seen links are healthy).
@@ -59,15 +60,17 @@ def assess(source: Source, report: dict | None, now: datetime, stale_h: float) -
         h.status = "failed"
         h.reasons.append(f"every feed/sitemap/section page failed ({errors} errors)")
         return h
-    refused = _sum(counts, "refused:")
-    if refused and not counts.get("fetched", 0):
-        h.status = "failed"
-        h.reasons.append(f"every article fetch was refused ({refused})")
-        return h
+    # the fetch side counts an interstitial both as ``refused:interstitial:<kind>`` and ``interstitial:<kind>``
     interstitials = _sum(counts, "interstitial:")
-    if interstitials and not counts.get("published", 0):
-        h.status = "interstitials-only"
-        h.reasons.append(f"{interstitials} interstitial pages, nothing published")
+    other_refusals = _sum(counts, "refused:") - _sum(counts, "refused:interstitial:")
+    if not counts.get("published", 0) and not counts.get("fetched", 0) and (interstitials or other_refusals):
+        if interstitials and not other_refusals:
+            h.status = "interstitials-only"
+            h.reasons.append(f"{interstitials} interstitial pages, nothing published")
+        else:
+            h.status = "failed"
+            h.reasons.append(f"every article fetch was refused ({other_refusals} refusals, "
+                             f"{interstitials} interstitials)")
         return h
     if counts.get("discover:polled", 0) and not counts.get("discover:items", 0) and not counts.get("discovered", 0):
         h.status = "empty"
