@@ -105,7 +105,7 @@ def templates_apply() -> None:
 # --- crawl ---------------------------------------------------------------------------------------------
 @app.command()
 def crawl(source: Optional[str] = typer.Option(None, "--source", help="Only this source (default: all enabled).")) -> None:
-    """One crawl cycle: feeds → new article pages → raw-pages topic (what the Airflow DAG task runs)."""
+    """One crawl cycle: feeds, sitemaps, section pages → new article pages → raw-pages topic (as the DAG does)."""
     from marsad.crawl.registry import load_registry
     from marsad.crawl.run import crawl_source
     from marsad.errors import ConfigError
@@ -119,6 +119,30 @@ def crawl(source: Optional[str] = typer.Option(None, "--source", help="Only this
             console.print(f"{name}: {counts}", highlight=False)
     except ConfigError as exc:
         _fail(str(exc))
+
+
+@app.command("crawl-health")
+def crawl_health_cmd() -> None:
+    """Health of every enabled source from its last crawl report; writes health.json; exit 1 if one failed."""
+    from rich.table import Table
+
+    from marsad.crawl.health import crawl_health, health_path
+    from marsad.crawl.registry import load_registry
+    from marsad.errors import ConfigError
+    from marsad.observability import console
+
+    settings = _settings()
+    try:
+        out = crawl_health(settings, load_registry(settings.sources_file))
+    except ConfigError as exc:
+        _fail(str(exc))
+    table = Table("source", "status", "why", "last report")
+    for name, h in out["sources"].items():
+        table.add_row(name, h["status"], "; ".join(h["reasons"]), h["report_at"] or "-")
+    console.print(table)
+    console.print(f"written to {health_path(settings)}", highlight=False)
+    if out["summary"]["failed"]:
+        raise typer.Exit(1)
 
 
 @app.command("ingest-warc")

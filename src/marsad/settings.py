@@ -104,6 +104,25 @@ class Settings(BaseSettings):
     warc_roll_bytes: int = Field(default=1024 ** 3, gt=0)
     """A WARC file is closed and a new one started once it reaches this size (bytes, compressed; Common Crawl
     and Heritrix roll at 1 GB)."""
+    poll_min_interval_s: float = Field(default=600.0, ge=60)
+    """Floor of the adaptive poll interval of feeds, sitemaps and section pages (seconds); a source may raise it
+    (``poll_min_interval_s`` in the registry). Polls halve the interval on change, double it on none."""
+    poll_max_interval_s: float = Field(default=86_400.0, ge=60)
+    """Ceiling of the adaptive poll interval (seconds; 24 h as in Media Cloud's rss-fetcher)."""
+    news_max_age_h: float = Field(default=48.0, gt=0)
+    """Sitemap entries whose ``<news:publication_date>`` (or ``<lastmod>``) is older than this are skipped
+    (``too-old``); Google News sitemaps list the last 2 days. Child sitemaps of an index are skipped the same way."""
+    sitemap_max_depth: int = Field(default=2, ge=1, le=5)
+    """Sitemap levels read from a registry entry (1: the file itself; 2: an index and its child sitemaps)."""
+    sitemap_max_children: int = Field(default=20, ge=1)
+    """Child sitemaps read per sitemap index and run (newest ``<lastmod>`` first); the rest count ``sitemap-capped``."""
+    fetch_batch_size: int = Field(default=50, ge=1)
+    """Crawl DAG: at most this many article URLs per mapped ``fetch_and_publish`` task (one retry unit)."""
+    frontier_max_attempts: int = Field(default=5, ge=1)
+    """A discovered URL handed to this many crawl runs without being fetched (transient errors every time) leaves the
+    frontier, counted ``discover:abandoned``, so it cannot hold a ``max_items`` slot forever."""
+    health_stale_h: float = Field(default=26.0, gt=0)
+    """``crawl_health``: a source whose last crawl report is older than this (hours) counts as failed."""
 
     # --- consumers -------------------------------------------------------------------------------------
     batch_size: int = 200
@@ -149,6 +168,9 @@ ENV_FIELDS = (
     "retry_backoff_s", "retry_backoff_max_s", "retry_after_max_s", "min_host_interval_s", "host_failures_to_skip",
     "max_crawl_delay_s", "robots_cache_h", "obey_robots", "warc_enabled", "warc_dir", "warc_roll_bytes",
     "replay_group_prefix",
+    "poll_min_interval_s", "poll_max_interval_s", "news_max_age_h", "sitemap_max_depth",
+    "sitemap_max_children", "health_stale_h", "fetch_batch_size",
+    "frontier_max_attempts",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

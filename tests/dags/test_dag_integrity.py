@@ -30,12 +30,15 @@ def test_one_dag_per_enabled_source_with_expected_tasks(tmp_path):
     ]}), encoding="utf-8")
     bag = dagbag(load_settings(sources_file=registry), tmp_path / "airflow")
     assert bag["errors"] == {}
-    assert set(crawl_dags(bag)) == {"crawl_site_a", "crawl_site_b"}
-    for dag in crawl_dags(bag).values():
-        assert dag["tasks"] == ["discover", "fetch_and_publish"]
+    assert set(bag["dags"]) == {"crawl_site_a", "crawl_site_b", "crawl_health", "marsad_replay"}
+    for dag_id, dag in crawl_dags(bag).items():
         assert dag["catchup"] is False
         assert dag["max_active_runs"] == 1
-        assert dag["retries"] == 2
+        assert dag["retries"] >= 1
+        if dag_id != "crawl_health":
+            assert dag["tasks"] == ["discover", "fetch_and_publish"]
+            assert dag["retries"] == 2
+    assert bag["dags"]["crawl_health"]["tasks"] == ["check"]
 
 
 def test_repository_registry_parses_into_dags(tmp_path):
@@ -44,15 +47,16 @@ def test_repository_registry_parses_into_dags(tmp_path):
                if s.get("enabled", True)]
     bag = dagbag(settings, tmp_path / "airflow")
     assert bag["errors"] == {}
-    assert len(crawl_dags(bag)) == len(enabled)
+    assert len(crawl_dags(bag)) == len(enabled) + 1  # + crawl_health
 
 
 def test_broken_registry_is_an_import_error_not_silence(tmp_path):
     registry = tmp_path / "sources.yaml"
     registry.write_text("sources:\n  - name: Bad Name\n    site: x\n", encoding="utf-8")
     bag = dagbag(load_settings(sources_file=registry), tmp_path / "airflow")
-    assert crawl_dags(bag) == {}
-    assert any("invalid registry" in e for e in bag["errors"].values())
+    assert set(crawl_dags(bag)) == {"crawl_health"}  # the health DAG reads the registry only when it runs
+    assert any("invalid registry" in e and "sources.yaml:2" in e for e in bag["errors"].values())
+
 
 
 def test_replay_dag_is_manual_with_its_params(tmp_path):

@@ -129,3 +129,81 @@ def test_non_utf8_registry_is_config_error(tmp_path):
 def test_directory_path_is_config_error(tmp_path):
     with pytest.raises(ConfigError):
         load_registry(tmp_path)
+
+
+# --- schema: file AND line of each mistake -------------------------------------------------------------------
+
+def _error(tmp_path: Path, text: str) -> str:
+    p = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc:
+        load_registry(p)
+    return str(exc.value)
+
+
+def test_error_names_file_and_line_of_the_bad_field(tmp_path):
+    text = VALID.replace('schedule: "@hourly"', 'schedule: "every hour"')
+    msg = _error(tmp_path, text)
+    line = text.splitlines().index('    schedule: "every hour"') + 1
+    assert f"sources.yaml:{line}: sources[0].schedule:" in msg
+
+
+def test_unknown_key_rejected_with_its_line(tmp_path):
+    text = VALID + "  - name: typo\n    site: https://t.example/\n    feed: [https://t.example/rss]\n"
+    msg = _error(tmp_path, text)
+    line = text.splitlines().index("    feed: [https://t.example/rss]") + 1
+    assert f"sources.yaml:{line}: sources[2].feed: unknown key" in msg
+
+
+def test_every_error_is_listed_with_its_own_line(tmp_path):
+    text = ("sources:\n"
+            "  - name: a\n"
+            "    site: ftp://a.example/\n"          # line 3
+            "  - name: b\n"
+            "    site: https://b.example/\n"
+            "    language: arabic\n"                # line 6
+            "    enabled: yes please\n")            # line 7
+    msg = _error(tmp_path, text)
+    assert ":3: sources[0].site:" in msg and "http(s)" in msg
+    assert ":6: sources[1].language:" in msg
+    assert ":7: sources[1].enabled:" in msg
+
+
+def test_missing_field_points_at_the_entry(tmp_path):
+    msg = _error(tmp_path, "sources:\n  - name: ok\n    site: https://ok.example/\n  - name: nosite\n")
+    assert "sources.yaml:4: sources[1].site: Field required" in msg
+
+
+def test_duplicate_name_reports_line_of_the_second(tmp_path):
+    text = VALID + "  - name: lbc\n    site: https://other.example/\n"
+    msg = _error(tmp_path, text)
+    assert f"sources.yaml:{len(text.splitlines()) - 1}: duplicate" in msg
+
+
+@pytest.mark.parametrize("field,value", [
+    ("feeds", "[not a url]"), ("feeds", "[/relative/feed.xml]"), ("sitemaps", "[javascript:alert(1)]"),
+    ("section_pages", "['http://x.example:99999/']"), ("feeds", "[https://a.example/f, https://a.example/f]"),
+    ("schedule", "'61 * * * *'"), ("schedule", "'* * * * * *'"), ("schedule", "'@fortnightly'"),
+    ("max_parallel", "0"), ("max_parallel", "100"), ("min_interval_s", "-1"), ("refetch_after_h", "0"),
+    ("enabled", "'true'"), ("language", "AR"), ("max_items", "0"), ("poll_min_interval_s", "1"),
+])
+def test_bad_values_rejected(tmp_path, field, value):
+    msg = _error(tmp_path, f"sources:\n  - name: s\n    site: https://s.example/\n    {field}: {value}\n")
+    assert f"sources.yaml:4: sources[0].{field}:" in msg
+
+
+@pytest.mark.parametrize("schedule", ["@hourly", "@daily", "@once", "@continuous", "*/15 * * * *",
+                                      "0 6-22 * * MON-FRI", None])
+def test_good_schedules_accepted(tmp_path, schedule):
+    p = _write(tmp_path, yaml.safe_dump({"sources": [{"name": "s", "site": "https://s.example/",
+                                                      "schedule": schedule}]}))
+    assert load_registry(p)[0].schedule == schedule
+
+
+def test_discovery_and_politeness_fields(tmp_path):
+    p = _write(tmp_path, yaml.safe_dump({"sources": [{
+        "name": "s", "site": "https://s.example/", "sitemaps": ["https://s.example/news-sitemap.xml"],
+        "section_pages": ["https://s.example/politics/"], "max_parallel": 3, "min_interval_s": 1.5,
+        "refetch_after_h": 12, "poll_min_interval_s": 300}]}))
+    s = load_registry(p)[0]
+    assert s.sitemaps == ["https://s.example/news-sitemap.xml"] and s.section_pages == ["https://s.example/politics/"]
+    assert (s.max_parallel, s.min_interval_s, s.refetch_after_h, s.poll_min_interval_s) == (3, 1.5, 12, 300)

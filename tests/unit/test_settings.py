@@ -43,6 +43,14 @@ def _custom(tmp_path: Path) -> Settings:
         retry_backoff_s=0.25, retry_backoff_max_s=9.0, retry_after_max_s=12.0, min_host_interval_s=2.5,
         max_crawl_delay_s=11.0, host_failures_to_skip=9, robots_cache_h=6.0, obey_robots=False, warc_enabled=False,
         warc_dir=tmp_path / "warc dir", warc_roll_bytes=777777,
+        poll_min_interval_s=120.5,
+        poll_max_interval_s=7200.0,
+        news_max_age_h=12.5,
+        sitemap_max_depth=3,
+        sitemap_max_children=7,
+        health_stale_h=3.5,
+        fetch_batch_size=9,
+        frontier_max_attempts=3,
     )
 
 

@@ -1,4 +1,4 @@
-"""One crawl cycle of a source: discover new article URLs from its feeds, fetch them, publish raw pages.
+"""One crawl cycle of a source: discover new article URLs (feeds, sitemaps, section pages), fetch, publish raw pages.
 
 These are the functions the Airflow tasks call (``dags/crawl_sources.py``) and ``marsad crawl`` runs.
 """
@@ -9,9 +9,9 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-import feedparser
 import orjson
 
+from marsad.crawl.discover import discover, discover_source  # noqa: F401  (re-exported: callers import it here)
 from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.publish import RawPagePublisher
 from marsad.crawl.registry import Source, get_source
@@ -25,48 +25,6 @@ log = logging.getLogger(__name__)
 
 def seen_db(settings: Settings) -> SeenUrls:
     return SeenUrls(settings.crawl_dir / "seen.sqlite")
-
-
-def discover(settings: Settings, source: Source) -> list[str]:
-    """Article URLs from the source's RSS/Atom feeds that were not fetched before (first ``max_items``).
-
-    Duplicates inside and across feeds collapse on the canonical URL. A feed that cannot be fetched or parsed
-    is logged and skipped; the others still count. Returns absolute URLs as the feed gave them.
-    """
-    fetcher = Fetcher(settings)
-    seen = seen_db(settings)
-    urls: dict[str, str] = {}
-    try:
-        for feed_url in source.feeds:
-            try:
-                resp, body, _ = fetcher.get_bytes(feed_url)
-            except FetchRefused as exc:
-                log.error("%s: feed %s refused: %s", source.name, feed_url, exc.reason)
-                continue
-            if resp.status_code != 200:
-                log.error("%s: feed %s answered %s", source.name, feed_url, resp.status_code)
-                continue
-            parsed = feedparser.parse(body, response_headers={"content-location": feed_url})
-            if parsed.bozo and not parsed.entries:
-                log.error("%s: feed %s unreadable: %s", source.name, feed_url, parsed.get("bozo_exception"))
-                continue
-            for entry in parsed.entries:
-                link = entry.get("link")
-                if not link:
-                    continue
-                try:
-                    canon = canonical_url(link)
-                except ValueError:
-                    log.warning("%s: feed item with bad link %r", source.name, link)
-                    continue
-                if canon not in urls and not seen.seen(canon):
-                    urls[canon] = link
-    finally:
-        fetcher.close()
-        seen.close()
-    found = list(urls.values())[: source.max_items]
-    log.info("%s: %d new article URLs", source.name, len(found))
-    return found
 
 
 def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> dict[str, int]:
@@ -131,8 +89,14 @@ def write_report(settings: Settings, source: str, counts: dict[str, int]) -> Pat
 def crawl_source(settings: Settings, name: str) -> dict[str, int]:
     """Discover + fetch + publish for the source ``name`` of ``settings.sources_file``; writes the report."""
     source = get_source(settings.sources_file, name)
-    urls = discover(settings, source)
-    counts = fetch_and_publish(settings, source, urls)
-    counts["discovered"] = len(urls)
+    found = discover_source(settings, source)
+    counts = fetch_and_publish(settings, source, found.urls)
+    counts["discovered"] = len(found.urls)
+    counts.update(discovery_counts(found.counts))
     write_report(settings, name, counts)
     return counts
+
+
+def discovery_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Discovery counts as stored in crawl reports: keys prefixed ``discover:`` (``discover:not-modified``…)."""
+    return {f"discover:{k}": v for k, v in counts.items() if v}

@@ -1,0 +1,106 @@
+"""Crawl health over the whole registry, from the per-source crawl reports (``<crawl_dir>/reports/crawl-<source>.json``,
+written by :func:`marsad.crawl.run.write_report`). What the ``crawl_health`` DAG and ``marsad crawl-health`` run.
+
+Statuses of an enabled source, worst first:
+
+* ``failed`` — no report, a report older than ``settings.health_stale_h`` (the last runs failed or never ran), every
+  polled feed/sitemap/section page failed (``discover:http-*`` / ``discover:refused:*`` with nothing read), or every
+  article fetch was refused (``refused:*`` with nothing fetched);
+* ``interstitials-only`` — pages came back but every one was a challenge/consent/paywall interstitial
+  (``interstitial:<kind>`` counts from the fetch side, which also counts them as ``refused:interstitial:<kind>``)
+  and nothing was published;
+* ``empty`` — resources were read but held no items at all (a feed gone empty, a redesigned section page), or the
+  source has nothing to poll;
+* ``ok`` — anything else (including "nothing new this hour": 304s and already-seen links are healthy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+
+from marsad.crawl.registry import Source
+from marsad.settings import Settings
+
+STATUSES = ("failed", "interstitials-only", "empty", "ok")
+
+
+@dataclass
+class SourceHealth:
+    source: str
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    report_at: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _sum(counts: dict[str, int], prefix: str) -> int:
+    return sum(v for k, v in counts.items() if k.startswith(prefix))
+
+
+def assess(source: Source, report: dict | None, now: datetime, stale_h: float) -> SourceHealth:
+    """Health of ``source`` from its last crawl ``report`` (``{"source", "at", "counts"}`` or ``None``)."""
+    if report is None:
+        return SourceHealth(source.name, "failed", ["no crawl report (never ran, or every run failed)"])
+    at = datetime.fromisoformat(report["at"])
+    counts = {k: int(v) for k, v in report.get("counts", {}).items()}
+    h = SourceHealth(source.name, "ok", [], report["at"], counts)
+    if now - at > timedelta(hours=stale_h):
+        h.status = "failed"
+        h.reasons.append(f"last report is {(now - at).total_seconds() / 3600:.1f} h old (> {stale_h:g} h)")
+        return h
+    read = counts.get("discover:polled", 0) + counts.get("discover:not-modified", 0) \
+        + counts.get("discover:not-due", 0)
+    errors = _sum(counts, "discover:http-") + _sum(counts, "discover:refused:") \
+        + counts.get("discover:xml-entities", 0) + counts.get("discover:unreadable", 0)
+    if errors and not read:
+        h.status = "failed"
+        h.reasons.append(f"every feed/sitemap/section page failed ({errors} errors)")
+        return h
+    # the fetch side counts an interstitial both as ``refused:interstitial:<kind>`` and ``interstitial:<kind>``
+    interstitials = _sum(counts, "interstitial:")
+    other_refusals = _sum(counts, "refused:") - _sum(counts, "refused:interstitial:")
+    if not counts.get("published", 0) and not counts.get("fetched", 0) and (interstitials or other_refusals):
+        if interstitials and not other_refusals:
+            h.status = "interstitials-only"
+            h.reasons.append(f"{interstitials} interstitial pages, nothing published")
+        else:
+            h.status = "failed"
+            h.reasons.append(f"every article fetch was refused ({other_refusals} refusals, "
+                             f"{interstitials} interstitials)")
+        return h
+    if counts.get("discover:polled", 0) and not counts.get("discover:items", 0) and not counts.get("discovered", 0):
+        h.status = "empty"
+        h.reasons.append("feeds/sitemaps/section pages were read but held no items")
+    elif not read and not errors:
+        h.status = "empty"
+        h.reasons.append("nothing to poll (no feeds, sitemaps or section pages answered)")
+    if errors:
+        h.reasons.append(f"{errors} feed/sitemap/section errors")
+    return h
+
+
+def crawl_health(settings: Settings, sources: list[Source], now: datetime | None = None) -> dict:
+    """Assess every enabled source and write ``<crawl_dir>/reports/health.json``; returns what was written:
+    ``{"at", "summary": {status: [source, …]}, "sources": {name: {status, reasons, report_at, counts}}}``."""
+    now = now or datetime.now(timezone.utc)
+    reports = settings.crawl_dir / "reports"
+    out: dict = {"at": now.isoformat(), "summary": {s: [] for s in STATUSES}, "sources": {}}
+    for source in sources:
+        if not source.enabled:
+            continue
+        path = reports / f"crawl-{source.name}.json"
+        report = orjson.loads(path.read_bytes()) if path.exists() else None
+        h = assess(source, report, now, settings.health_stale_h)
+        out["summary"][h.status].append(source.name)
+        out["sources"][source.name] = asdict(h)
+    reports.mkdir(parents=True, exist_ok=True)
+    health_path(settings).write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
+    return out
+
+
+def health_path(settings: Settings) -> Path:
+    return settings.crawl_dir / "reports" / "health.json"
