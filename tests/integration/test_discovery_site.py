@@ -159,7 +159,7 @@ def test_unreachable_and_failing_resources_are_counted_not_fatal(settings, crawl
                                     crawl_site.url("/d/atom.xml")])
     found = discover_source(settings, source, now=T0)
     assert found.urls == [crawl_site.url("/d/article/400001")]
-    assert found.counts["http-404"] == 1 and found.counts["refused:http-error"] == 1
+    assert found.counts["http-404"] == 1 and found.counts["refused:robots-unreachable"] == 1  # RFC 9309: unreachable robots.txt = disallow
     again = discover_source(settings, source, now=T0 + timedelta(minutes=1))  # failures are due again at once
     assert again.counts["http-404"] == 1 and again.counts["not-due"] == 1
 
