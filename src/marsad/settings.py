@@ -48,6 +48,24 @@ class Settings(BaseSettings):
     fingerprints_index: str = topics.FINGERPRINTS_INDEX
     topic_partitions: int = 3
 
+    # --- alerts (marsad.alerts) ---------------------------------------------------------------------------
+    alerts_topic: str = topics.ALERTS
+    """Alert events (:class:`marsad.alerts.events.AlertEvent` JSON), key = alert id."""
+    alert_rules_alias: str = topics.ALERT_RULES_ALIAS
+    """Alias of the percolator index holding the alert rules (``<alias>-v<N>`` behind it)."""
+    alerts_sent_index: str = topics.ALERTS_SENT_INDEX
+    """Alias of the durable once-per-(rule, story) record (``_id`` = alert id, written with ``op_type=create``)."""
+    alerts_enabled: bool = True
+    """Percolate newly created stories in the index stage. Off: the index stage never reads the rules."""
+    webhook_group: str = topics.GROUP_WEBHOOKS
+    """Consumer group of ``marsad alerts deliver`` (alerts topic → webhooks)."""
+    webhook_timeout_s: float = 5.0
+    """Per-attempt HTTP timeout of a webhook POST (seconds)."""
+    webhook_max_attempts: int = 3
+    """Attempts per alert event; after the last failure the event is dead-lettered (``webhook-failed``)."""
+    webhook_backoff_s: float = 0.5
+    """Wait before the 2nd attempt (seconds); doubled before each further attempt."""
+
     # --- crawl ------------------------------------------------------------------------------------------
     sources_file: Path = REPO_ROOT / "sources.yaml"
     crawl_state_dir: Path | None = None
@@ -91,7 +109,7 @@ ENV_FIELDS = (
     "kafka_bootstrap", "es_url", "state_dir", "crawl_state_dir", "sources_file", "allow_private_hosts",
     "raw_pages_topic", "articles_topic", "dead_letter_topic", "extract_group", "index_group", "stories_alias",
     "stories_index_prefix", "fingerprints_index", "topic_partitions", "max_page_bytes", "max_message_bytes",
-    "user_agent",
+    "user_agent", "alerts_topic", "alert_rules_alias", "alerts_sent_index", "alerts_enabled",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

@@ -38,6 +38,10 @@ def _custom(tmp_path: Path) -> Settings:
         max_page_bytes=123456,
         max_message_bytes=654321,
         user_agent="MarsadTest/9 (+https://example.org; «عربي»)",
+        alerts_topic="t.alerts",
+        alert_rules_alias="rules-test",
+        alerts_sent_index="sent-test",
+        alerts_enabled=False,
     )
 
 

@@ -16,6 +16,8 @@ Per batch (all writes idempotent, so redelivery after a crash is harmless):
    republication once per canonical URL.
 4. **Repair**: a new story that is a near-duplicate of a story with a smaller id (written at the same moment by a
    consumer on another partition) folds itself into it — see :meth:`IndexStage._repair`.
+4b. **Alerts**: the stories the batch created are percolated against the alert rules; each (rule, story) fires
+   once — see :meth:`IndexStage._alert` and :mod:`marsad.alerts.percolate`.
 5. Offsets are committed by the worker only after all this returned; per-item failures are classified:
    429/5xx → :class:`TransientError` (batch retried), other 4xx → that record is dead-lettered.
 
@@ -31,6 +33,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from marsad.alerts.percolate import AlertHook
 from marsad.dedup.near import Fingerprint, decide, fingerprint
 
 from marsad.errors import PermanentError, TransientError
@@ -176,6 +179,7 @@ class IndexStage:
     def __init__(self, settings: Settings, es: Es | None = None) -> None:
         self.settings = settings
         self.es = es or Es(settings.es_url)
+        self.alerts = AlertHook(settings, self.es) if settings.alerts_enabled else None
 
     def process_batch(self, records: list[Record]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(records)
@@ -193,7 +197,18 @@ class IndexStage:
                 self._write(plans, outcomes)
                 self._repair([p for p in plans if p.kind == "indexed" and outcomes[p.index]
                               and outcomes[p.index].error is None], outcomes)
+                self._alert(plans, outcomes)
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
+
+    # --- step 5: alerts ------------------------------------------------------------------------------------
+    def _alert(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
+        """Percolate the stories this batch created: not copies joined to a story, not stories ``_repair`` folded
+        (their outcome became ``duplicate``). Once per (rule, story): :mod:`marsad.alerts.percolate`."""
+        if self.alerts is None:
+            return
+        created = [(p.story_id, p.article) for p in plans if p.kind == "indexed"
+                   and (o := outcomes[p.index]) is not None and o.error is None and o.label == "indexed"]
+        self.alerts.on_new_stories(created)
 
     # --- step 1: exact-text claims ----------------------------------------------------------------------
     def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, Claim]:
