@@ -63,7 +63,7 @@ class AlertEvent(BaseModel):
 
     def sent_record(self) -> dict:
         """The document written to the alerts-sent index (``_id`` = ``alert_id``)."""
-        return {"alert_id": self.alert_id, "rule": self.rule, "rule_query": self.query, "story_id": self.story_id,
-                "url": self.url, "title": self.title, "source": self.source,
+        return {"alert_id": self.alert_id, "kind": "alert", "rule": self.rule, "rule_query": self.query,
+                "story_id": self.story_id, "url": self.url, "title": self.title, "source": self.source,
                 "published_at": self.published_at.isoformat() if self.published_at else None,
                 "fired_at": self.fired_at.isoformat()}

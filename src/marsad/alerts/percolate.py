@@ -11,6 +11,11 @@ by ``_repair``). Per batch:
 3. **Publish** each remaining event to the alerts topic (key = alert id), flush, check every delivery report.
 4. **Record** each event in the alerts-sent index with ``op_type=create`` (``409`` = another worker recorded it).
 
+5. **Copy markers**: a republication that joins a story which already alerted (the copies of this batch and of
+   later ones) gets a ``kind=copy`` record with ``_id = alert_id(rule, doc_id(copy's canonical URL))`` — the id the
+   alert would have if that copy owned the story. A replay that reads the copies in another order (so that the copy
+   owns the story) then finds the alert already sent.
+
 Crash window: between 3 and 4 the event is on the topic but not recorded; the batch is not committed, so it is
 redelivered and the event is published again **with the same alert id**. The guarantee is at-least-once delivery,
 exactly one alert id per (rule, story); consumers dedupe on the id (the webhook receives it as ``X-Marsad-Alert-Id``).
@@ -179,16 +184,21 @@ class AlertHook:
         ALERTS.labels("published").inc(len(events))
 
     def record(self, events: list[AlertEvent]) -> None:
-        """Create one alerts-sent document per event (``op_type=create``; an existing one is fine)."""
-        if not events:
+        """Create one alerts-sent document per event (``op_type=create``; an existing one is fine).
+
+        ``refresh=wait_for``: the copy markers of the next batch search these records (the alert is already
+        published, so this wait does not delay it)."""
+        self._create([(e.alert_id, e.sent_record()) for e in events])
+
+    def _create(self, docs: list[tuple[str, dict[str, Any]]]) -> None:
+        if not docs:
             return
         lines: list[dict[str, Any]] = []
-        for e in events:
-            lines.append({"create": {"_index": self.settings.alerts_sent_index, "_id": e.alert_id,
-                                     "require_alias": True}})
-            lines.append(e.sent_record())
+        for _id, doc in docs:
+            lines.append({"create": {"_index": self.settings.alerts_sent_index, "_id": _id, "require_alias": True}})
+            lines.append(doc)
         try:
-            resp = self.es.bulk(lines)
+            resp = self.es.bulk(lines, refresh="wait_for")
         except EsHttpError as exc:
             raise TransientError(f"alerts-sent record failed: {exc}") from exc
         for item in resp["items"]:
@@ -196,16 +206,44 @@ class AlertHook:
             if res.get("status") not in (201, 409):
                 raise TransientError(f"alerts-sent record failed: {res.get('status')} {res.get('error')}")
 
-    def on_new_stories(self, stories: list[tuple[str, Article]]) -> list[AlertEvent]:
-        """Percolate ``[(story_id, article)]`` (stories this batch created) and fire each new match once.
+    def mark_copies(self, copies: list[tuple[str, str]], fired: list[AlertEvent]) -> int:
+        """Write copy markers for ``[(story_id, copy canonical URL)]`` joined to stories that alerted (in earlier
+        batches, or now: ``fired``). Returns the number of markers written or already there."""
+        if not copies:
+            return 0
+        from marsad.index.es import doc_id
+
+        by_story: dict[str, dict[str, dict[str, Any]]] = {}
+        for e in fired:
+            by_story.setdefault(e.story_id, {})[e.rule] = {"alert_id": e.alert_id, "rule": e.rule,
+                                                           "rule_query": e.query, "story_id": e.story_id}
+        resp = self.es.request("POST", f"/{self.settings.alerts_sent_index}/_search", {
+            "size": 10_000, "_source": ["alert_id", "rule", "rule_query", "story_id"],
+            "query": {"bool": {"filter": [{"terms": {"story_id": sorted({s for s, _ in copies})}},
+                                          {"term": {"kind": "alert"}}]}}})
+        for h in resp["hits"]["hits"]:
+            src = h["_source"]
+            by_story.setdefault(src["story_id"], {})[src["rule"]] = src
+        docs = []
+        now = utcnow().isoformat()
+        for story_id, url in copies:
+            for rule, src in by_story.get(story_id, {}).items():
+                docs.append((alert_id(rule, doc_id(url)), {**src, "kind": "copy", "url": url, "fired_at": now}))
+        self._create(docs)
+        return len(docs)
+
+    def on_batch(self, created: list[tuple[str, Article]], copies: list[tuple[str, str]] = ()) -> list[AlertEvent]:
+        """Percolate the stories this batch created (``[(story_id, article)]``), fire each new match once, then mark
+        the batch's republications (``[(story_id, canonical_url)]``) of alerted stories.
 
         Returns the events published now (already-sent matches are skipped and not returned).
         """
-        events = self.unsent(self.match(stories))
+        events = self.unsent(self.match(created))
         self.publish(events)
         self.record(events)
         for e in events:
             log.info("alert %s: rule %s fired on story %s (%s)", e.alert_id, e.rule, e.story_id, e.url)
+        self.mark_copies(list(copies), events)
         return events
 
     def close(self) -> None:

@@ -203,12 +203,14 @@ class IndexStage:
     # --- step 5: alerts ------------------------------------------------------------------------------------
     def _alert(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
         """Percolate the stories this batch created: not copies joined to a story, not stories ``_repair`` folded
-        (their outcome became ``duplicate``). Once per (rule, story): :mod:`marsad.alerts.percolate`."""
+        (their outcome became ``duplicate``); copies only mark alerted stories. Once per (rule, story):
+        :mod:`marsad.alerts.percolate`."""
         if self.alerts is None:
             return
-        created = [(p.story_id, p.article) for p in plans if p.kind == "indexed"
-                   and (o := outcomes[p.index]) is not None and o.error is None and o.label == "indexed"]
-        self.alerts.on_new_stories(created)
+        ok = [p for p in plans if (o := outcomes[p.index]) is not None and o.error is None]
+        created = [(p.story_id, p.article) for p in ok if p.kind == "indexed" and outcomes[p.index].label == "indexed"]
+        copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed"]
+        self.alerts.on_batch(created, copies)
 
     # --- step 1: exact-text claims ----------------------------------------------------------------------
     def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, Claim]:
