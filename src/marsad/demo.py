@@ -5,7 +5,8 @@
    site when the corpus is absent, and write a sources registry for them;
 3. run each source's crawl DAG once with ``airflow dags test`` (real Airflow, SQLite metadata DB);
 4. drain the extract and index consumers;
-5. print the counts and two Arabic searches; leave the stack running.
+5. print the counts and two Arabic searches; leave the stack running;
+6. print the alert events of ``alerts/rules.yaml`` (loaded before the crawl) read from the alerts topic.
 
 Each demo run starts with an empty seen-URL state of its own (``state_dir/demo/crawl``), so it crawls every
 bundled page again; indexing is idempotent, so repeated runs leave the same documents.
@@ -105,6 +106,10 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
     for what, how in apply_templates(settings).items():
         console.print(f"  {what}: {how}", highlight=False)
     ensure_topics(settings)
+    from marsad.alerts.demo import load_demo_rules, show_alerts  # alerts: rules before the crawl, events at the end
+    from marsad.messages import utcnow
+
+    alert_rules, run_started = load_demo_rules(settings, console), utcnow()
 
     console.rule("[bold]2. demo news sites")
     if corpus_available(settings.corpus_dir):
@@ -186,6 +191,9 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
         found_all &= total > 0
         print_hits(console, q, total, hits)
         console.print()
+    console.rule("[bold]6. alerts fired at ingest (percolator)")
+    fired = show_alerts(settings, console, alert_rules, run_started)
+    found_all &= any(e.rule == "carriers" for e in fired)
     console.rule()
     console.print(f"done in {time.monotonic() - t0:.0f} s. The stack is still running: search with "
                   f"[bold].venv/bin/marsad search \"…\"[/]; stop it with [bold]make stop[/] "
