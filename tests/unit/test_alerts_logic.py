@@ -208,3 +208,13 @@ def test_webhook_stage_outcomes():
     out = stage.process_batch(recs)
     assert [o.label for o in out[:2]] == ["delivered", "no-webhook"]
     assert out[2].error.reason == "webhook-rejected" and out[3].error.reason == "bad-alert"
+
+
+def test_webhook_batches_fit_in_the_poll_interval():
+    from marsad.alerts.webhook import webhook_batch_size, worst_case_s
+
+    s = Settings()
+    assert worst_case_s(s) == 3 * 5.0 + 0.5 + 1.0
+    assert webhook_batch_size(s) == 18
+    assert webhook_batch_size(Settings(webhook_timeout_s=400)) == 1
+    assert webhook_batch_size(Settings(webhook_timeout_s=0.1, batch_size=50)) == 50

@@ -93,6 +93,25 @@ class WebhookStage:
         return outcomes
 
 
+MAX_POLL_INTERVAL_S = 600.0
+"""The consumers' ``max.poll.interval.ms`` (:func:`marsad.kafka.clients.consumer`): a batch must finish within it, or
+the broker evicts the consumer and the batch is redelivered — forever, if its webhooks keep failing."""
+
+
+def worst_case_s(settings: Settings) -> float:
+    """Longest time one event can take: every attempt times out, plus the backoff between attempts (seconds)."""
+    n = settings.webhook_max_attempts
+    return n * settings.webhook_timeout_s + settings.webhook_backoff_s * (2 ** (n - 1) - 1)
+
+
+def webhook_batch_size(settings: Settings) -> int:
+    """Events per batch such that a batch of failing webhooks takes at most half of ``max.poll.interval.ms``
+    (18 with the defaults: 3 × 5 s + 1.5 s per event), and never more than ``settings.batch_size``."""
+    return max(1, min(settings.batch_size, int(MAX_POLL_INTERVAL_S / 2 // worst_case_s(settings))))
+
+
 def webhook_worker(settings: Settings) -> Worker:
-    """The ``marsad alerts deliver`` worker: alerts topic → webhooks, group ``settings.webhook_group``."""
+    """The ``marsad alerts deliver`` worker: alerts topic → webhooks, group ``settings.webhook_group``, batches of
+    :func:`webhook_batch_size` events."""
+    settings = settings.model_copy(update={"batch_size": webhook_batch_size(settings)})
     return Worker(settings, WebhookStage(settings), settings.alerts_topic, settings.webhook_group)
