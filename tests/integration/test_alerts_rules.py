@@ -159,3 +159,11 @@ def test_story_folded_by_race_repair_does_not_alert_twice(rules_env, corpus):
     assert out.label == "duplicate" and len(calls) == 2  # folded by _repair
     events = [AlertEvent.from_json(v) for v in read_to_end(settings, settings.alerts_topic)]
     assert [(e.rule, e.story_id) for e in events] == [("carriers", doc_id(small.canonical_url))]
+
+
+def test_cli_without_the_rules_index_says_to_apply_templates(services, monkeypatch):
+    monkeypatch.setenv("MARSAD_ALERT_RULES_ALIAS", "tnever-created-alert-rules")
+    for args in (("add", "carriers", Q), ("list",), ("remove", "carriers"), ("test", "carriers")):
+        code, out = _cli(*args)
+        assert code == 1 and "run `marsad templates apply`" in out, (args, out)
+    assert not Es(services.es_url).exists("/tnever-created-alert-rules")

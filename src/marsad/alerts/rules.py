@@ -188,12 +188,16 @@ class RuleStore:
 
     def _req(self, method: str, path: str, body: Any = None, params: dict | None = None,
              ok: tuple[int, ...] = ()) -> Any:
+        missing = f"rules alias {self.alias} missing: run `marsad templates apply`"
         try:
-            return self.es.request(method, path, body, params=params, ok=ok)
+            resp = self.es.request(method, path, body, params=params, ok=ok)
         except EsHttpError as exc:
             if exc.status == 404 and "index_not_found" in str(exc.body):
-                raise TransientError(f"rules alias {self.alias} missing: run `marsad templates apply`") from exc
+                raise TransientError(missing) from exc
             raise
+        if isinstance(resp, dict) and "index_not_found" in str(resp.get("error", "")):  # a 404 let through by ok
+            raise TransientError(missing)
+        return resp
 
     def get(self, name: str) -> Rule | None:
         resp = self._req("GET", f"/{self.alias}/_doc/{name}", ok=(404,))
