@@ -200,7 +200,7 @@ class IndexStage:
                 self._alert(plans, outcomes)
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
 
-    # --- step 5: alerts ------------------------------------------------------------------------------------
+    # --- step 4b: alerts -----------------------------------------------------------------------------------
     def _alert(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
         """Percolate the stories this batch created: not copies joined to a story, not stories ``_repair`` folded
         (their outcome became ``duplicate``); copies only mark alerted stories. Once per (rule, story):
