@@ -177,7 +177,7 @@ def _client(statuses: list[int], seen: list[httpx.Request]) -> httpx.Client:
     return httpx.Client(transport=httpx.MockTransport(handler))
 
 
-FAST = Settings(webhook_backoff_s=0.0, webhook_max_attempts=3)
+FAST = Settings(webhook_backoff_s=0.0, webhook_max_attempts=3, allow_private_hosts=["hook.example", "h"])
 
 
 def test_webhook_retries_transient_failures_then_delivers():
@@ -218,3 +218,14 @@ def test_webhook_batches_fit_in_the_poll_interval():
     assert webhook_batch_size(s) == 18
     assert webhook_batch_size(Settings(webhook_timeout_s=400)) == 1
     assert webhook_batch_size(Settings(webhook_timeout_s=0.1, batch_size=50)) == 50
+
+
+def test_webhook_to_a_private_address_is_refused_without_a_request():
+    seen: list[httpx.Request] = []
+    for url in ("http://127.0.0.1:8080/x", "http://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook"):
+        with pytest.raises(PermanentError) as exc:
+            deliver(_event(webhook=url), _client([200], seen), FAST)
+        assert exc.value.reason == "webhook-refused" and "MARSAD_ALLOW_PRIVATE_HOSTS" in exc.value.detail
+    assert seen == []
+    allowed = FAST.model_copy(update={"allow_private_hosts": ["127.0.0.1"]})
+    assert deliver(_event(webhook="http://127.0.0.1:8080/x"), _client([200], seen), allowed) == 1

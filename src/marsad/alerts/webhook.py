@@ -7,7 +7,9 @@ deliver``, group ``settings.webhook_group``) reads the topic and POSTs the event
 * 2xx → ``delivered``; an event without a webhook → ``no-webhook`` (counted, nothing to do);
 * connection error, timeout, 408, 429 or 5xx → retried ``settings.webhook_max_attempts`` times with exponential
   backoff from ``settings.webhook_backoff_s``; then dead-lettered with reason ``webhook-failed``;
-* any other 4xx → dead-lettered at once with reason ``webhook-rejected`` (the receiver refuses this event).
+* any other 4xx → dead-lettered at once with reason ``webhook-rejected`` (the receiver refuses this event);
+* a host resolving to a loopback, private, link-local or metadata address (the crawler's SSRF guard,
+  :func:`marsad.crawl.fetch.check_address`) → ``webhook-refused`` unless listed in ``allow_private_hosts``.
 
 A dead-lettered event keeps its payload (``marsad dlq replay`` can put it back on the alerts topic), so a webhook that
 is down for a day loses nothing and blocks nobody; the cost per failing event is bounded by
@@ -23,6 +25,7 @@ import httpx
 from prometheus_client import Counter as PromCounter
 
 from marsad.alerts.events import AlertEvent
+from marsad.crawl.fetch import FetchRefused, check_address
 from marsad.errors import PermanentError
 from marsad.kafka.worker import Outcome, Record, Worker
 from marsad.settings import Settings
@@ -39,7 +42,9 @@ RFC 6585 Too Many Requests); every 5xx is retried too."""
 def deliver(event: AlertEvent, client: httpx.Client, settings: Settings) -> int:
     """POST ``event`` to ``event.webhook``; returns the number of attempts used.
 
-    Raises :class:`PermanentError` ``webhook-rejected`` (non-retryable 4xx) or ``webhook-failed`` (retries exhausted).
+    Raises :class:`PermanentError` ``webhook-rejected`` (non-retryable 4xx), ``webhook-refused`` (the host resolves to
+    a loopback/private/metadata address not in ``settings.allow_private_hosts``) or ``webhook-failed`` (retries
+    exhausted).
     """
     assert event.webhook is not None
     body = event.to_json()
@@ -49,7 +54,14 @@ def deliver(event: AlertEvent, client: httpx.Client, settings: Settings) -> int:
     delay = settings.webhook_backoff_s
     for attempt in range(1, settings.webhook_max_attempts + 1):
         try:
+            check_address(event.webhook, settings)  # the crawler's SSRF guard: no loopback/private/metadata hosts
             resp = client.post(event.webhook, content=body, headers=headers, timeout=settings.webhook_timeout_s)
+        except FetchRefused as exc:
+            if exc.reason != "dns-error":
+                WEBHOOKS.labels("refused").inc()
+                raise PermanentError("webhook-refused", f"{event.webhook}: {exc.reason} {exc.detail} (hosts on "
+                                     f"private networks must be listed in MARSAD_ALLOW_PRIVATE_HOSTS)") from exc
+            last = f"dns-error: {exc.detail}"
         except httpx.HTTPError as exc:
             last = f"{type(exc).__name__}: {exc}"
         else:
