@@ -18,7 +18,7 @@ from .helpers import publish, raw_page
 pytestmark = pytest.mark.services
 
 
-def test_demo_prints_the_carriers_alert_on_the_seed_story(names, corpus):
+def test_demo_prints_the_carriers_alert_on_the_seed_story(names, corpus, monkeypatch):
     settings = names.model_copy(update={"idle_timeout_s": 0.5, "poll_timeout_s": 0.2})
     apply_templates(settings)
     ensure_topics(settings)
@@ -41,3 +41,15 @@ def test_demo_prints_the_carriers_alert_on_the_seed_story(names, corpus):
     again = show_alerts(settings, console, rules, utcnow())
     assert {e.alert_id for e in again} == {e.alert_id for e in events}
     assert "(an earlier run)" in console.export_text()
+
+    # `marsad alerts test carriers` finds the stored seed story, highlighted
+    from typer.testing import CliRunner
+
+    from marsad.cli import app
+    from marsad.settings import to_env
+
+    for k, v in to_env(settings).items():
+        monkeypatch.setenv(k, v)
+    res = CliRunner().invoke(app, ["alerts", "test", "carriers"])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "«حاملات طائرات»: 1 stories" in out and "روسيا تتدخل دبلوماسياً" in out
