@@ -7,7 +7,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from marsad.alerts.events import AlertEvent
+from marsad.alerts.events import AlertEvent, alert_id
 from marsad.alerts.rules import RuleStore, make_rule, match_text
 from marsad.cli import app
 from marsad.dedup.urls import canonical_url
@@ -159,6 +159,11 @@ def test_story_folded_by_race_repair_does_not_alert_twice(rules_env, corpus):
     assert out.label == "duplicate" and len(calls) == 2  # folded by _repair
     events = [AlertEvent.from_json(v) for v in read_to_end(settings, settings.alerts_topic)]
     assert [(e.rule, e.story_id) for e in events] == [("carriers", doc_id(small.canonical_url))]
+    # the folded article is marked as a copy of the alerted story: a replay in which it owns the story stays silent
+    es.request("POST", f"/{settings.alerts_sent_index}/_refresh")
+    marks = es.request("POST", f"/{settings.alerts_sent_index}/_search", {"query": {"term": {"kind": "copy"}}})
+    assert [(h["_id"], h["_source"]["url"]) for h in marks["hits"]["hits"]] == [
+        (alert_id("carriers", doc_id(big.canonical_url)), big.canonical_url)]
 
 
 def test_cli_without_the_rules_index_says_to_apply_templates(services, monkeypatch):

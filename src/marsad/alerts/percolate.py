@@ -233,9 +233,21 @@ class AlertHook:
         self._create(docs)
         return len(docs)
 
-    def on_batch(self, created: list[tuple[str, Article]], copies: list[tuple[str, str]] = ()) -> list[AlertEvent]:
+    def folded_targets(self, folded: list[Article]) -> list[tuple[str, str]]:
+        """``[(story_id, canonical_url)]`` for articles whose new story the race repair folded into another story:
+        the story they joined is the one their content claim now names (the repair retargets the claim first)."""
+        if not folded:
+            return []
+        got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget",
+                              {"ids": sorted({a.content_hash for a in folded})})
+        target = {d["_id"]: d["_source"].get("story_id") for d in got["docs"] if d.get("found")}
+        return [(target[a.content_hash], a.canonical_url) for a in folded if target.get(a.content_hash)]
+
+    def on_batch(self, created: list[tuple[str, Article]], copies: list[tuple[str, str]] = (),
+                 folded: list[Article] = ()) -> list[AlertEvent]:
         """Percolate the stories this batch created (``[(story_id, article)]``), fire each new match once, then mark
-        the batch's republications (``[(story_id, canonical_url)]``) of alerted stories.
+        the batch's republications (``[(story_id, canonical_url)]``, plus the ``folded`` articles of stories the race
+        repair merged into another) of alerted stories.
 
         Returns the events published now (already-sent matches are skipped and not returned).
         """
@@ -244,7 +256,7 @@ class AlertHook:
         self.record(events)
         for e in events:
             log.info("alert %s: rule %s fired on story %s (%s)", e.alert_id, e.rule, e.story_id, e.url)
-        self.mark_copies(list(copies), events)
+        self.mark_copies(list(copies) + self.folded_targets(list(folded)), events)
         return events
 
     def close(self) -> None:

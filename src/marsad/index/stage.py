@@ -210,7 +210,8 @@ class IndexStage:
         ok = [p for p in plans if (o := outcomes[p.index]) is not None and o.error is None]
         created = [(p.story_id, p.article) for p in ok if p.kind == "indexed" and outcomes[p.index].label == "indexed"]
         copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed"]
-        self.alerts.on_batch(created, copies)
+        folded = [p.article for p in ok if p.kind == "indexed" and outcomes[p.index].label != "indexed"]
+        self.alerts.on_batch(created, copies, folded)
 
     # --- step 1: exact-text claims ----------------------------------------------------------------------
     def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, Claim]:
