@@ -61,6 +61,10 @@ def names(services: Settings, tmp_path: Path):
         "stories_alias": f"{tag}-stories",
         "stories_index_prefix": f"{tag}-stories-v",
         "fingerprints_index": f"{tag}-fingerprints",
+        "alerts_topic": f"{tag}.alerts.v1",
+        "alert_rules_alias": f"{tag}-alert-rules",
+        "alerts_sent_index": f"{tag}-alerts-sent",
+        "webhook_group": f"{tag}.webhooks",
         "crawl_state_dir": tmp_path / "crawl",
         "allow_private_hosts": ["127.0.0.1"],
         "min_host_interval_s": 0.0,  # politeness spacing is tested on its own (tests/integration/test_crawl_fetch.py)
@@ -73,7 +77,7 @@ def names(services: Settings, tmp_path: Path):
 
     es = Es(s.es_url)
     es.request("DELETE", f"/{tag}-*", ok=(404,))
-    for t in (s.stories_alias, s.fingerprints_index):
+    for t in (s.stories_alias, s.fingerprints_index, s.alert_rules_alias, s.alerts_sent_index):
         es.request("DELETE", f"/_index_template/{t}", ok=(404,))
     client = admin(s)  # keep a reference: the futures die with the client
     futures = client.delete_topics(topic_names(s), operation_timeout=30)

@@ -5,8 +5,9 @@
    site when the corpus is absent, and write a sources registry for them;
 3. run each source's crawl DAG once with ``airflow dags test`` (real Airflow, SQLite metadata DB);
 4. drain the extract and index consumers;
-5. print the counts and two Arabic searches;
-6. replay the retained raw pages into the next index version and swap the alias (:func:`show_replay`);
+5. print the counts and three Arabic searches;
+6. print the alert events of ``alerts/rules.yaml`` (loaded before the crawl) read from the alerts topic;
+7. replay the retained raw pages into the next index version and swap the alias (:func:`show_replay`);
    leave the stack running.
 
 Each demo run starts with an empty seen-URL state of its own (``state_dir/demo/crawl``), so it crawls every
@@ -109,6 +110,10 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
     for what, how in apply_templates(settings).items():
         console.print(f"  {what}: {how}", highlight=False)
     ensure_topics(settings)
+    from marsad.alerts.demo import load_demo_rules, show_alerts  # alerts: rules before the crawl, events at the end
+    from marsad.messages import utcnow
+
+    alert_rules, run_started = load_demo_rules(settings, console), utcnow()
 
     console.rule("[bold]2. demo news sites")
     if corpus_available(settings.corpus_dir):
@@ -190,6 +195,9 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
         found_all &= total > 0
         print_hits(console, q, total, hits)
         console.print()
+    console.rule("[bold]6. alerts fired at ingest (percolator)")
+    fired = show_alerts(settings, console, alert_rules, run_started)
+    found_all &= any(e.rule == "carriers" for e in fired)
     replay_ok = show_replay(settings, console)
     console.rule()
     console.print(f"done in {time.monotonic() - t0:.0f} s. The stack is still running: search with "
@@ -219,7 +227,7 @@ def show_replay(settings: Settings, console: Console, since: str = REPLAY_FROM) 
     from marsad.index.templates import alias_targets, next_index_name
     from marsad.replay import parse_instant, replay
 
-    console.rule("[bold]6. replay raw pages into a new index version, then swap the alias")
+    console.rule("[bold]7. replay raw pages into a new index version, then swap the alias")
     es = Es(settings.es_url)
     old = alias_targets(es, settings.stories_alias)
     before = es.request("GET", f"/{settings.stories_alias}/_count")["count"] if old else 0

@@ -14,7 +14,7 @@ DEAD_LETTER = "marsad.dead-letter.v1"
 """Dead letters: the original key/value/headers plus ``dlq.*`` headers naming the reason."""
 
 ALERTS = "marsad.alerts.v1"
-"""Alert events (issue: alerts at ingest time)."""
+"""Alert events: key = alert id (sha1 of rule name + story id), value = :class:`marsad.alerts.events.AlertEvent`."""
 
 GROUP_EXTRACT = "marsad.extract"
 GROUP_INDEX = "marsad.index"
@@ -23,6 +23,7 @@ GROUP_REPLAY_PREFIX = "marsad.replay"
 groups, whose offsets a replay must not move)."""
 GROUP_DLQ_REPLAY = "marsad.dlq-replay"
 """Consumer group of ``marsad dlq replay`` (``.<reason>`` appended with ``--reason``): each dead letter once."""
+GROUP_WEBHOOKS = "marsad.webhooks"
 
 STORIES_ALIAS = "marsad-stories"
 """Read/write alias analysts and consumers use; points at one versioned index."""
@@ -30,3 +31,9 @@ STORIES_ALIAS = "marsad-stories"
 STORIES_INDEX_PREFIX = "marsad-stories-v"
 FINGERPRINTS_INDEX = "marsad-fingerprints"
 """Content fingerprint claims (``_id`` = content hash, created with ``op_type=create``)."""
+
+ALERT_RULES_ALIAS = "marsad-alert-rules"
+"""Percolator index of alert rules (``_id`` = rule name); analysis and story fields copied from the stories template."""
+
+ALERTS_SENT_INDEX = "marsad-alerts-sent"
+"""One document per fired alert (``_id`` = alert id, created with ``op_type=create``): the once-per-story record."""

@@ -51,6 +51,10 @@ def _custom(tmp_path: Path) -> Settings:
         health_stale_h=3.5,
         fetch_batch_size=9,
         frontier_max_attempts=3,
+        alerts_topic="t.alerts",
+        alert_rules_alias="rules-test",
+        alerts_sent_index="sent-test",
+        alerts_enabled=False,
     )
 
 

@@ -16,6 +16,8 @@ Per batch (all writes idempotent, so redelivery after a crash is harmless):
    republication once per canonical URL.
 4. **Repair**: a new story that is a near-duplicate of a story with a smaller id (written at the same moment by a
    consumer on another partition) folds itself into it — see :meth:`IndexStage._repair`.
+4b. **Alerts**: the stories the batch created are percolated against the alert rules; each (rule, story) fires
+   once — see :meth:`IndexStage._alert` and :mod:`marsad.alerts.percolate`.
 5. Offsets are committed by the worker only after all this returned; per-item failures are classified:
    429/5xx → :class:`TransientError` (batch retried), other 4xx → that record is dead-lettered.
 
@@ -31,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from marsad.alerts.percolate import AlertHook
 from marsad.dedup.near import Fingerprint, decide, fingerprint
 
 from marsad.errors import PermanentError, TransientError
@@ -199,6 +202,7 @@ class IndexStage:
     def __init__(self, settings: Settings, es: Es | None = None) -> None:
         self.settings = settings
         self.es = es or Es(settings.es_url)
+        self.alerts = AlertHook(settings, self.es) if settings.alerts_enabled else None
 
     def process_batch(self, records: list[Record]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(records)
@@ -216,7 +220,21 @@ class IndexStage:
                 self._write(plans, outcomes)
                 self._repair([p for p in plans if p.kind == "indexed" and outcomes[p.index]
                               and outcomes[p.index].error is None], outcomes)
+                self._alert(plans, outcomes)
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
+
+    # --- step 4b: alerts -----------------------------------------------------------------------------------
+    def _alert(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
+        """Percolate the stories this batch created: not copies joined to a story, not stories ``_repair`` folded
+        (their outcome became ``duplicate``); copies only mark alerted stories. Once per (rule, story):
+        :mod:`marsad.alerts.percolate`."""
+        if self.alerts is None:
+            return
+        ok = [p for p in plans if (o := outcomes[p.index]) is not None and o.error is None]
+        created = [(p.story_id, p.article) for p in ok if p.kind == "indexed" and outcomes[p.index].label == "indexed"]
+        copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed"]
+        folded = [p.article for p in ok if p.kind == "indexed" and outcomes[p.index].label != "indexed"]
+        self.alerts.on_batch(created, copies, folded)
 
     # --- step 1: exact-text claims ----------------------------------------------------------------------
     def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, Claim]:

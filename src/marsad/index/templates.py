@@ -60,6 +60,9 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
         rebuilt = rebuild_claims(settings, es)
         if rebuilt:
             done[f"claims rebuilt from {settings.stories_alias}"] = str(rebuilt)
+    from marsad.alerts.rules import apply_alert_indices  # rules index: the stories analysis and fields, copied
+
+    done.update(apply_alert_indices(settings, es, stories))
     return done
 
 

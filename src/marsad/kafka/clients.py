@@ -60,7 +60,7 @@ def admin(settings: Settings) -> AdminClient:
 
 def topic_names(settings: Settings) -> list[str]:
     """Topics of the pipeline, in data-path order."""
-    return [settings.raw_pages_topic, settings.articles_topic, settings.dead_letter_topic]
+    return [settings.raw_pages_topic, settings.articles_topic, settings.dead_letter_topic, settings.alerts_topic]
 
 
 def ensure_topics(settings: Settings, names: list[str] | None = None, timeout_s: float = 30.0) -> list[str]:

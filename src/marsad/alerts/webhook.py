@@ -1,0 +1,129 @@
+"""Webhook delivery: a consumer of the alerts topic that POSTs each event to its rule's webhook.
+
+Ingest never waits for a webhook: the index stage only publishes to the alerts topic. This consumer (``marsad alerts
+deliver``, group ``settings.webhook_group``) reads the topic and POSTs the event as JSON with the header
+``X-Marsad-Alert-Id`` (receivers dedupe on it: delivery is at-least-once). Per event:
+
+* 2xx → ``delivered``; an event without a webhook → ``no-webhook`` (counted, nothing to do);
+* connection error, timeout, 408, 429 or 5xx → retried ``settings.webhook_max_attempts`` times with exponential
+  backoff from ``settings.webhook_backoff_s``; then dead-lettered with reason ``webhook-failed``;
+* any other 4xx → dead-lettered at once with reason ``webhook-rejected`` (the receiver refuses this event);
+* a host resolving to a loopback, private, link-local or metadata address (the crawler's SSRF guard,
+  :func:`marsad.crawl.fetch.check_address`) → ``webhook-refused`` unless listed in ``allow_private_hosts``.
+
+A dead-lettered event keeps its payload (``marsad dlq replay`` can put it back on the alerts topic), so a webhook that
+is down for a day loses nothing and blocks nobody; the cost per failing event is bounded by
+``webhook_max_attempts × webhook_timeout_s`` plus the backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import httpx
+from prometheus_client import Counter as PromCounter
+
+from marsad.alerts.events import AlertEvent
+from marsad.crawl.fetch import FetchRefused, check_address
+from marsad.errors import PermanentError
+from marsad.kafka.worker import Outcome, Record, Worker
+from marsad.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WEBHOOKS = PromCounter("marsad_webhook_deliveries_total", "Webhook delivery attempts by result", ["result"])
+
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+"""4xx statuses that mean "try again later" (RFC 9110 §15.5.9 Request Timeout, RFC 8470 Too Early,
+RFC 6585 Too Many Requests); every 5xx is retried too."""
+
+
+def deliver(event: AlertEvent, client: httpx.Client, settings: Settings) -> int:
+    """POST ``event`` to ``event.webhook``; returns the number of attempts used.
+
+    Raises :class:`PermanentError` ``webhook-rejected`` (non-retryable 4xx), ``webhook-refused`` (the host resolves to
+    a loopback/private/metadata address not in ``settings.allow_private_hosts``) or ``webhook-failed`` (retries
+    exhausted).
+    """
+    assert event.webhook is not None
+    body = event.to_json()
+    headers = {"content-type": "application/json", "x-marsad-alert-id": event.alert_id,
+               "user-agent": settings.user_agent}
+    last = ""
+    delay = settings.webhook_backoff_s
+    for attempt in range(1, settings.webhook_max_attempts + 1):
+        try:
+            check_address(event.webhook, settings)  # the crawler's SSRF guard: no loopback/private/metadata hosts
+            resp = client.post(event.webhook, content=body, headers=headers, timeout=settings.webhook_timeout_s)
+        except FetchRefused as exc:
+            if exc.reason != "dns-error":
+                WEBHOOKS.labels("refused").inc()
+                raise PermanentError("webhook-refused", f"{event.webhook}: {exc.reason} {exc.detail} (hosts on "
+                                     f"private networks must be listed in MARSAD_ALLOW_PRIVATE_HOSTS)") from exc
+            last = f"dns-error: {exc.detail}"
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if resp.is_success:
+                WEBHOOKS.labels("delivered").inc()
+                return attempt
+            last = f"HTTP {resp.status_code}"
+            if resp.status_code < 500 and resp.status_code not in RETRYABLE_STATUS:
+                WEBHOOKS.labels("rejected").inc()
+                raise PermanentError("webhook-rejected", f"{event.webhook} answered {last} to alert {event.alert_id}")
+        WEBHOOKS.labels("attempt_failed").inc()
+        if attempt < settings.webhook_max_attempts:
+            log.warning("webhook %s attempt %d failed (%s); retry in %.1f s", event.webhook, attempt, last, delay)
+            time.sleep(delay)
+            delay *= 2
+    WEBHOOKS.labels("failed").inc()
+    raise PermanentError("webhook-failed", f"{event.webhook}: {settings.webhook_max_attempts} attempts, last: {last}")
+
+
+class WebhookStage:
+    """Kafka stage over the alerts topic: one webhook POST per event that has a webhook (see module docstring)."""
+
+    name = "webhook"
+
+    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.client = client or httpx.Client(follow_redirects=False)
+
+    def process_batch(self, records: list[Record]) -> list[Outcome]:
+        outcomes = []
+        for rec in records:
+            try:
+                event = AlertEvent.from_json(rec.value)
+                if not event.webhook:
+                    outcomes.append(Outcome(label="no-webhook"))
+                    continue
+                deliver(event, self.client, self.settings)
+                outcomes.append(Outcome(label="delivered"))
+            except PermanentError as exc:
+                outcomes.append(Outcome(error=exc))
+        return outcomes
+
+
+MAX_POLL_INTERVAL_S = 600.0
+"""The consumers' ``max.poll.interval.ms`` (:func:`marsad.kafka.clients.consumer`): a batch must finish within it, or
+the broker evicts the consumer and the batch is redelivered — forever, if its webhooks keep failing."""
+
+
+def worst_case_s(settings: Settings) -> float:
+    """Longest time one event can take: every attempt times out, plus the backoff between attempts (seconds)."""
+    n = settings.webhook_max_attempts
+    return n * settings.webhook_timeout_s + settings.webhook_backoff_s * (2 ** (n - 1) - 1)
+
+
+def webhook_batch_size(settings: Settings) -> int:
+    """Events per batch such that a batch of failing webhooks takes at most half of ``max.poll.interval.ms``
+    (18 with the defaults: 3 × 5 s + 1.5 s per event), and never more than ``settings.batch_size``."""
+    return max(1, min(settings.batch_size, int(MAX_POLL_INTERVAL_S / 2 // worst_case_s(settings))))
+
+
+def webhook_worker(settings: Settings) -> Worker:
+    """The ``marsad alerts deliver`` worker: alerts topic → webhooks, group ``settings.webhook_group``, batches of
+    :func:`webhook_batch_size` events."""
+    settings = settings.model_copy(update={"batch_size": webhook_batch_size(settings)})
+    return Worker(settings, WebhookStage(settings), settings.alerts_topic, settings.webhook_group)
