@@ -89,11 +89,15 @@ def templates_apply() -> None:
     """Install index templates; create the first versioned stories index and its alias if missing."""
     from marsad.errors import TransientError
     from marsad.index.es import EsHttpError
-    from marsad.index.templates import apply_templates
+    from marsad.index.templates import IncompatibleIndex, apply_templates
     from marsad.observability import console
 
     try:
         done = apply_templates(_settings())
+    except IncompatibleIndex as exc:
+        _fail(f"{exc}\nEverything else is applied. Rebuild the stories into a new index version from the raw pages "
+              f"Kafka still holds, then move the alias:\n  marsad replay --from 1970-01-01T00:00:00Z --index "
+              f"{exc.next_index} --swap\n(on a throw-away dev stack, deleting {', '.join(exc.indices)} also works)", 1)
     except TransientError as exc:
         _fail(f"{exc} (is the stack up? `marsad stack up`)", 1)
     except EsHttpError as exc:

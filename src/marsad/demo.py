@@ -81,7 +81,7 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
     from marsad.crawl.registry import load_registry
     from marsad.demo_site import build_sites, corpus_available, serve, write_registry
     from marsad.index.es import Es
-    from marsad.index.templates import apply_templates
+    from marsad.index.templates import IncompatibleIndex, apply_templates, start_empty_version
     from marsad.kafka.clients import ensure_topics
     from marsad.pipeline import drain
     from marsad.search import search
@@ -107,7 +107,15 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
     except stack.StackError as exc:
         console.print(f"[red]stack failed:[/] {exc}")
         return 1
-    for what, how in apply_templates(settings).items():
+    try:
+        applied = apply_templates(settings)
+    except IncompatibleIndex as exc:  # a stack from an older Marsad: the demo rebuilds its stories anyway
+        moved = start_empty_version(settings, Es(settings.es_url), exc.next_index)
+        console.print(f"  {', '.join(exc.indices)} was built by an older template; the demo starts "
+                      f"{exc.next_index} (aliases moved from {moved[settings.stories_alias]}; the old index is kept)",
+                      highlight=False)
+        applied = apply_templates(settings)
+    for what, how in applied.items():
         console.print(f"  {what}: {how}", highlight=False)
     ensure_topics(settings)
     from marsad.alerts.demo import load_demo_rules, show_alerts  # alerts: rules before the crawl, events at the end

@@ -137,7 +137,7 @@ def test_templates_apply_refuses_the_new_analysis_on_an_index_built_before_it(na
     import copy
 
     from marsad.index.es import EsHttpError
-    from marsad.index.templates import load_template
+    from marsad.index.templates import IncompatibleIndex, alias_targets, load_template, start_empty_version
 
     es = Es(names.es_url)
     old = copy.deepcopy(load_template("stories")["template"])
@@ -149,11 +149,25 @@ def test_templates_apply_refuses_the_new_analysis_on_an_index_built_before_it(na
             drop(spec.get("properties", {}))
     drop(old["mappings"]["properties"])
     es.request("PUT", f"/{names.stories_index_v1}", {**old, "aliases": {names.stories_alias: {"is_write_index": True}}})
-    with pytest.raises(EsHttpError) as err:
+    with pytest.raises(IncompatibleIndex) as err:
         apply_templates(names, es)
-    assert err.value.status == 400 and "marsad_arabic_search" in str(err.value)
+    cause = err.value.cause
+    assert isinstance(cause, EsHttpError)
+    assert cause.status == 400 and "marsad_arabic_search" in str(cause)
+    assert err.value.indices == [names.stories_index_v1]
+    assert err.value.next_index == f"{names.stories_index_prefix}2"
     mapping = es.request("GET", f"/{names.stories_index_v1}/_mapping")[names.stories_index_v1]["mappings"]
     assert "search_analyzer" not in mapping["properties"]["text"]
+    assert es.exists(f"/_alias/{names.alert_rules_alias}")  # everything else was applied
+
+    # the way out the demo takes (a real stack replays into the new version instead): a fresh version, aliases moved
+    moved = start_empty_version(names, es, err.value.next_index)
+    assert moved[names.stories_alias] == [names.stories_index_v1]
+    apply_templates(names, es)
+    assert alias_targets(es, names.stories_alias) == [err.value.next_index]
+    mapping = es.request("GET", f"/{err.value.next_index}/_mapping")[err.value.next_index]["mappings"]
+    assert mapping["properties"]["text"]["search_analyzer"] == "marsad_arabic_search"
+    assert es.exists(f"/{names.stories_index_v1}")  # kept for a rollback
 
 
 def test_text_query_percolates_like_it_searches(names):

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from marsad.index.es import Es
+from marsad.index.es import Es, EsHttpError
 from marsad.settings import REPO_ROOT, Settings
 
 TEMPLATES_DIR = REPO_ROOT / "index_templates"
@@ -26,11 +26,26 @@ def load_template(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, A
     return body
 
 
+class IncompatibleIndex(Exception):
+    """The live stories index cannot take the current template's mappings (an analyzer or a field type changed).
+
+    Everything else was applied; the live index needs a new version: :attr:`next_index` is the name to build
+    (``marsad replay --from … --index <next_index> --swap`` rebuilds it from the raw pages). ``cause`` is
+    Elasticsearch's refusal.
+    """
+
+    def __init__(self, alias: str, indices: list[str], next_index: str, cause: EsHttpError) -> None:
+        super().__init__(f"{alias} ({', '.join(indices)}) was built with an older, incompatible template: {cause}")
+        self.alias, self.indices, self.next_index, self.cause = alias, indices, next_index, cause
+
+
 def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     """Put both templates; create the first stories and fingerprints indices (``…-v1``) behind their aliases.
 
     Returns a dict of what was done per object (``created``, ``exists``, ``updated``).
-    Raises :class:`~marsad.index.es.EsHttpError` if Elasticsearch rejects a template.
+    Raises :class:`~marsad.index.es.EsHttpError` if Elasticsearch rejects a template, and
+    :class:`IncompatibleIndex` (after applying everything else) when the live stories index cannot take the
+    template's mappings.
     """
     es = es or Es(settings.es_url)
     done: dict[str, str] = {}
@@ -43,9 +58,16 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     es.request("PUT", f"/_index_template/{settings.fingerprints_index}", fps)
     done[f"template {settings.fingerprints_index}"] = "updated"
 
+    incompatible: IncompatibleIndex | None = None
     if es.exists(f"/_alias/{settings.stories_alias}"):
         done[f"alias {settings.stories_alias}"] = "exists"
-        done.update(update_mappings(es, settings.stories_alias, stories["template"]["mappings"]))
+        try:
+            done.update(update_mappings(es, settings.stories_alias, stories["template"]["mappings"]))
+        except EsHttpError as exc:
+            if exc.status != 400:
+                raise
+            incompatible = IncompatibleIndex(settings.stories_alias, alias_targets(es, settings.stories_alias),
+                                             next_index_name(settings, es), exc)
     else:
         es.request("PUT", f"/{settings.stories_index_v1}",
                    {"aliases": {settings.stories_alias: {"is_write_index": True}}})
@@ -63,7 +85,20 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     from marsad.alerts.rules import apply_alert_indices  # rules index: the stories analysis and fields, copied
 
     done.update(apply_alert_indices(settings, es, stories))
+    if incompatible:
+        raise incompatible
     return done
+
+
+def start_empty_version(settings: Settings, es: Es, index: str) -> dict[str, list[str]]:
+    """Create the stories version ``index`` (and its claims index) and move the read aliases to it at once.
+
+    For a stack whose live index is :class:`IncompatibleIndex` and whose content can be rebuilt (the demo
+    re-crawls and replays its pages); the old indices stay for a rollback. Returns :func:`swap_aliases`'s answer.
+    """
+    version = index_version(settings, index)
+    create_index_version(settings, version, es)
+    return swap_aliases(settings, version, es)
 
 
 def update_mappings(es: Es, alias: str, mappings: dict[str, Any]) -> dict[str, str]:
