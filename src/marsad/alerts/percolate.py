@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import unquote
 
 from prometheus_client import Counter as PromCounter
 
@@ -255,7 +256,8 @@ class AlertHook:
         self.publish(events)
         self.record(events)
         for e in events:
-            log.info("alert %s: rule %s fired on story %s (%s)", e.alert_id, e.rule, e.story_id, e.url)
+            log.info("alert %s: rule %s fired on story %s (%s)", e.alert_id[:12], e.rule, e.story_id[:12],
+                     unquote(e.url))
         self.mark_copies(list(copies) + self.folded_targets(list(folded)), events)
         return events
 
