@@ -74,7 +74,9 @@ class RobotsRules:
         """Parsed once per answer (every request of a run asks it)."""
         if not 200 <= self.status < 300:
             return None
-        return Protego.parse(self.body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace"))
+        # utf-8-sig: a UTF-8 byte order mark (IIS / Windows editors) is dropped, as Google does; left in, the
+        # first line reads "\ufeffUser-agent" and protego ignores the whole group and every rule in it.
+        return Protego.parse(self.body[:ROBOTS_MAX_BYTES].decode("utf-8-sig", errors="replace"))
 
     def allowed(self, url: str, token: str) -> bool:
         if self.unreachable:

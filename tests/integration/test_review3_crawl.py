@@ -1,0 +1,173 @@
+"""Review 3 (adversarial) tests of the crawl side (issue #3): robots.txt edge cases, malformed links in discovered
+resources, Retry-After beyond the cap, truncated WARC records. Real HTTP against a local server, real SQLite state,
+real Kafka where the path publishes."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from marsad.crawl.archive import WarcArchive
+from marsad.crawl.discover import discover_source
+from marsad.crawl.fetch import Fetcher, FetchRefused
+from marsad.crawl.registry import Source
+from marsad.crawl.warc import iter_raw_pages
+from marsad.settings import Settings
+
+ARTICLE = ("<html><head><title>خبر</title></head><body><article>"
+           + "<p>هذا نص عربي طويل عن حاملات الطائرات في البحر المتوسط.</p>" * 20
+           + "</article></body></html>").encode()
+
+ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {}
+HITS: Counter = Counter()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        host = self.headers.get("Host", "")
+        HITS[self.path] += 1
+        status, headers, body = ROUTES.get(f"{host}{self.path}", ROUTES.get(self.path, (404, {}, b"not found")))
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _settings(tmp_path: Path, **kw) -> Settings:
+    base = dict(allow_private_hosts=["127.0.0.1"], crawl_state_dir=tmp_path / "crawl", min_host_interval_s=0.0,
+                retry_backoff_s=0.01, retry_backoff_max_s=0.02, poll_min_interval_s=600, poll_max_interval_s=86400)
+    base.update(kw)
+    return Settings(**base)
+
+
+# --- robots.txt ---------------------------------------------------------------------------------------
+def test_robots_txt_with_a_utf8_bom_still_disallows(site, tmp_path):
+    """Windows/IIS tools save robots.txt with a UTF-8 byte order mark; Google strips it. Left in, the first line
+    reads '\\ufeffUser-agent' and protego drops the whole group: every Disallow was ignored."""
+    ROUTES["/robots.txt"] = (200, {"Content-Type": "text/plain"},
+                             b"\xef\xbb\xbfUser-agent: *\nDisallow: /private/\n")
+    ROUTES["/private/secret-article-12345"] = (200, {"Content-Type": "text/html"}, ARTICLE)
+    HITS.clear()
+    f = Fetcher(_settings(tmp_path))
+    try:
+        with pytest.raises(FetchRefused) as e:
+            f.fetch(f"{site}/private/secret-article-12345", "review3")
+    finally:
+        f.close()
+        del ROUTES["/robots.txt"]
+    assert e.value.reason == "robots-disallowed"
+    assert HITS["/private/secret-article-12345"] == 0
+
+
+# --- malformed links in feeds, sitemaps and section pages -------------------------------------------------
+BAD = "http://[bad-ipv6"
+
+
+def test_a_malformed_link_is_counted_not_fatal_for_the_whole_discovery(site, tmp_path):
+    """One href that urljoin cannot parse (an unclosed IPv6 bracket) raised ValueError out of discover_source:
+    the source's discovery failed on every run until the page changed."""
+    good = [f"{site}/news/2026/11/29/first-story-here", f"{site}/news/2026/11/29/second-story-here",
+            f"{site}/news/2026/11/29/third-story-here"]
+    ROUTES["/r3/section"] = (200, {"Content-Type": "text/html; charset=utf-8"}, (
+        f'<html><body><a href="{BAD}/x">bad</a><a href="{good[0]}">ok</a></body></html>').encode())
+    ROUTES["/r3/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f'<item><title>a</title><link>{BAD}/y</link></item>'
+        f'<item><title>b</title><link>{good[1]}</link></item></channel></rss>').encode())
+    ROUTES["/r3/sitemap.xml"] = (200, {"Content-Type": "application/xml"}, (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f'<url><loc>{BAD}/z</loc></url><url><loc>{good[2]}</loc></url></urlset>').encode())
+    src = Source(name="review3", site=f"{site}/", feeds=[f"{site}/r3/feed.xml"],
+                 sitemaps=[f"{site}/r3/sitemap.xml"], section_pages=[f"{site}/r3/section"])
+    found = discover_source(_settings(tmp_path), src)
+    assert sorted(found.urls) == sorted(good)
+    assert found.counts["bad-link"] == 3
+
+
+def test_a_malformed_base_href_falls_back_to_the_page_url(site, tmp_path):
+    link = "/news/2026/11/29/story-with-a-bad-base"
+    ROUTES["/r3/section-base"] = (200, {"Content-Type": "text/html; charset=utf-8"}, (
+        f'<html><head><base href="{BAD}/"></head><body><a href="{link}">ok</a></body></html>').encode())
+    src = Source(name="review3b", site=f"{site}/", section_pages=[f"{site}/r3/section-base"])
+    found = discover_source(_settings(tmp_path), src)
+    assert found.urls == [f"{site}{link}"]
+
+
+# --- Retry-After beyond the cap ---------------------------------------------------------------------------
+def test_retry_after_beyond_the_cap_holds_the_host_for_later_urls(site, tmp_path):
+    """A 429 with Retry-After: 3600 (above retry_after_max_s) was not waited for — fine — but the next URLs of the
+    same host were requested at once anyway, each drawing its own 429: the server's Retry-After was ignored for
+    the host. Every process must hold off the host until then (without sleeping: refused at once, transient)."""
+    for i in range(3):
+        ROUTES[f"/busy/{i}"] = (429, {"Retry-After": "3600"}, b"slow down")
+    HITS.clear()
+    s = _settings(tmp_path, retry_after_max_s=5.0, fetch_retries=2)
+    f = Fetcher(s)
+    reasons = []
+    try:
+        for i in range(3):
+            with pytest.raises(FetchRefused) as e:
+                f.fetch(f"{site}/busy/{i}", "review3")
+            reasons.append(e.value.reason)
+    finally:
+        f.close()
+    assert reasons == ["http-429"] * 3
+    assert all(FetchRefused(r, "").transient for r in reasons)
+    assert HITS["/busy/0"] == 1 and HITS["/busy/1"] == 0 and HITS["/busy/2"] == 0
+    # another process (a new Fetcher on the same crawl state) holds off the host too, without sleeping
+    f2 = Fetcher(s)
+    try:
+        with pytest.raises(FetchRefused) as e:
+            f2.fetch(f"{site}/busy/1", "review3")
+    finally:
+        f2.close()
+    assert e.value.reason == "http-429" and HITS["/busy/1"] == 0
+
+
+# --- truncated WARC ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("gz", [True, False])
+def test_truncated_warc_record_is_skipped_not_published_as_a_whole_page(tmp_path, gz):
+    """A WARC cut short (a crash leaves `.warc.gz.open`; a partial download) gave the truncated payload as if it
+    were the whole page: a half article published and indexed. It must be skipped with a reason."""
+    import gzip
+    import os
+
+    a = WarcArchive(tmp_path / "w", 1 << 30)
+    whole = b"<html><body>" + os.urandom(20000).hex().encode() + b"</body></html>"
+    a.write(url="http://news.example.com/a-1", fetched_at=datetime.now(timezone.utc),
+            request_headers=[("User-Agent", "x")], status=200, reason="OK", http_version="HTTP/1.1",
+            response_headers=[("Content-Type", "text/html")], body=ARTICLE)
+    a.write(url="http://news.example.com/a-2", fetched_at=datetime.now(timezone.utc),
+            request_headers=[("User-Agent", "x")], status=200, reason="OK", http_version="HTTP/1.1",
+            response_headers=[("Content-Type", "text/html")], body=whole)
+    a.close()
+    data = a.files[0].read_bytes()
+    if not gz:
+        data = gzip.decompress(data)
+    cut = tmp_path / ("cut.warc.gz" if gz else "cut.warc")
+    cut.write_bytes(data[: len(data) - len(data) // 4])
+    counts: Counter = Counter()
+    pages = list(iter_raw_pages(cut, "warc", counts))
+    assert [p.meta.url for p in pages] == ["http://news.example.com/a-1"]
+    assert pages[0].body == ARTICLE
+    assert counts["skipped:truncated"] == 1
