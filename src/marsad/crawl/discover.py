@@ -210,15 +210,17 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter) -> lis
         return []
     base = page_url
     for b in doc.xpath("//base[@href]")[:1]:
-        base = urljoin(page_url, b.get("href").strip())
+        base = _join(page_url, b.get("href").strip()) or page_url
     out = []
     for a in doc.xpath("//a[@href]"):
         href = a.get("href").strip()
         if not href or href.startswith("#"):
             continue
         counts["items"] += 1
-        link = urljoin(base, href).split("#", 1)[0]
-        if urlsplit(link).scheme not in ("http", "https"):
+        link = _join(base, href)
+        if link is not None:
+            link = link.split("#", 1)[0]
+        if link is None or urlsplit(link).scheme not in ("http", "https"):
             counts["bad-link"] += 1
         elif not same_site(link, site):
             counts["off-site"] += 1
@@ -254,7 +256,11 @@ def feed_links(body: bytes, feed_url: str, counts: Counter) -> list[str]:
             counts["no-link"] += 1
             continue
         counts["items"] += 1
-        out.append(urljoin(feed_url, link.strip()))
+        joined = _join(feed_url, link.strip())
+        if joined is None:
+            counts["bad-link"] += 1
+            continue
+        out.append(joined)
     return out
 
 
@@ -268,6 +274,18 @@ def parse_w3c_datetime(value: str | None, tz: ZoneInfo) -> datetime | None:
     except ValueError:
         return None
     return t if t.tzinfo else t.replace(tzinfo=tz)
+
+
+def _join(base: str, link: str) -> str | None:
+    """``urljoin(base, link)``, or ``None`` when ``link`` cannot be parsed (``http://[bad``: urllib raises
+    ``ValueError`` on an unclosed IPv6 bracket or an invalid port) — one bad link must not fail the discovery."""
+    try:
+        out = urljoin(base, link)
+        parts = urlsplit(out)
+        parts.port  # noqa: B018  (raises ValueError on a port out of range)
+    except ValueError:
+        return None
+    return out
 
 
 def _local(tag: object) -> str:
@@ -384,7 +402,11 @@ class _Pass:
                 if when is not None and when < self.cutoff:
                     self.counts["too-old"] += 1
                     continue
-                children.append((when, urljoin(final, loc)))
+                child = _join(final, loc)
+                if child is None:
+                    self.counts["bad-link"] += 1
+                    continue
+                children.append((when, child))
             if depth >= self.settings.sitemap_max_depth:
                 self.counts["sitemap-too-deep"] += len(children)
                 return
@@ -406,7 +428,10 @@ class _Pass:
                 if when is not None and when < self.cutoff:
                     self.counts["too-old"] += 1
                     continue
-                link = urljoin(final, loc)
+                link = _join(final, loc)
+                if link is None:
+                    self.counts["bad-link"] += 1
+                    continue
                 if not same_site(link, self.source.site):  # sitemaps.org: entries on the sitemap's own site
                     self.counts["off-site"] += 1
                     continue
