@@ -7,7 +7,7 @@ or the ARC record's 14-digit date) as ``fetched_at``; everything else is counted
 ``skipped:<record type>``, ``skipped:http-<status>``, ``skipped:not-html``, ``skipped:too-large`` (payload over
 ``settings.max_page_bytes``, read with a bounded read so a compressed payload is never fully inflated),
 ``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record`` (no target URI or
-date).
+date), ``skipped:truncated`` (the file ends inside the record: a partial payload is never published).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.limitreader import LimitReader
 
 from marsad.crawl import interstitial
 from marsad.crawl.fetch import HTML_TYPES
@@ -92,6 +93,9 @@ def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage |
     if len(body) > max_bytes:
         counts["skipped:too-large"] += 1
         return None
+    if _truncated(rec):
+        counts["skipped:truncated"] += 1
+        return None
     rule = interstitial.detect(status, headers, url, body)
     if rule is not None:
         counts[f"skipped:interstitial:{rule.kind}"] += 1
@@ -111,6 +115,20 @@ def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage |
     meta = RawPageMeta(url=url, final_url=url, canonical_url=canon, status=status, headers=headers,
                        fetched_at=fetched_at, source=source, via="warc", content_length=len(body))
     return RawPage(meta=meta, body=body)
+
+
+def _truncated(rec) -> bool:
+    """True when the file ended before the record's declared ``Content-Length``: a WARC cut short (a crawl
+    process killed with its ``.warc.gz.open`` file, a partial download) would otherwise give a partial payload as
+    if it were the whole page. warcio bounds the record with a :class:`LimitReader`; what the payload read left
+    of it is drained here, and a stream that ends while bytes are still owed is a truncated record."""
+    raw = rec.raw_stream
+    if not isinstance(raw, LimitReader):
+        return False
+    while raw.limit > 0:
+        if not raw.read(min(raw.limit, 65536)):
+            return True
+    return False
 
 
 def ingest_warc(settings: Settings, paths: list[Path], source: str = "warc",
