@@ -204,6 +204,10 @@ class Fetcher:
             failures = self._failures[host_key(current)]
             if failures >= self.settings.host_failures_to_skip:
                 raise FetchRefused("host-down", current, f"{failures} failures in a row on this host in this run")
+            held = self.politeness.held(host_key(current))
+            if held is not None:  # the host's Retry-After is not over: no request at all (robots.txt included)
+                raise FetchRefused(f"http-{held[1]}", current,
+                                   f"host on hold for {held[0] - time.time():.0f} s more (Retry-After)")
             rules = None
             if robots and self.settings.obey_robots:
                 rules = self.robots(current)
@@ -245,6 +249,8 @@ class Fetcher:
                 retry_after = parse_retry_after(resp.headers.get("retry-after"))
                 if retry_after is not None and retry_after > s.retry_after_max_s:
                     self.stats["retry-after-too-long"] += 1
+                    # the whole host asked for the pause: every process refuses its URLs until then (no sleeping)
+                    self.politeness.hold(host, time.time() + retry_after, resp.status_code)
                     log.warning("%s: Retry-After %.0f s > %.0f s: not waiting", url, retry_after,
                                 s.retry_after_max_s)
                     return resp, body
