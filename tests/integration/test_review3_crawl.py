@@ -172,3 +172,36 @@ def test_truncated_warc_record_is_skipped_not_published_as_a_whole_page(tmp_path
     assert [p.meta.url for p in pages] == ["http://news.example.com/a-1"]
     assert pages[0].body == ARTICLE
     assert counts["skipped:truncated"] == 1
+
+
+# --- WARC files left .open by a crashed crawl process --------------------------------------------------------
+def test_warc_left_open_by_a_dead_process_is_recovered_by_the_next_archive(tmp_path):
+    """A crawl task killed mid-run (OOM, SIGKILL) left `marsad-…-<pid>-<n>.warc.gz.open` forever: nothing renamed
+    it, so the responses in it never reached whatever collects the closed `.warc.gz` files."""
+    import os
+    import subprocess
+    import sys
+
+    d = tmp_path / "warc"
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(child.stdout)
+    a = WarcArchive(d, 1 << 30)
+    a.write(url="http://news.example.com/a-1", fetched_at=datetime.now(timezone.utc),
+            request_headers=[("User-Agent", "x")], status=200, reason="OK", http_version="HTTP/1.1",
+            response_headers=[("Content-Type", "text/html")], body=ARTICLE)
+    live_open = a._path.with_name(a._path.name + ".open")  # still being written by this (live) process
+    crashed = d / f"marsad-20260101000000-{dead_pid}-0.warc.gz.open"
+    crashed.write_bytes(live_open.read_bytes())  # what a killed writer leaves behind
+    b = WarcArchive(d, 1 << 30)
+    b.write(url="http://news.example.com/a-2", fetched_at=datetime.now(timezone.utc),
+            request_headers=[("User-Agent", "x")], status=200, reason="OK", http_version="HTTP/1.1",
+            response_headers=[("Content-Type", "text/html")], body=ARTICLE)
+    assert not crashed.exists()
+    recovered = d / f"marsad-20260101000000-{dead_pid}-0.warc.gz"
+    assert recovered.exists() and live_open.exists()  # a live writer's file is left alone
+    counts: Counter = Counter()
+    assert [p.meta.url for p in iter_raw_pages(recovered, "warc", counts)] == ["http://news.example.com/a-1"]
+    a.close()
+    b.close()
+    assert not list(d.glob("*.open"))
+    assert os.path.exists(a.files[0]) and os.path.exists(b.files[0])

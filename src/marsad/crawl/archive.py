@@ -2,7 +2,8 @@
 
 Files: ``<warc_dir>/marsad-<UTC yyyymmddHHMMSS>-<pid>-<n>.warc.gz`` (one gzip member per record, WARC/1.0),
 written as ``….warc.gz.open`` and renamed when closed (Heritrix convention), so a reader never sees a file
-that is still growing. A file is rolled once it reaches ``settings.warc_roll_bytes``. Each process writes its
+that is still growing; a file left ``.open`` by a process that died is renamed by the next archive opened in
+the same directory (:func:`recover_stale`). A file is rolled once it reaches ``settings.warc_roll_bytes``. Each process writes its
 own files (the pid is in the name), so Airflow tasks never share a file.
 
 Each fetched response gives a ``request`` record and a ``response`` record (linked by ``WARC-Concurrent-To``).
@@ -36,6 +37,40 @@ def warc_date(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
+
+
+def recover_stale(directory: Path) -> list[Path]:
+    """Give their final name to the ``.warc.gz.open`` files of ``directory`` whose writer process is gone (killed,
+    OOM, a crashed Airflow task): without this they stayed ``.open`` forever, invisible to whatever collects the
+    closed files. Every record was flushed as its own gzip member, so the file reads up to its last whole record (a
+    record cut short is skipped as ``skipped:truncated`` by ``ingest-warc``). Returns the recovered files."""
+    out = []
+    for tmp in sorted(Path(directory).glob("marsad-*.warc.gz.open")):
+        parts = tmp.name.split("-")
+        try:
+            pid = int(parts[2])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        final = tmp.with_name(tmp.name[: -len(".open")])
+        try:
+            os.replace(tmp, final)
+        except FileNotFoundError:  # another process recovered it first
+            continue
+        log.warning("WARC file left open by dead process %d recovered: %s", pid, final)
+        out.append(final)
+    return out
+
+
 class WarcArchive:
     """``write(...)`` appends a request/response pair; ``close()`` closes (and renames) the current file."""
 
@@ -52,6 +87,7 @@ class WarcArchive:
 
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        recover_stale(self.directory)
         ts = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
         self._path = self.directory / f"marsad-{ts}-{os.getpid()}-{next(_SEQ)}.warc.gz"
         self._fh = open(self._path.with_name(self._path.name + ".open"), "wb")
