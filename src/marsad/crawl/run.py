@@ -6,6 +6,7 @@ These are the functions the Airflow tasks call (``dags/crawl_sources.py``) and `
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -82,8 +83,16 @@ def write_report(settings: Settings, source: str, counts: dict[str, int]) -> Pat
     """Write the counts of the last crawl of ``source`` to ``<crawl_dir>/reports/crawl-<source>.json``."""
     path = settings.crawl_dir / "reports" / f"crawl-{source}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps({"source": source, "at": utcnow().isoformat(), "counts": counts}))
+    write_atomic(path, orjson.dumps({"source": source, "at": utcnow().isoformat(), "counts": counts}))
     return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (temporary file + rename): a reader (the health DAG) never sees a
+    half-written file, and a writer killed mid-write leaves the previous version, not a truncated one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def crawl_source(settings: Settings, name: str) -> dict[str, int]:
