@@ -205,3 +205,27 @@ def test_warc_left_open_by_a_dead_process_is_recovered_by_the_next_archive(tmp_p
     b.close()
     assert not list(d.glob("*.open"))
     assert os.path.exists(a.files[0]) and os.path.exists(b.files[0])
+
+
+# --- SSRF: IPv4 addresses embedded in IPv6 ------------------------------------------------------------------
+@pytest.mark.parametrize("url", [
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",   # NAT64 (RFC 6052) of 169.254.169.254
+    "http://[64:ff9b:1::a9fe:a9fe]/",                  # local-use NAT64 prefix (RFC 8215)
+    "http://[2002:a9fe:a9fe::1]/",                     # 6to4 of 169.254.169.254
+    "http://[::127.0.0.1]/",                           # IPv4-compatible (deprecated) loopback
+    "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/",  # Teredo whose client is 10.0.0.1
+])
+def test_ipv4_embedded_in_ipv6_is_checked_like_ipv4(url):
+    """ipaddress calls these IPv6 forms global, yet on a NAT64/6to4 network they reach the embedded IPv4 address
+    (the cloud metadata service, loopback, the private network)."""
+    from marsad.crawl.fetch import check_address
+
+    with pytest.raises(FetchRefused) as e:
+        check_address(url, Settings())
+    assert e.value.reason == "private-address"
+
+
+def test_a_public_ipv6_address_still_passes():
+    from marsad.crawl.fetch import check_address
+
+    check_address("http://[2606:4700:4700::1111]/", Settings())  # Cloudflare DNS: global, nothing embedded

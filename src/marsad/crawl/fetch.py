@@ -97,6 +97,23 @@ def check_address(url: str, settings: Settings) -> None:
         # 100.100.100.200 metadata), reserved and documentation ranges (IANA special-purpose registries).
         if not ip.is_global or ip.is_multicast:
             raise FetchRefused("private-address", url, str(ip))
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and (not embedded.is_global or embedded.is_multicast):
+            raise FetchRefused("private-address", url, f"{ip} (embeds {embedded})")
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+"""NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use): the last 32 bits are the IPv4 address reached."""
+
+
+def _embedded_ipv4(ip) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address reaches through NAT64, 6to4 or the deprecated IPv4-compatible form (which
+    ``is_global`` calls global), or ``None``. IPv4-mapped and Teredo addresses are already not global."""
+    if ip.version != 6:
+        return None
+    if any(ip in net for net in _NAT64) or (int(ip) >> 32 == 0 and int(ip) > 0xFFFF):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
 
 
 def _decompressor(encoding: str, first: bytes):
