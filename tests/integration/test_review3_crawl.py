@@ -229,3 +229,34 @@ def test_a_public_ipv6_address_still_passes():
     from marsad.crawl.fetch import check_address
 
     check_address("http://[2606:4700:4700::1111]/", Settings())  # Cloudflare DNS: global, nothing embedded
+
+
+# --- SSRF: DNS rebinding between the check and the connection -----------------------------------------------
+def test_dns_rebinding_between_check_and_connect_is_refused(site, tmp_path, monkeypatch):
+    """check_address resolved the host, then httpx resolved it again to connect: a name whose first answer is
+    public and the next one loopback/metadata (DNS rebinding, TTL 0) passed the guard and reached the private
+    address. The connection must go to an address that was checked."""
+    import socket
+
+    port = int(site.rsplit(":", 1)[1])
+    ROUTES["/internal/admin-secret-98765"] = (200, {"Content-Type": "text/html"}, ARTICLE)
+    real = socket.getaddrinfo
+    asked: Counter = Counter()
+
+    def rebinding(host, *args, **kw):
+        if host == "rebind.example":
+            asked[host] += 1
+            ip = "93.184.216.34" if asked[host] == 1 else "127.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, args[0] if args else port))]
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    HITS.clear()
+    f = Fetcher(_settings(tmp_path, obey_robots=False, fetch_retries=0))
+    try:
+        with pytest.raises(FetchRefused) as e:
+            f.fetch(f"http://rebind.example:{port}/internal/admin-secret-98765", "review3")
+    finally:
+        f.close()
+    assert e.value.reason == "private-address"
+    assert HITS["/internal/admin-secret-98765"] == 0

@@ -27,6 +27,7 @@ import zlib
 from collections import Counter
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from marsad.crawl import interstitial
@@ -91,6 +92,11 @@ def check_address(url: str, settings: Settings) -> None:
         infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80))
     except socket.gaierror as exc:
         raise FetchRefused("dns-error", url, str(exc)) from exc
+    _check_ips(infos, url)
+
+
+def _check_ips(infos, url: str) -> None:
+    """Raise ``private-address`` unless every address of ``getaddrinfo`` answer ``infos`` is a global one."""
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
         # is_global excludes private, loopback, link-local (169.254.169.254), CGNAT 100.64/10 (Alibaba's
@@ -114,6 +120,37 @@ def _embedded_ipv4(ip) -> ipaddress.IPv4Address | None:
     if any(ip in net for net in _NAT64) or (int(ip) >> 32 == 0 and int(ip) > 0xFFFF):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip.sixtofour
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """httpcore's network backend with the SSRF guard at the moment of connecting.
+
+    :func:`check_address` resolves the host before a request, but the HTTP client resolved it again to connect: a
+    name answering a public address first and a private one next (DNS rebinding, TTL 0) passed the guard and
+    reached loopback or the metadata service. Here the host is resolved once, every address checked, and the
+    socket connects to a checked address (TLS still verifies and sends SNI for the host name: httpcore passes the
+    origin's name to ``start_tls``). Hosts in ``settings.allow_private_hosts`` connect as usual.
+    """
+
+    def __init__(self, allow: list[str]) -> None:
+        self.allow = set(allow)
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if host in self.allow:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"{host}: {exc}") from exc
+        _check_ips(infos, f"{host}:{port}")
+        last: Exception | None = None
+        for addr in dict.fromkeys(info[4][0] for info in infos):  # every checked address in order, as
+            try:                                                     # socket.create_connection would
+                return super().connect_tcp(addr, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
 
 
 def _decompressor(encoding: str, first: bytes):
@@ -150,6 +187,7 @@ class Fetcher:
                      "Accept-Encoding": "gzip, deflate"},
             timeout=self._timeout(),
             follow_redirects=False,
+            transport=_guarded_transport(settings),
         )
         self.politeness = Politeness(settings.crawl_dir / "politeness.sqlite")
         self._failures: Counter = Counter()
@@ -286,6 +324,8 @@ class Fetcher:
                 ip = _peer_ip(resp)  # before the body: a server that closes after it leaves no peer to ask
                 body = b"" if resp.has_redirect_location or resp.status_code == 304 else \
                     self._read(resp, url, cap, deadline, truncate)
+        except FetchRefused as exc:  # the connect-time SSRF guard (_GuardedBackend) knows the host, not the URL
+            raise FetchRefused(exc.reason, url, exc.detail) from None
         except httpx.TimeoutException as exc:
             raise FetchRefused("timeout", url, f"{type(exc).__name__} {exc}") from exc
         except httpx.InvalidURL as exc:
@@ -377,6 +417,16 @@ class Fetcher:
             content_length=len(body),
         )
         return RawPage(meta=meta, body=body)
+
+
+def _guarded_transport(settings: Settings) -> httpx.HTTPTransport:
+    """An httpx transport whose connections go through :class:`_GuardedBackend` (the SSRF guard at connect time)."""
+    transport = httpx.HTTPTransport()
+    pool = transport._pool
+    if not hasattr(pool, "_network_backend"):  # pragma: no cover - an httpcore that moved it: fail loudly
+        raise RuntimeError("httpcore.ConnectionPool has no _network_backend: the SSRF guard cannot be installed")
+    pool._network_backend = _GuardedBackend(settings.allow_private_hosts)
+    return transport
 
 
 def _peer_ip(resp: httpx.Response) -> str | None:
