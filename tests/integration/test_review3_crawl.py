@@ -260,3 +260,25 @@ def test_dns_rebinding_between_check_and_connect_is_refused(site, tmp_path, monk
         f.close()
     assert e.value.reason == "private-address"
     assert HITS["/internal/admin-secret-98765"] == 0
+
+
+# --- a gzip body cut short ----------------------------------------------------------------------------------
+def test_gzip_body_cut_short_is_bad_encoding_not_a_partial_page(site, tmp_path):
+    """zlib neither raises on a gzip stream that stops before its end nor on flush(): a response whose gzip data
+    was cut (a proxy or a server that truncated the compressed file, with a matching Content-Length) was accepted
+    and the partial article published as the page."""
+    import gzip
+
+    whole = gzip.compress(ARTICLE * 4)
+    ROUTES["/gz/cut-article-55555"] = (200, {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"},
+                                       whole[: len(whole) // 2])
+    ROUTES["/gz/whole-article-55556"] = (200, {"Content-Type": "text/html; charset=utf-8",
+                                               "Content-Encoding": "gzip"}, whole)
+    f = Fetcher(_settings(tmp_path))
+    try:
+        assert f.fetch(f"{site}/gz/whole-article-55556", "review3").body == ARTICLE * 4
+        with pytest.raises(FetchRefused) as e:
+            f.fetch(f"{site}/gz/cut-article-55555", "review3")
+    finally:
+        f.close()
+    assert e.value.reason == "bad-encoding"

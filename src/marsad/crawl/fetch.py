@@ -387,6 +387,8 @@ class Fetcher:
             out.append(tail)
             if size > cap and not truncate:
                 raise FetchRefused("too-large", url, f"> {cap} bytes inflated")
+            if not dec.eof and not truncate:  # zlib raises on neither: a stream cut short is a partial page
+                raise FetchRefused("bad-encoding", url, f"{encoding}: compressed data ends before its end marker")
         return b"".join(out)[:cap] if truncate else b"".join(out)
 
     # --- articles ---------------------------------------------------------------------------------------
