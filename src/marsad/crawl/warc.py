@@ -87,7 +87,11 @@ def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage |
     if not url or not url.startswith(("http://", "https://")) or fetched_at is None or rec.http_headers is None:
         counts["skipped:bad-record"] += 1
         return None
-    status = int(rec.http_headers.get_statuscode() or 0)
+    try:
+        status = int(rec.http_headers.get_statuscode() or 0)
+    except ValueError:  # a status line warcio kept but that has no numeric code ("HTTP/1.1 OK")
+        counts["skipped:bad-record"] += 1
+        return None
     headers = {k.lower(): v for k, v in rec.http_headers.headers}
     body = rec.content_stream().read(max_bytes + 1)  # bounded: a gzip payload inflates at most this much
     if len(body) > max_bytes:
