@@ -6,7 +6,7 @@ records with an HTTP 200 HTML payload become raw pages with their **original cap
 or the ARC record's 14-digit date) as ``fetched_at``; everything else is counted as ``skipped:<reason>``:
 ``skipped:<record type>``, ``skipped:http-<status>``, ``skipped:not-html``, ``skipped:too-large`` (payload over
 ``settings.max_page_bytes``, read with a bounded read so a compressed payload is never fully inflated),
-``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record`` (no target URI or
+``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record`` (no target URI, status or
 date), ``skipped:truncated`` (the file ends inside the record: a partial payload is never published).
 """
 
