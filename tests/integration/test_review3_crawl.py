@@ -282,3 +282,27 @@ def test_gzip_body_cut_short_is_bad_encoding_not_a_partial_page(site, tmp_path):
     finally:
         f.close()
     assert e.value.reason == "bad-encoding"
+
+
+# --- section pages: Arabic links in the page's own charset ----------------------------------------------------
+SLUG = "/news/خبر-عاجل-عن-الاقتصاد-اللبناني"
+FILLER = "<p>" + "تقارير وأخبار عاجلة من لبنان والعالم العربي حول الاقتصاد والسياسة والمجتمع. " * 30 + "</p>"
+
+
+@pytest.mark.parametrize("enc,ctype", [
+    ("utf-8", "text/html; charset=utf-8"),         # charset in the header only, no <meta>
+    ("cp1256", "text/html; charset=windows-1256"),
+    ("cp1256", "text/html"),                        # undeclared windows-1256 (corpus/chardet)
+    ("iso-8859-6", "text/html"),                    # undeclared ISO-8859-6
+])
+def test_section_page_arabic_links_are_decoded_with_the_page_charset(site, tmp_path, enc, ctype):
+    """lxml parsed the raw bytes, which without a <meta charset> it reads as Latin-1: every raw Arabic href became
+    mojibake (…/news/ÎÈÑ-ÚÇÌá…), was fetched as a URL that does not exist (404, a final refusal: marked seen) and
+    the article was lost. The page must be decoded like an article (header, <meta>, detection)."""
+    path = f"/r3/section-{enc}-{ctype.endswith('html')}"
+    ROUTES[path] = (200, {"Content-Type": ctype}, (
+        f'<html><head><title>أخبار لبنان</title></head><body>{FILLER}<a href="{SLUG}">خبر</a>{FILLER}</body></html>'
+    ).encode(enc))
+    src = Source(name="review3ar", site=f"{site}/", section_pages=[f"{site}{path}"])
+    found = discover_source(_settings(tmp_path), src)
+    assert found.urls == [f"{site}{SLUG}"]

@@ -193,8 +193,13 @@ def same_site(url: str, site: str) -> bool:
     return bool(h) and (h == s or h.endswith("." + s))
 
 
-def section_links(body: bytes, page_url: str, site: str, counts: Counter) -> list[str]:
+def section_links(body: bytes, page_url: str, site: str, counts: Counter,
+                  content_type: str | None = None) -> list[str]:
     """Absolute same-site article links of the HTML page ``body`` served at ``page_url``.
+
+    The body is decoded like an article page (:func:`marsad.extract.decode.decode_html`: BOM, the ``content_type``
+    header's charset, ``<meta>``, detection): given raw bytes without a ``<meta charset>`` lxml reads Latin-1, and
+    every raw Arabic ``href`` became a mojibake URL that does not exist.
 
     Relative links are resolved against ``<base href>`` or ``page_url``; fragments dropped; ``javascript:``,
     ``mailto:`` and the like counted ``bad-link``; other hosts ``off-site``; listings ``not-article``.
@@ -202,8 +207,11 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter) -> lis
     import lxml.etree
     import lxml.html
 
-    try:
-        doc = lxml.html.document_fromstring(body)
+    from marsad.extract.decode import decode_html
+
+    text, _ = decode_html(body, content_type)
+    try:  # bytes in a known encoding: lxml refuses str carrying an XML encoding declaration
+        doc = lxml.html.document_fromstring(text.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (lxml.etree.ParserError, ValueError) as exc:
         counts["unreadable"] += 1
         log.warning("section page %s unreadable: %s", page_url, exc)
@@ -309,6 +317,8 @@ class _Pass:
         self.tz = ZoneInfo(source.timezone)
         self.cutoff = now - timedelta(hours=settings.news_max_age_h)
         self.visited: set[str] = set()
+        self.content_type: str | None = None
+        """``Content-Type`` of the last resource polled (a section page is decoded with its charset)."""
         min_s = max(settings.poll_min_interval_s, source.poll_min_interval_s or 0)
         self.polls = PollState(settings.crawl_dir / "seen.sqlite", min_s, max(min_s, settings.poll_max_interval_s))
         self.fetcher = Fetcher(settings, source)
@@ -340,6 +350,7 @@ class _Pass:
             log.error("%s: %s %s answered %s", self.source.name, kind, url, resp.status_code)
             return None
         self.counts["polled"] += 1
+        self.content_type = resp.headers.get("content-type")  # the charset of a section page
         digest = hashlib.sha256(body).hexdigest()
         changed = digest != state.body_hash
         if changed:
@@ -362,7 +373,7 @@ class _Pass:
         got = self.poll(url, "section page")
         if got:
             body, record, final = got
-            self.links += section_links(body, final, self.source.site, self.counts)
+            self.links += section_links(body, final, self.source.site, self.counts, self.content_type)
             self.pending_records.append(record)
 
     def sitemap(self, url: str, depth: int = 1) -> None:
