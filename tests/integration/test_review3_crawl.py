@@ -306,3 +306,23 @@ def test_section_page_arabic_links_are_decoded_with_the_page_charset(site, tmp_p
     src = Source(name="review3ar", site=f"{site}/", section_pages=[f"{site}{path}"])
     found = discover_source(_settings(tmp_path), src)
     assert found.urls == [f"{site}{SLUG}"]
+
+
+@pytest.mark.parametrize("enc,ctype", [
+    ("cp1256", "application/rss+xml; charset=windows-1256"),  # charset in the header only, no encoding= decl
+    ("cp1256", "application/rss+xml"),                         # undeclared windows-1256
+    ("iso-8859-6", "text/xml"),                                # undeclared ISO-8859-6
+    ("utf-8", "application/rss+xml"),
+])
+def test_feed_arabic_links_are_decoded_with_the_feed_charset(site, tmp_path, enc, ctype):
+    """feedparser was given the body without its Content-Type: a feed whose charset is only in the header (or not
+    declared at all) was read as UTF-8, then windows-1252 — every raw Arabic <link> became mojibake."""
+    path = f"/r3/feed-{enc}-{ctype.count('charset')}.xml"
+    desc = FILLER.replace("<p>", "").replace("</p>", "")
+    ROUTES[path] = (200, {"Content-Type": ctype}, (
+        f'<rss version="2.0"><channel><title>أخبار لبنان</title><description>{desc}</description>'
+        f'<item><title>خبر عاجل</title><link>{site}{SLUG}</link><description>{desc}</description></item>'
+        '</channel></rss>').encode(enc))
+    src = Source(name="review3feed", site=f"{site}/", feeds=[f"{site}{path}"])
+    found = discover_source(_settings(tmp_path), src)
+    assert found.urls == [f"{site}{SLUG}"]

@@ -241,7 +241,24 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter,
 
 # --- feeds and sitemaps -------------------------------------------------------------------------------------
 
-def feed_links(body: bytes, feed_url: str, counts: Counter) -> list[str]:
+_XML_ENCODING_DECL = re.compile(rb"""^\s*<\?xml[^>]*\sencoding\s*=""")
+
+
+def _feed_input(body: bytes, content_type: str | None) -> tuple[bytes, dict[str, str]]:
+    """The feed bytes and HTTP headers for feedparser. A document with its own ``<?xml … encoding=…?>`` (or a BOM)
+    goes as it is, with its ``Content-Type`` (RFC 7303 precedence is feedparser's job). One without: decoded like
+    an HTML page (header charset, UTF-8, detection — never windows-1252) and handed over as UTF-8, so undeclared
+    windows-1256 / ISO-8859-6 feeds keep their Arabic links."""
+    if _XML_ENCODING_DECL.match(body[:512]) or body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return body, ({"content-type": content_type} if content_type else {})
+    from marsad.extract.decode import decode_html
+
+    text, _ = decode_html(body, content_type)
+    media = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
+    return text.encode("utf-8"), {"content-type": f"{media}; charset=utf-8"}
+
+
+def feed_links(body: bytes, feed_url: str, counts: Counter, content_type: str | None = None) -> list[str]:
     """Item links of an RSS 0.9x/1.0/2.0 or Atom document (feedparser), relative links resolved.
 
     Refuses (``xml-entities``) a document declaring entities (:func:`declares_entities`); ``unreadable`` when
@@ -252,7 +269,8 @@ def feed_links(body: bytes, feed_url: str, counts: Counter) -> list[str]:
         counts["xml-entities"] += 1
         log.error("feed %s declares XML entities: not parsed", feed_url)
         return []
-    parsed = feedparser.parse(io.BytesIO(body), response_headers={"content-location": feed_url})
+    data, headers = _feed_input(body, content_type)
+    parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": feed_url, **headers})
     if parsed.bozo and not parsed.entries:
         counts["unreadable"] += 1
         log.error("feed %s unreadable: %s", feed_url, parsed.get("bozo_exception"))
@@ -366,7 +384,7 @@ class _Pass:
         got = self.poll(url, "feed")
         if got:
             body, record, final = got
-            self.links += feed_links(body, final, self.counts)
+            self.links += feed_links(body, final, self.counts, self.content_type)
             self.pending_records.append(record)
 
     def section(self, url: str) -> None:
