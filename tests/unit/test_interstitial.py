@@ -81,3 +81,26 @@ def test_no_rule_fires_on_real_article_pages_of_the_corpus():
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError):
         Rule("x", "captcha", source="nowhere")
+
+
+CF_JSD_SNIPPET = (  # as served at the end of LBCGroup_2026_01_08.html (Cloudflare Bot Management JS detections)
+    b"<script>(function(){function c(){var b=a.contentDocument||a.contentWindow.document;if(b){var d=b.createElement("
+    b"'script');d.innerHTML=\"window.__CF$cv$params={r:'9bad83c90adedd58',t:'MTc2Nzg5NDM5MQ=='};var a=document."
+    b"createElement('script');a.src='/cdn-cgi/challenge-platform/scripts/jsd/main.js';document.getElementsByTagName("
+    b"'head')[0].appendChild(a);\";b.getElementsByTagName('head')[0].appendChild(d)}}})();</script></body></html>")
+
+
+def test_review3_cloudflare_js_detections_script_on_an_ordinary_article_is_not_a_challenge():
+    """Cloudflare injects /cdn-cgi/challenge-platform/scripts/jsd/main.js into every page of a Bot Management zone.
+    The corpus page has it at byte 499 167, past the 128 KiB scan window, so the corpus test passed; on any article
+    shorter than that the rule fired and every article of such a site was refused as a challenge, forever."""
+    assert detect(200, HTML, "https://x.com/a", ARTICLE + CF_JSD_SNIPPET) is None
+    if CORPUS.is_dir():
+        page = (CORPUS / "fundus" / "LBCGroup_2026_01_08.html").read_bytes()
+        assert b"challenge-platform/scripts/jsd" in page[-2000:]
+        shorter = page[:60_000] + page[-2000:]  # the same real page, as a shorter article would be
+        assert detect(200, HTML, "https://www.lbcgroup.tv/news/1/x/ar", shorter) is None
+    # the challenge page itself is still one
+    from tests.crawlsite.fetch_routes import CF_CHALLENGE
+
+    assert detect(200, HTML, "https://x.com/a", CF_CHALLENGE).kind == "challenge"
