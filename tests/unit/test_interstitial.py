@@ -104,3 +104,18 @@ def test_review3_cloudflare_js_detections_script_on_an_ordinary_article_is_not_a
     from tests.crawlsite.fetch_routes import CF_CHALLENGE
 
     assert detect(200, HTML, "https://x.com/a", CF_CHALLENGE).kind == "challenge"
+
+
+def test_review3_imperva_script_on_an_ordinary_article_is_not_a_challenge():
+    """Imperva (Incapsula) injects /_Incapsula_Resource?SWJIYLWA=… into ordinary pages of its sites; the rule
+    matched `_Incapsula_Resource` anywhere, so every article of such a site was refused as a challenge."""
+    injected = (b'<script type="text/javascript" src="/_Incapsula_Resource?SWJIYLWA=719d34d31c8e3a6e6fffd425f7e032f3'
+                b'&ns=2&cb=1125738226" async></script></body></html>')
+    assert detect(200, HTML, "https://x.com/a", ARTICLE + injected) is None
+    # its challenge pages still are: the iframe form, the block page, the empty noindex page with only the script
+    for page in (b'<iframe id="main-iframe" src="/_Incapsula_Resource?CWUDNSAI=24&xinfo=1"></iframe>',
+                 b"<html><body>Request unsuccessful. Incapsula incident ID: 1234-5678</body></html>",
+                 b'<html><head><META NAME="robots" CONTENT="noindex,nofollow"><script src="/_Incapsula_Resource?'
+                 b'SWJIYLWA=5074a744e2e3d891814e9a2dace20bd4,719d34d31c8e3a6e6fffd425f7e032f3"></script><body>'
+                 b'</body></html>'):
+        assert detect(200, HTML, "https://x.com/a", page).name == "imperva-incapsula"

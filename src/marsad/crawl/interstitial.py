@@ -89,8 +89,12 @@ RULES: tuple[Rule, ...] = (
          source="DataDome captcha page (geo.captcha-delivery.com iframe); header x-datadome on the response"),
     Rule("datadome-header", "challenge", statuses=frozenset({403}), header=("x-datadome", r"."),
          source="DataDome block answer: 403 with an x-datadome header"),
-    Rule("imperva-incapsula", "challenge", body=r"_Incapsula_Resource|Incapsula incident ID",
-         source="Imperva (Incapsula) bot check page"),
+    # not _Incapsula_Resource alone: Imperva injects /_Incapsula_Resource?SWJIYLWA=… into ordinary pages too
+    Rule("imperva-incapsula", "challenge",
+         body=r"_Incapsula_Resource\?CWUDNSAI=|Incapsula incident ID|"
+              r"noindex,\s*nofollow[\"']?\s*/?>\s*<script[^>]*_Incapsula_Resource\?SWJIYLWA=",
+         source="Imperva (Incapsula) bot check page: the CWUDNSAI iframe, the incident-ID block page, or an empty "
+                "noindex page holding only the SWJIYLWA script"),
     Rule("perimeterx", "challenge", body=r"px-captcha|_pxCaptcha|Press &amp; Hold|Press & Hold",
          source="HUMAN (PerimeterX) 'Press & Hold' captcha page"),
     # --- consent / cookie walls ----------------------------------------------------------------------------
