@@ -326,3 +326,28 @@ def test_feed_arabic_links_are_decoded_with_the_feed_charset(site, tmp_path, enc
     src = Source(name="review3feed", site=f"{site}/", feeds=[f"{site}{path}"])
     found = discover_source(_settings(tmp_path), src)
     assert found.urls == [f"{site}{SLUG}"]
+
+
+# --- a host name the IDNA codec rejects ---------------------------------------------------------------------
+def test_a_host_name_idna_rejects_is_bad_url_not_a_crash_of_the_batch(site, names):
+    """socket.getaddrinfo('a..b.com') raises UnicodeError (an empty label), not gaierror: check_address let it out
+    and fetch_and_publish died — every URL of the batch unpublished and unmarked, the same crash on every run until
+    the whole batch was abandoned."""
+    from marsad.crawl.run import fetch_and_publish, seen_db
+    from marsad.dedup.urls import canonical_url
+    from marsad.kafka.clients import ensure_topics
+
+    from .helpers import read_all
+
+    ensure_topics(names)
+    ROUTES["/ok/idna-neighbour-article-77777"] = (200, {"Content-Type": "text/html; charset=utf-8"}, ARTICLE)
+    bad = ["http://a..b.example/news/article-77777", "http://" + "a" * 70 + ".example/news/article-77778"]
+    good = f"{site}/ok/idna-neighbour-article-77777"
+    counts = fetch_and_publish(names, Source(name="review3idna", site=f"{site}/"), [*bad, good])
+    assert counts["refused:bad-url"] == 2 and counts["published"] == 1
+    assert len(read_all(names, names.raw_pages_topic, 1)) == 1
+    seen = seen_db(names)
+    try:
+        assert all(seen.seen(canonical_url(u)) for u in [*bad, good])  # a final answer: not asked again
+    finally:
+        seen.close()

@@ -92,6 +92,8 @@ def check_address(url: str, settings: Settings) -> None:
         infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80))
     except socket.gaierror as exc:
         raise FetchRefused("dns-error", url, str(exc)) from exc
+    except UnicodeError as exc:  # the IDNA codec refuses the name (an empty label "a..b", a label over 63 chars)
+        raise FetchRefused("bad-url", url, f"host name: {exc}") from exc
     _check_ips(infos, url)
 
 
@@ -140,7 +142,7 @@ class _GuardedBackend(httpcore.SyncBackend):
             return super().connect_tcp(host, port, timeout, local_address, socket_options)
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
+        except (socket.gaierror, UnicodeError) as exc:
             raise httpcore.ConnectError(f"{host}: {exc}") from exc
         _check_ips(infos, f"{host}:{port}")
         last: Exception | None = None
