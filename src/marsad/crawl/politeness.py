@@ -46,6 +46,8 @@ def host_key(url: str) -> str:
     """The politeness key of ``url``: lower-cased host, plus ``:port`` when the port is not the scheme default."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets, or host_key + "/robots.txt" is not a URL
+        host = f"[{host}]"
     port = parts.port
     if port and port != (443 if parts.scheme == "https" else 80):
         return f"{host}:{port}"
