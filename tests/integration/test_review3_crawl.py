@@ -374,3 +374,30 @@ def test_kafka_outage_does_not_make_the_frontier_abandon_urls(site, tmp_path):
             fetch_and_publish(s, src, [link])
     third = discover_source(s, src)
     assert third.counts["abandoned"] == 0 and third.urls == [link]
+
+
+# --- an Arabic URL through the WARC archive --------------------------------------------------------------------
+def test_arabic_url_is_fetched_archived_and_published(site, names):
+    """warcio writes WARC headers as ASCII: a URL with raw Arabic (as feeds and section pages give them), or a
+    response header with raw UTF-8 (a Link: <…/خبر>; rel=canonical), raised UnicodeEncodeError in the WARC write,
+    out of fetch_and_publish — the whole batch died on every run."""
+    from urllib.parse import quote
+
+    from marsad.crawl.run import fetch_and_publish
+    from marsad.kafka.clients import ensure_topics
+
+    from .helpers import read_all
+
+    ensure_topics(names)
+    path = "/news/خبر-عاجل-عن-الاقتصاد-88888"
+    # raw UTF-8 in a response header (httpx decodes it as UTF-8): also not ASCII for warcio
+    link = f"<{site}{path}>; rel=canonical".encode().decode("latin-1")  # the wire bytes are UTF-8
+    ROUTES[quote(path)] = (200, {"Content-Type": "text/html; charset=utf-8", "Link": link}, ARTICLE)
+    url = f"{site}{path}"
+    assert names.warc_enabled
+    counts = fetch_and_publish(names, Source(name="review3warc", site=f"{site}/"), [url])
+    assert counts["published"] == 1, counts
+    [msg] = read_all(names, names.raw_pages_topic, 1)
+    warcs = list(names.warc_path.glob("*.warc.gz"))
+    pages = [p for w in warcs for p in iter_raw_pages(w, "warc", Counter())]
+    assert [p.meta.canonical_url for p in pages] == [msg.key().decode()]

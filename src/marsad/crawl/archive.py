@@ -20,6 +20,7 @@ import os
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import quote
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -30,6 +31,15 @@ _SEQ = itertools.count()
 """File number within this process (names stay unique when several archives are opened in one process)."""
 
 _RENAMED = ("content-encoding", "transfer-encoding", "content-length")
+
+
+_PRINTABLE_ASCII = "".join(chr(i) for i in range(32, 127))
+
+
+def _ascii(value: str) -> str:
+    """``value`` with every non-ASCII character percent-encoded as UTF-8: warcio writes headers as ASCII and
+    raises on anything else (a ``Link: <…/خبر>`` header sent as raw UTF-8, which httpx decodes as such)."""
+    return value if value.isascii() else quote(value, safe=_PRINTABLE_ASCII)
 
 
 def warc_date(when: datetime) -> str:
@@ -101,17 +111,21 @@ class WarcArchive:
     def write(self, *, url: str, fetched_at: datetime, request_headers: list[tuple[str, str]], status: int,
               reason: str, http_version: str, response_headers: list[tuple[str, str]], body: bytes,
               ip: str | None = None) -> None:
-        """Append the request and response records of one fetched response (``body`` decoded, bytes)."""
+        """Append the request and response records of one fetched response (``body`` decoded, bytes). ``url`` must
+        be ASCII (percent-encoded, as the request sent it): warcio writes WARC headers as ASCII."""
+        url = _ascii(url)
         if self._writer is None:
             self._open()
         assert self._writer is not None and self._fh is not None
         date = warc_date(fetched_at)
         headers = []
         for k, v in response_headers:
+            v = _ascii(v)
             headers.append((f"X-Crawler-{k}", v) if k.lower() in _RENAMED else (k, v))
         headers.append(("Content-Length", str(len(body))))
         proto = "HTTP/1.0" if http_version == "HTTP/1.0" else "HTTP/1.1"
-        http = StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol=proto)
+        http = StatusAndHeaders(f"{status} {_ascii(reason)}".strip(), headers, protocol=proto)
+        request_headers = [(k, _ascii(v)) for k, v in request_headers]
         warc_headers = {"WARC-Date": date}
         if ip:
             warc_headers["WARC-IP-Address"] = ip

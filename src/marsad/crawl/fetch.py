@@ -335,7 +335,8 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchRefused("http-error", url, f"{type(exc).__name__} {exc}") from exc
         if self.archive is not None:
-            self.archive.write(url=url, fetched_at=fetched_at, request_headers=list(resp.request.headers.items()),
+            # the URL as requested (percent-encoded, IDNA host): WARC headers are ASCII (WARC/1.1 §5.15: a URI)
+            self.archive.write(url=str(resp.request.url), fetched_at=fetched_at, request_headers=list(resp.request.headers.items()),
                                status=resp.status_code, reason=resp.reason_phrase, http_version=resp.http_version,
                                response_headers=list(resp.headers.items()), body=body, ip=ip)
         return resp, body
