@@ -114,7 +114,7 @@ def crawl(source: Optional[str] = typer.Option(None, "--source", help="Only this
     """One crawl cycle: feeds, sitemaps, section pages → new article pages → raw-pages topic (as the DAG does)."""
     from marsad.crawl.registry import load_registry
     from marsad.crawl.run import crawl_source
-    from marsad.errors import ConfigError
+    from marsad.errors import ConfigError, TransientError
     from marsad.observability import console
 
     settings = _settings()
@@ -125,6 +125,8 @@ def crawl(source: Optional[str] = typer.Option(None, "--source", help="Only this
             console.print(f"{name}: {counts}", highlight=False)
     except ConfigError as exc:
         _fail(str(exc))
+    except TransientError as exc:  # Kafka down: discovered URLs stay in the frontier, nothing was marked seen
+        _fail(f"{exc} (is the stack up? `marsad stack up`; the next crawl fetches the same URLs again)", 1)
 
 
 @app.command("crawl-health")
@@ -158,7 +160,7 @@ def ingest_warc(files: list[Path] = typer.Argument(..., exists=True, dir_okay=Fa
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from marsad.crawl.warc import ingest_warc as run
-    from marsad.errors import ConfigError
+    from marsad.errors import ConfigError, TransientError
     from marsad.observability import console
 
     settings = _settings()
@@ -175,6 +177,8 @@ def ingest_warc(files: list[Path] = typer.Argument(..., exists=True, dir_okay=Fa
             counts = run(settings, list(files), source=source, on_page=tick)
         except ConfigError as exc:
             _fail(str(exc))
+        except TransientError as exc:
+            _fail(f"{exc} (is the stack up? `marsad stack up`; re-running ingest-warc is harmless)", 1)
     console.print(counts, highlight=False)
 
 

@@ -129,3 +129,16 @@ def test_retry_after_seconds_and_http_date():
     assert parse_retry_after(formatdate(now + 90, usegmt=True), now=now) == pytest.approx(90, abs=1)
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("") is None
+
+
+def test_review3_robots_origin_of_an_ipv6_literal_keeps_its_brackets():
+    """host_key dropped the brackets: robots.txt of http://[2606:4700::1111]/ was asked at
+    http://2606:4700::1111/robots.txt (an invalid port) -> bad-url -> robots-unreachable for every page of the host."""
+    from urllib.parse import urlsplit
+
+    from marsad.crawl.politeness import host_key, robots_origin
+
+    assert robots_origin("http://[2606:4700::1111]/news/x") == "http://[2606:4700::1111]"
+    assert robots_origin("https://[2606:4700::1111]:8443/x") == "https://[2606:4700::1111]:8443"
+    assert urlsplit(robots_origin("http://[::1]:8080/a") + "/robots.txt").port == 8080
+    assert host_key("http://News.Example.com:80/a") == "news.example.com"

@@ -54,3 +54,26 @@ def test_a_file_that_is_not_an_archive_is_refused(tmp_path):
     bad.write_bytes(b"\x1f\x8bnot gzip at all")
     with pytest.raises(ConfigError, match="x.warc.gz"):
         list(iter_raw_pages(bad, "x", Counter()))
+
+
+def test_review3_a_response_record_with_an_unparseable_status_is_skipped_not_fatal(tmp_path):
+    """`int("OK")` raised ValueError out of ingest-warc: one odd record stopped the whole file (and the files after
+    it) with a traceback."""
+    from collections import Counter
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from marsad.crawl.warc import iter_raw_pages
+
+    path = tmp_path / "odd.warc.gz"
+    with open(path, "wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        for url, status in (("http://x.example/a-123456", "OK"), ("http://x.example/b-123456", "200 OK")):
+            http = StatusAndHeaders(status, [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            w.write_record(w.create_warc_record(url, "response", payload=BytesIO(b"<html>x</html>"),
+                                                http_headers=http))
+    counts: Counter = Counter()
+    assert [p.meta.url for p in iter_raw_pages(path, "w", counts)] == ["http://x.example/b-123456"]
+    assert counts["skipped:bad-record"] == 1

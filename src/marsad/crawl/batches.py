@@ -43,18 +43,21 @@ def record_batch(settings, source: str, run_id: str, index: int, counts: dict[st
 
     import orjson
 
-    from marsad.crawl.run import write_report
+    from marsad.crawl.run import write_atomic, write_report
 
     reports = settings.crawl_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     with open(reports / f".batches-{source}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         path = reports / f"batches-{source}.json"
-        state = orjson.loads(path.read_bytes()) if path.exists() else {}
-        if state.get("run_id") != run_id:
+        try:
+            state = orjson.loads(path.read_bytes()) if path.exists() else {}
+        except orjson.JSONDecodeError:  # cut short by a writer killed before writes were atomic: start over
+            state = {}
+        if not isinstance(state, dict) or state.get("run_id") != run_id:
             state = {"run_id": run_id, "batches": {}}
         state["batches"][str(index)] = counts
-        path.write_bytes(orjson.dumps(state))
+        write_atomic(path, orjson.dumps(state))
         total: Counter = Counter()
         for c in state["batches"].values():
             total.update(c)

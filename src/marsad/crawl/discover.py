@@ -193,8 +193,13 @@ def same_site(url: str, site: str) -> bool:
     return bool(h) and (h == s or h.endswith("." + s))
 
 
-def section_links(body: bytes, page_url: str, site: str, counts: Counter) -> list[str]:
+def section_links(body: bytes, page_url: str, site: str, counts: Counter,
+                  content_type: str | None = None) -> list[str]:
     """Absolute same-site article links of the HTML page ``body`` served at ``page_url``.
+
+    The body is decoded like an article page (:func:`marsad.extract.decode.decode_html`: BOM, the ``content_type``
+    header's charset, ``<meta>``, detection): given raw bytes without a ``<meta charset>`` lxml reads Latin-1, and
+    every raw Arabic ``href`` became a mojibake URL that does not exist.
 
     Relative links are resolved against ``<base href>`` or ``page_url``; fragments dropped; ``javascript:``,
     ``mailto:`` and the like counted ``bad-link``; other hosts ``off-site``; listings ``not-article``.
@@ -202,23 +207,28 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter) -> lis
     import lxml.etree
     import lxml.html
 
-    try:
-        doc = lxml.html.document_fromstring(body)
+    from marsad.extract.decode import decode_html
+
+    text, _ = decode_html(body, content_type)
+    try:  # bytes in a known encoding: lxml refuses str carrying an XML encoding declaration
+        doc = lxml.html.document_fromstring(text.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (lxml.etree.ParserError, ValueError) as exc:
         counts["unreadable"] += 1
         log.warning("section page %s unreadable: %s", page_url, exc)
         return []
     base = page_url
     for b in doc.xpath("//base[@href]")[:1]:
-        base = urljoin(page_url, b.get("href").strip())
+        base = _join(page_url, b.get("href").strip()) or page_url
     out = []
     for a in doc.xpath("//a[@href]"):
         href = a.get("href").strip()
         if not href or href.startswith("#"):
             continue
         counts["items"] += 1
-        link = urljoin(base, href).split("#", 1)[0]
-        if urlsplit(link).scheme not in ("http", "https"):
+        link = _join(base, href)
+        if link is not None:
+            link = link.split("#", 1)[0]
+        if link is None or urlsplit(link).scheme not in ("http", "https"):
             counts["bad-link"] += 1
         elif not same_site(link, site):
             counts["off-site"] += 1
@@ -231,7 +241,24 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter) -> lis
 
 # --- feeds and sitemaps -------------------------------------------------------------------------------------
 
-def feed_links(body: bytes, feed_url: str, counts: Counter) -> list[str]:
+_XML_ENCODING_DECL = re.compile(rb"""^\s*<\?xml[^>]*\sencoding\s*=""")
+
+
+def _feed_input(body: bytes, content_type: str | None) -> tuple[bytes, dict[str, str]]:
+    """The feed bytes and HTTP headers for feedparser. A document with its own ``<?xml … encoding=…?>`` (or a BOM)
+    goes as it is, with its ``Content-Type`` (RFC 7303 precedence is feedparser's job). One without: decoded like
+    an HTML page (header charset, UTF-8, detection — never windows-1252) and handed over as UTF-8, so undeclared
+    windows-1256 / ISO-8859-6 feeds keep their Arabic links."""
+    if _XML_ENCODING_DECL.match(body[:512]) or body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return body, ({"content-type": content_type} if content_type else {})
+    from marsad.extract.decode import decode_html
+
+    text, _ = decode_html(body, content_type)
+    media = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
+    return text.encode("utf-8"), {"content-type": f"{media}; charset=utf-8"}
+
+
+def feed_links(body: bytes, feed_url: str, counts: Counter, content_type: str | None = None) -> list[str]:
     """Item links of an RSS 0.9x/1.0/2.0 or Atom document (feedparser), relative links resolved.
 
     Refuses (``xml-entities``) a document declaring entities (:func:`declares_entities`); ``unreadable`` when
@@ -242,7 +269,8 @@ def feed_links(body: bytes, feed_url: str, counts: Counter) -> list[str]:
         counts["xml-entities"] += 1
         log.error("feed %s declares XML entities: not parsed", feed_url)
         return []
-    parsed = feedparser.parse(io.BytesIO(body), response_headers={"content-location": feed_url})
+    data, headers = _feed_input(body, content_type)
+    parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": feed_url, **headers})
     if parsed.bozo and not parsed.entries:
         counts["unreadable"] += 1
         log.error("feed %s unreadable: %s", feed_url, parsed.get("bozo_exception"))
@@ -254,7 +282,11 @@ def feed_links(body: bytes, feed_url: str, counts: Counter) -> list[str]:
             counts["no-link"] += 1
             continue
         counts["items"] += 1
-        out.append(urljoin(feed_url, link.strip()))
+        joined = _join(feed_url, link.strip())
+        if joined is None:
+            counts["bad-link"] += 1
+            continue
+        out.append(joined)
     return out
 
 
@@ -268,6 +300,18 @@ def parse_w3c_datetime(value: str | None, tz: ZoneInfo) -> datetime | None:
     except ValueError:
         return None
     return t if t.tzinfo else t.replace(tzinfo=tz)
+
+
+def _join(base: str, link: str) -> str | None:
+    """``urljoin(base, link)``, or ``None`` when ``link`` cannot be parsed (``http://[bad``: urllib raises
+    ``ValueError`` on an unclosed IPv6 bracket or an invalid port) — one bad link must not fail the discovery."""
+    try:
+        out = urljoin(base, link)
+        parts = urlsplit(out)
+        parts.port  # noqa: B018  (raises ValueError on a port out of range)
+    except ValueError:
+        return None
+    return out
 
 
 def _local(tag: object) -> str:
@@ -291,6 +335,8 @@ class _Pass:
         self.tz = ZoneInfo(source.timezone)
         self.cutoff = now - timedelta(hours=settings.news_max_age_h)
         self.visited: set[str] = set()
+        self.content_type: str | None = None
+        """``Content-Type`` of the last resource polled (a section page is decoded with its charset)."""
         min_s = max(settings.poll_min_interval_s, source.poll_min_interval_s or 0)
         self.polls = PollState(settings.crawl_dir / "seen.sqlite", min_s, max(min_s, settings.poll_max_interval_s))
         self.fetcher = Fetcher(settings, source)
@@ -322,6 +368,7 @@ class _Pass:
             log.error("%s: %s %s answered %s", self.source.name, kind, url, resp.status_code)
             return None
         self.counts["polled"] += 1
+        self.content_type = resp.headers.get("content-type")  # the charset of a section page
         digest = hashlib.sha256(body).hexdigest()
         changed = digest != state.body_hash
         if changed:
@@ -337,14 +384,14 @@ class _Pass:
         got = self.poll(url, "feed")
         if got:
             body, record, final = got
-            self.links += feed_links(body, final, self.counts)
+            self.links += feed_links(body, final, self.counts, self.content_type)
             self.pending_records.append(record)
 
     def section(self, url: str) -> None:
         got = self.poll(url, "section page")
         if got:
             body, record, final = got
-            self.links += section_links(body, final, self.source.site, self.counts)
+            self.links += section_links(body, final, self.source.site, self.counts, self.content_type)
             self.pending_records.append(record)
 
     def sitemap(self, url: str, depth: int = 1) -> None:
@@ -384,7 +431,11 @@ class _Pass:
                 if when is not None and when < self.cutoff:
                     self.counts["too-old"] += 1
                     continue
-                children.append((when, urljoin(final, loc)))
+                child = _join(final, loc)
+                if child is None:
+                    self.counts["bad-link"] += 1
+                    continue
+                children.append((when, child))
             if depth >= self.settings.sitemap_max_depth:
                 self.counts["sitemap-too-deep"] += len(children)
                 return
@@ -406,7 +457,10 @@ class _Pass:
                 if when is not None and when < self.cutoff:
                     self.counts["too-old"] += 1
                     continue
-                link = urljoin(final, loc)
+                link = _join(final, loc)
+                if link is None:
+                    self.counts["bad-link"] += 1
+                    continue
                 if not same_site(link, self.source.site):  # sitemaps.org: entries on the sitemap's own site
                     self.counts["off-site"] += 1
                     continue

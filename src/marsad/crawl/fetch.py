@@ -27,6 +27,7 @@ import zlib
 from collections import Counter
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from marsad.crawl import interstitial
@@ -91,12 +92,67 @@ def check_address(url: str, settings: Settings) -> None:
         infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80))
     except socket.gaierror as exc:
         raise FetchRefused("dns-error", url, str(exc)) from exc
+    except UnicodeError as exc:  # the IDNA codec refuses the name (an empty label "a..b", a label over 63 chars)
+        raise FetchRefused("bad-url", url, f"host name: {exc}") from exc
+    _check_ips(infos, url)
+
+
+def _check_ips(infos, url: str) -> None:
+    """Raise ``private-address`` unless every address of ``getaddrinfo`` answer ``infos`` is a global one."""
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
         # is_global excludes private, loopback, link-local (169.254.169.254), CGNAT 100.64/10 (Alibaba's
         # 100.100.100.200 metadata), reserved and documentation ranges (IANA special-purpose registries).
         if not ip.is_global or ip.is_multicast:
             raise FetchRefused("private-address", url, str(ip))
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and (not embedded.is_global or embedded.is_multicast):
+            raise FetchRefused("private-address", url, f"{ip} (embeds {embedded})")
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+"""NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use): the last 32 bits are the IPv4 address reached."""
+
+
+def _embedded_ipv4(ip) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address reaches through NAT64, 6to4 or the deprecated IPv4-compatible form (which
+    ``is_global`` calls global), or ``None``. IPv4-mapped and Teredo addresses are already not global."""
+    if ip.version != 6:
+        return None
+    if any(ip in net for net in _NAT64) or (int(ip) >> 32 == 0 and int(ip) > 0xFFFF):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """httpcore's network backend with the SSRF guard at the moment of connecting.
+
+    :func:`check_address` resolves the host before a request, but the HTTP client resolved it again to connect: a
+    name answering a public address first and a private one next (DNS rebinding, TTL 0) passed the guard and
+    reached loopback or the metadata service. Here the host is resolved once, every address checked, and the
+    socket connects to a checked address (TLS still verifies and sends SNI for the host name: httpcore passes the
+    origin's name to ``start_tls``). Hosts in ``settings.allow_private_hosts`` connect as usual.
+    """
+
+    def __init__(self, allow: list[str]) -> None:
+        self.allow = set(allow)
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if host in self.allow:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"{host}: {exc}") from exc
+        _check_ips(infos, f"{host}:{port}")
+        last: Exception | None = None
+        for addr in dict.fromkeys(info[4][0] for info in infos):  # every checked address in order, as
+            try:                                                     # socket.create_connection would
+                return super().connect_tcp(addr, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
 
 
 def _decompressor(encoding: str, first: bytes):
@@ -133,6 +189,7 @@ class Fetcher:
                      "Accept-Encoding": "gzip, deflate"},
             timeout=self._timeout(),
             follow_redirects=False,
+            transport=_guarded_transport(settings),
         )
         self.politeness = Politeness(settings.crawl_dir / "politeness.sqlite")
         self._failures: Counter = Counter()
@@ -204,6 +261,10 @@ class Fetcher:
             failures = self._failures[host_key(current)]
             if failures >= self.settings.host_failures_to_skip:
                 raise FetchRefused("host-down", current, f"{failures} failures in a row on this host in this run")
+            held = self.politeness.held(host_key(current))
+            if held is not None:  # the host's Retry-After is not over: no request at all (robots.txt included)
+                raise FetchRefused(f"http-{held[1]}", current,
+                                   f"host on hold for {held[0] - time.time():.0f} s more (Retry-After)")
             rules = None
             if robots and self.settings.obey_robots:
                 rules = self.robots(current)
@@ -245,6 +306,8 @@ class Fetcher:
                 retry_after = parse_retry_after(resp.headers.get("retry-after"))
                 if retry_after is not None and retry_after > s.retry_after_max_s:
                     self.stats["retry-after-too-long"] += 1
+                    # the whole host asked for the pause: every process refuses its URLs until then (no sleeping)
+                    self.politeness.hold(host, time.time() + retry_after, resp.status_code)
                     log.warning("%s: Retry-After %.0f s > %.0f s: not waiting", url, retry_after,
                                 s.retry_after_max_s)
                     return resp, body
@@ -263,6 +326,8 @@ class Fetcher:
                 ip = _peer_ip(resp)  # before the body: a server that closes after it leaves no peer to ask
                 body = b"" if resp.has_redirect_location or resp.status_code == 304 else \
                     self._read(resp, url, cap, deadline, truncate)
+        except FetchRefused as exc:  # the connect-time SSRF guard (_GuardedBackend) knows the host, not the URL
+            raise FetchRefused(exc.reason, url, exc.detail) from None
         except httpx.TimeoutException as exc:
             raise FetchRefused("timeout", url, f"{type(exc).__name__} {exc}") from exc
         except httpx.InvalidURL as exc:
@@ -270,7 +335,8 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchRefused("http-error", url, f"{type(exc).__name__} {exc}") from exc
         if self.archive is not None:
-            self.archive.write(url=url, fetched_at=fetched_at, request_headers=list(resp.request.headers.items()),
+            # the URL as requested (percent-encoded, IDNA host): WARC headers are ASCII (WARC/1.1 §5.15: a URI)
+            self.archive.write(url=str(resp.request.url), fetched_at=fetched_at, request_headers=list(resp.request.headers.items()),
                                status=resp.status_code, reason=resp.reason_phrase, http_version=resp.http_version,
                                response_headers=list(resp.headers.items()), body=body, ip=ip)
         return resp, body
@@ -324,6 +390,8 @@ class Fetcher:
             out.append(tail)
             if size > cap and not truncate:
                 raise FetchRefused("too-large", url, f"> {cap} bytes inflated")
+            if not dec.eof and not truncate:  # zlib raises on neither: a stream cut short is a partial page
+                raise FetchRefused("bad-encoding", url, f"{encoding}: compressed data ends before its end marker")
         return b"".join(out)[:cap] if truncate else b"".join(out)
 
     # --- articles ---------------------------------------------------------------------------------------
@@ -354,6 +422,16 @@ class Fetcher:
             content_length=len(body),
         )
         return RawPage(meta=meta, body=body)
+
+
+def _guarded_transport(settings: Settings) -> httpx.HTTPTransport:
+    """An httpx transport whose connections go through :class:`_GuardedBackend` (the SSRF guard at connect time)."""
+    transport = httpx.HTTPTransport()
+    pool = transport._pool
+    if not hasattr(pool, "_network_backend"):  # pragma: no cover - an httpcore that moved it: fail loudly
+        raise RuntimeError("httpcore.ConnectionPool has no _network_backend: the SSRF guard cannot be installed")
+    pool._network_backend = _GuardedBackend(settings.allow_private_hosts)
+    return transport
 
 
 def _peer_ip(resp: httpx.Response) -> str | None:

@@ -93,8 +93,12 @@ def crawl_health(settings: Settings, sources: list[Source], now: datetime | None
         if not source.enabled:
             continue
         path = reports / f"crawl-{source.name}.json"
-        report = orjson.loads(path.read_bytes()) if path.exists() else None
-        h = assess(source, report, now, settings.health_stale_h)
+        try:
+            report = orjson.loads(path.read_bytes()) if path.exists() else None
+            h = assess(source, report, now, settings.health_stale_h)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            # one damaged report must not hide the health of every other source
+            h = SourceHealth(source.name, "failed", [f"crawl report {path.name} unreadable: {exc}"])
         out["summary"][h.status].append(source.name)
         out["sources"][source.name] = asdict(h)
     reports.mkdir(parents=True, exist_ok=True)

@@ -66,8 +66,12 @@ RULES: tuple[Rule, ...] = (
     # --- bot challenges (CDN / WAF) ---------------------------------------------------------------------
     Rule("cloudflare-mitigated", "challenge", header=("cf-mitigated", r"challenge"),
          source="Cloudflare docs, 'Detect a Challenge Page response': header cf-mitigated: challenge"),
-    Rule("cloudflare-challenge", "challenge", body=r"/cdn-cgi/challenge-platform/|window\._cf_chl_opt|cf-chl-",
-         source="Cloudflare managed/JS challenge page ('Just a moment...'), observed 2023-2026"),
+    # not /cdn-cgi/challenge-platform/ alone: Bot Management's "JavaScript detections" injects
+    # /cdn-cgi/challenge-platform/scripts/jsd/main.js into every ordinary page of the zone (LBCGroup in the corpus)
+    Rule("cloudflare-challenge", "challenge",
+         body=r"/cdn-cgi/challenge-platform/h/[a-z]/orchestrate/|window\._cf_chl_opt|cf-chl-",
+         source="Cloudflare managed/JS challenge page ('Just a moment...'): _cf_chl_opt and the orchestrate "
+                "script, observed 2023-2026"),
     Rule("cloudflare-just-a-moment", "challenge", statuses=frozenset({403, 429, 503}),
          body=r"<title>\s*Just a moment\.\.\.\s*</title>",
          source="Cloudflare interstitial title, observed on news sites behind Cloudflare"),
@@ -85,8 +89,12 @@ RULES: tuple[Rule, ...] = (
          source="DataDome captcha page (geo.captcha-delivery.com iframe); header x-datadome on the response"),
     Rule("datadome-header", "challenge", statuses=frozenset({403}), header=("x-datadome", r"."),
          source="DataDome block answer: 403 with an x-datadome header"),
-    Rule("imperva-incapsula", "challenge", body=r"_Incapsula_Resource|Incapsula incident ID",
-         source="Imperva (Incapsula) bot check page"),
+    # not _Incapsula_Resource alone: Imperva injects /_Incapsula_Resource?SWJIYLWA=… into ordinary pages too
+    Rule("imperva-incapsula", "challenge",
+         body=r"_Incapsula_Resource\?CWUDNSAI=|Incapsula incident ID|"
+              r"noindex,\s*nofollow[\"']?\s*/?>\s*<script[^>]*_Incapsula_Resource\?SWJIYLWA=",
+         source="Imperva (Incapsula) bot check page: the CWUDNSAI iframe, the incident-ID block page, or an empty "
+                "noindex page holding only the SWJIYLWA script"),
     Rule("perimeterx", "challenge", body=r"px-captcha|_pxCaptcha|Press &amp; Hold|Press & Hold",
          source="HUMAN (PerimeterX) 'Press & Hold' captcha page"),
     # --- consent / cookie walls ----------------------------------------------------------------------------

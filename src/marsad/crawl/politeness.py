@@ -38,10 +38,16 @@ ROBOTS_ERROR_TTL_S = 600.0
 failing server is not hit once per article; meanwhile the host counts as disallowed (RFC 9309 §2.3.1.4)."""
 
 
+HOLD_MAX_S = 24 * 3600.0
+"""Longest hold of a host after a ``Retry-After`` (seconds): a server sending years is asked again after a day."""
+
+
 def host_key(url: str) -> str:
     """The politeness key of ``url``: lower-cased host, plus ``:port`` when the port is not the scheme default."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets, or host_key + "/robots.txt" is not a URL
+        host = f"[{host}]"
     port = parts.port
     if port and port != (443 if parts.scheme == "https" else 80):
         return f"{host}:{port}"
@@ -74,7 +80,9 @@ class RobotsRules:
         """Parsed once per answer (every request of a run asks it)."""
         if not 200 <= self.status < 300:
             return None
-        return Protego.parse(self.body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace"))
+        # utf-8-sig: a UTF-8 byte order mark (IIS / Windows editors) is dropped, as Google does; left in, the
+        # first line reads "\ufeffUser-agent" and protego ignores the whole group and every rule in it.
+        return Protego.parse(self.body[:ROBOTS_MAX_BYTES].decode("utf-8-sig", errors="replace"))
 
     def allowed(self, url: str, token: str) -> bool:
         if self.unreachable:
@@ -103,6 +111,8 @@ class Politeness:
         # makes the next request to a host come early once). FULL costs a disk flush per request.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS hosts (host TEXT PRIMARY KEY, next_at REAL NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS holds (host TEXT PRIMARY KEY, until REAL NOT NULL, "
+                         "status INTEGER NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS robots (origin TEXT PRIMARY KEY, fetched_at REAL NOT NULL, "
                          "status INTEGER NOT NULL, body BLOB NOT NULL)")
         self._memo: dict[str, tuple[float, RobotsRules]] = {}
@@ -146,6 +156,20 @@ class Politeness:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    # --- holds: a Retry-After too long to wait for ---------------------------------------------------------
+    def hold(self, host: str, until: float, status: int) -> None:
+        """No request to ``host`` before Unix time ``until`` (capped at :data:`HOLD_MAX_S` from now): the host
+        answered ``status`` with a ``Retry-After`` longer than a run waits. Unlike :meth:`defer` nobody sleeps for
+        it: :meth:`held` tells every process to refuse the host's URLs at once until then."""
+        until = min(until, time.time() + HOLD_MAX_S)
+        self._db.execute("INSERT INTO holds (host, until, status) VALUES (?, ?, ?) ON CONFLICT(host) DO UPDATE SET "
+                         "until = max(until, excluded.until), status = excluded.status", (host, until, status))
+
+    def held(self, host: str) -> tuple[float, int] | None:
+        """``(until, status)`` when ``host`` is on hold now (see :meth:`hold`), else ``None``."""
+        row = self._db.execute("SELECT until, status FROM holds WHERE host = ?", (host,)).fetchone()
+        return (row[0], row[1]) if row and row[0] > time.time() else None
 
     # --- robots.txt cache ------------------------------------------------------------------------------
     def cached_robots(self, origin: str, max_age_s: float) -> RobotsRules | None:

@@ -6,6 +6,7 @@ These are the functions the Airflow tasks call (``dags/crawl_sources.py``) and `
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from marsad.crawl.publish import RawPagePublisher
 from marsad.crawl.registry import Source, get_source
 from marsad.crawl.state import SeenUrls
 from marsad.dedup.urls import canonical_url
+from marsad.errors import TransientError
 from marsad.messages import META_HEADER, RAW_PAGE_SCHEMA, SCHEMA_HEADER, RawPageMeta, utcnow
 from marsad.settings import Settings
 
@@ -36,10 +38,15 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
     (pages over a size cap, sent to the dead-letter topic with metadata only).
     A transient refusal (``FetchRefused.transient``) leaves the URL unseen so the next run tries it again.
     Raises :class:`~marsad.errors.TransientError` if Kafka did not acknowledge every raw page (nothing is
-    marked seen then, so the next run fetches them again; the index ``_id`` makes that harmless).
+    marked seen then, so the next run fetches them again; the index ``_id`` makes that harmless), and the URLs'
+    hand-out is refunded so that an outage never makes the frontier abandon them.
     """
+    try:
+        publisher = RawPagePublisher(settings)
+    except TransientError:
+        _refund(settings, urls)
+        raise
     fetcher = Fetcher(settings, source)
-    publisher = RawPagePublisher(settings)
     counts: Counter = Counter()
     done: list[str] = []
     try:
@@ -67,7 +74,11 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
         fetcher.close()
         if fetcher.stats["retries"]:
             counts["retries"] += fetcher.stats["retries"]
-    delivered = publisher.close()  # raises before anything is marked seen
+    try:
+        delivered = publisher.close()  # raises before anything is marked seen
+    except TransientError:
+        _refund(settings, urls)
+        raise
     counts.update(delivered)
     seen = seen_db(settings)
     try:
@@ -78,12 +89,35 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
     return dict(counts)
 
 
+def _refund(settings: Settings, urls: list[str]) -> None:
+    """Kafka could not take this run's pages: the URLs were handed out for nothing (see :meth:`SeenUrls.refund`)."""
+    canon = []
+    for u in urls:
+        try:
+            canon.append(canonical_url(u))
+        except ValueError:
+            continue
+    seen = seen_db(settings)
+    try:
+        seen.refund(canon)
+    finally:
+        seen.close()
+
+
 def write_report(settings: Settings, source: str, counts: dict[str, int]) -> Path:
     """Write the counts of the last crawl of ``source`` to ``<crawl_dir>/reports/crawl-<source>.json``."""
     path = settings.crawl_dir / "reports" / f"crawl-{source}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps({"source": source, "at": utcnow().isoformat(), "counts": counts}))
+    write_atomic(path, orjson.dumps({"source": source, "at": utcnow().isoformat(), "counts": counts}))
     return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (temporary file + rename): a reader (the health DAG) never sees a
+    half-written file, and a writer killed mid-write leaves the previous version, not a truncated one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def crawl_source(settings: Settings, name: str) -> dict[str, int]:

@@ -119,6 +119,13 @@ class SeenUrls:
             self._db.commit()
         return [r[1] for r in rows]
 
+    def refund(self, urls: list[str]) -> None:
+        """Take back one hand-out of the pending ``urls`` (canonical): the run they were handed to could not publish
+        anything (Kafka down), so it was no attempt of theirs — an outage must not make :meth:`abandon` drop them."""
+        self._db.executemany("UPDATE frontier SET handed_out = max(handed_out - 1, 0) "
+                             "WHERE url = ? AND fetched_at IS NULL", [(u,) for u in urls])
+        self._db.commit()
+
     def abandon(self, source: str, max_attempts: int, now: datetime | None = None) -> list[str]:
         """Close the pending rows of ``source`` handed out ``max_attempts`` times without being marked fetched
         (a URL that times out on every run would otherwise hold a ``max_items`` slot forever); returns their links.

@@ -6,8 +6,8 @@ records with an HTTP 200 HTML payload become raw pages with their **original cap
 or the ARC record's 14-digit date) as ``fetched_at``; everything else is counted as ``skipped:<reason>``:
 ``skipped:<record type>``, ``skipped:http-<status>``, ``skipped:not-html``, ``skipped:too-large`` (payload over
 ``settings.max_page_bytes``, read with a bounded read so a compressed payload is never fully inflated),
-``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record`` (no target URI or
-date).
+``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record`` (no target URI, status or
+date), ``skipped:truncated`` (the file ends inside the record: a partial payload is never published).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.limitreader import LimitReader
 
 from marsad.crawl import interstitial
 from marsad.crawl.fetch import HTML_TYPES
@@ -86,11 +87,18 @@ def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage |
     if not url or not url.startswith(("http://", "https://")) or fetched_at is None or rec.http_headers is None:
         counts["skipped:bad-record"] += 1
         return None
-    status = int(rec.http_headers.get_statuscode() or 0)
+    try:
+        status = int(rec.http_headers.get_statuscode() or 0)
+    except ValueError:  # a status line warcio kept but that has no numeric code ("HTTP/1.1 OK")
+        counts["skipped:bad-record"] += 1
+        return None
     headers = {k.lower(): v for k, v in rec.http_headers.headers}
     body = rec.content_stream().read(max_bytes + 1)  # bounded: a gzip payload inflates at most this much
     if len(body) > max_bytes:
         counts["skipped:too-large"] += 1
+        return None
+    if _truncated(rec):
+        counts["skipped:truncated"] += 1
         return None
     rule = interstitial.detect(status, headers, url, body)
     if rule is not None:
@@ -111,6 +119,20 @@ def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage |
     meta = RawPageMeta(url=url, final_url=url, canonical_url=canon, status=status, headers=headers,
                        fetched_at=fetched_at, source=source, via="warc", content_length=len(body))
     return RawPage(meta=meta, body=body)
+
+
+def _truncated(rec) -> bool:
+    """True when the file ended before the record's declared ``Content-Length``: a WARC cut short (a crawl
+    process killed with its ``.warc.gz.open`` file, a partial download) would otherwise give a partial payload as
+    if it were the whole page. warcio bounds the record with a :class:`LimitReader`; what the payload read left
+    of it is drained here, and a stream that ends while bytes are still owed is a truncated record."""
+    raw = rec.raw_stream
+    if not isinstance(raw, LimitReader):
+        return False
+    while raw.limit > 0:
+        if not raw.read(min(raw.limit, 65536)):
+            return True
+    return False
 
 
 def ingest_warc(settings: Settings, paths: list[Path], source: str = "warc",
