@@ -229,3 +229,22 @@ def test_webhook_to_a_private_address_is_refused_without_a_request():
     assert seen == []
     allowed = FAST.model_copy(update={"allow_private_hosts": ["127.0.0.1"]})
     assert deliver(_event(webhook="http://127.0.0.1:8080/x"), _client([200], seen), allowed) == 1
+
+
+@pytest.mark.parametrize("query", ["OR", '""', "«»", "OR OR", '" "'])
+def test_a_rule_with_nothing_to_search_for_is_refused_not_a_crash(tmp_path: Path, monkeypatch, query):
+    # review6: such a query passed validation and then raised a bare ValueError from percolator_query() inside
+    # RuleStore.put: `alerts add` crashed with a traceback, and `alerts load` crashed after storing the rules
+    # listed before it (its promise "nothing is changed when any entry is invalid" broken)
+    with pytest.raises(RuleError, match="nothing to search for"):
+        make_rule(name="r", query=query)
+    f = tmp_path / "rules.yaml"
+    f.write_text(f"rules:\n  - name: ok\n    query: {Q}\n  - name: bad\n    query: '{query}'\n", encoding="utf-8")
+    rules, problems = parse_rules_file(f)
+    assert [r.name for r in rules] == ["ok"]
+    assert len(problems) == 1 and "rule #2 (bad)" in str(problems[0]) and "nothing to search for" in str(problems[0])
+    from marsad.cli import app
+
+    monkeypatch.setenv("MARSAD_ES_URL", "http://127.0.0.1:1")  # refused before Elasticsearch is reached
+    res = CliRunner().invoke(app, ["alerts", "add", "bad", query])
+    assert res.exit_code == 2 and "nothing to search for" in " ".join(res.output.split())

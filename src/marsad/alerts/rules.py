@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 from marsad.errors import ConfigError, TransientError
 from marsad.index.es import Es, EsHttpError
 from marsad.messages import utcnow
-from marsad.search import text_query
+from marsad.search import parse_query, text_query
 from marsad.settings import Settings
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -67,6 +67,7 @@ class Rule(BaseModel):
             raise ValueError("query is empty")
         if len(v) > MAX_QUERY_CHARS:
             raise ValueError(f"query is {len(v)} characters (max {MAX_QUERY_CHARS})")
+        parse_query(v)  # ValueError "nothing to search for" (only OR / empty quotes): refused here, not at storage
         return v
 
     @field_validator("source", "language")
