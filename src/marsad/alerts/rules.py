@@ -217,6 +217,7 @@ class RuleStore:
 
         With ``replace=False`` an existing rule with another definition raises :class:`RuleError`.
         """
+        self.check_searchable(rule)
         old = self._req("GET", f"/{self.alias}/_doc/{rule.name}", ok=(404,))
         now = utcnow().isoformat()
         created_at = now
@@ -235,6 +236,22 @@ class RuleStore:
         except EsHttpError as exc:
             raise RuleError(f"Elasticsearch refused rule {rule.name!r}: {exc}") from exc
         return "updated" if old.get("found") else "created"
+
+    def check_searchable(self, rule: Rule) -> None:
+        """Raise :class:`RuleError` when an alternative of ``rule.query`` has a part that every analyzer it is
+        searched with folds to no token (only tatweel, tashkeel, format characters…): its percolator query could
+        never match a story. Words are searched with ``marsad_arabic_search`` and ``marsad_arabic_exact``, a quoted
+        phrase with ``marsad_arabic_exact`` (:func:`marsad.search.text_query`); the analyzers are the rules index's.
+        """
+        for alt in parse_query(rule.query):
+            for part in alt:
+                analyzers = (("marsad_arabic_exact",) if part.kind == "phrase"
+                             else ("marsad_arabic_search", "marsad_arabic_exact"))
+                if not any(self._req("POST", f"/{self.alias}/_analyze",
+                                     {"analyzer": a, "text": part.text}).get("tokens") for a in analyzers):
+                    raise RuleError(f"rule {rule.name!r}: {part.text!r} has no searchable word once normalised "
+                                    f"(tatweel, tashkeel and format characters are folded away): it could never "
+                                    f"match a story")
 
     def remove(self, name: str) -> None:
         """Delete rule ``name``; raises :class:`RuleError` when there is no such rule."""
