@@ -185,3 +185,12 @@ def test_a_rule_that_analyses_to_no_word_is_refused(rules_env, query):
     # a query whose stop words survive on the exact subfields is still a working rule
     assert _cli("add", "stops", "في من")[0] == 0
     assert match_text(settings, es, make_rule(name="stops", query="في من"), "خرج في من معه", stored=True) is not None
+
+
+def test_load_with_a_blind_rule_changes_nothing(rules_env, tmp_path):
+    settings, es = rules_env
+    f = tmp_path / "rules.yaml"
+    f.write_text(f"rules:\n  - name: carriers\n    query: {Q}\n  - name: blind\n    query: ـــ\n", encoding="utf-8")
+    code, out = _cli("load", str(f))
+    assert code == 2 and "no searchable word" in out
+    assert RuleStore(settings, es).list() == []

@@ -266,6 +266,8 @@ class RuleStore:
         survive a plain load).
         """
         out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": [], "removed": []}
+        for r in rules:  # every rule checked before any is stored: a bad file changes nothing
+            self.check_searchable(r)
         for r in rules:
             out[self.put(r, replace=True)].append(r.name)
         if prune:
