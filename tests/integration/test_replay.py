@@ -287,3 +287,25 @@ def test_two_replays_with_copies_across_partitions_give_identical_stories(replay
     for n in range(1, 7):
         doc = first[doc_id(f"https://alpha.example/news/{n}")]
         assert [r["source"] for r in doc["republications"]] == ["beta", "gamma"]
+
+
+def test_dlq_replay_of_a_letter_whose_topic_is_gone_does_not_block_the_others(replay_names):
+    # review6: a dead letter naming a topic that no longer exists (auto-create is off) was produced anyway; its
+    # delivery never succeeded, so every `dlq replay` failed with TransientError without committing: one such letter
+    # blocked every later letter of the DLQ for good
+    s = replay_names
+    clients.ensure_topics(s)
+    gone = f"{s.raw_pages_topic}.gone"
+    p = clients.producer(s)
+    p.produce(s.dead_letter_topic, key=b"k1", value=b"v1", headers=dead_letter_headers(
+        [], reason="extract-timeout", detail="slow", stage="extract", error_class="PermanentError", topic=gone,
+        partition=0, offset=3))
+    p.produce(s.dead_letter_topic, key=b"k2", value=b"v2", headers=dead_letter_headers(
+        [], reason="extract-timeout", detail="slow", stage="extract", error_class="PermanentError",
+        topic=s.raw_pages_topic, partition=0, offset=4))
+    assert p.flush(30) == 0
+    stats = dlq_replay(s)
+    assert stats.read == 2 and stats.replayed == {"extract-timeout": 1} and stats.topics == {s.raw_pages_topic: 1}
+    assert stats.not_replayable == {"extract-timeout": 1} and stats.missing_topics == {gone: 1}
+    assert [m.value() for m in read_all(s, s.raw_pages_topic, 1)] == [b"v2"]
+    assert dlq_replay(s).read == 0  # not retried forever: the group has read both
