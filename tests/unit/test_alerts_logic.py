@@ -248,3 +248,52 @@ def test_a_rule_with_nothing_to_search_for_is_refused_not_a_crash(tmp_path: Path
     monkeypatch.setenv("MARSAD_ES_URL", "http://127.0.0.1:1")  # refused before Elasticsearch is reached
     res = CliRunner().invoke(app, ["alerts", "add", "bad", query])
     assert res.exit_code == 2 and "nothing to search for" in " ".join(res.output.split())
+
+
+def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout():
+    # review6: webhook_timeout_s was handed to httpx as a per-read timeout, so a receiver (or a proxy) answering one
+    # byte every half second kept a POST alive for as long as it trickled. worst_case_s / webhook_batch_size assume
+    # an attempt ends after webhook_timeout_s; a slow receiver made the batch outlive max.poll.interval.ms, the
+    # consumer was evicted and the batch redelivered to the same receiver — forever
+    import socket
+    import threading
+    import time as _time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                try:
+                    for b in b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-slow: " + b"y" * 60 + b"\r\n\r\n":
+                        if stop.is_set():
+                            return
+                        conn.sendall(bytes([b]))
+                        _time.sleep(0.3)
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    s = Settings(webhook_timeout_s=1.0, webhook_max_attempts=2, webhook_backoff_s=0.0,
+                 allow_private_hosts=["127.0.0.1"])
+    t0 = _time.monotonic()
+    try:
+        with pytest.raises(PermanentError) as exc:
+            deliver(_event(webhook=f"http://127.0.0.1:{port}/hook"), httpx.Client(), s)
+    finally:
+        stop.set()
+    elapsed = _time.monotonic() - t0
+    assert exc.value.reason == "webhook-failed"
+    assert elapsed < 2 * 1.0 + 1.5, f"two attempts of at most 1 s took {elapsed:.1f} s"
+    srv.close()

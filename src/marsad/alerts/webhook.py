@@ -19,6 +19,8 @@ is down for a day loses nothing and blocks nobody; the cost per failing event is
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
 
 import httpx
@@ -39,6 +41,48 @@ RETRYABLE_STATUS = frozenset({408, 425, 429})
 RFC 6585 Too Many Requests); every 5xx is retried too."""
 
 
+def post_within(client: httpx.Client, url: str, body: bytes, headers: dict[str, str],
+                timeout_s: float) -> httpx.Response:
+    """POST ``body`` to ``url`` and return the complete response within ``timeout_s`` seconds in total.
+
+    httpx's ``timeout`` bounds each connect/read/write separately, so a receiver that trickles its answer (a byte
+    now and then) would hold the request for ever; :func:`worst_case_s` and :func:`webhook_batch_size` rely on an
+    attempt ending after ``timeout_s``. A timer shuts the request's socket down at the deadline (the connection is
+    new for each request: ``connection: close``), which ends the blocked read; that is raised as
+    :class:`httpx.TimeoutException`. Other failures raise as httpx raises them.
+    """
+    socks: list[socket.socket] = []
+
+    def trace(name: str, info: dict) -> None:
+        if name == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")
+            if sock is not None:
+                socks.append(sock)
+
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = threading.Timer(timeout_s, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        return client.post(url, content=body, headers={**headers, "connection": "close"}, timeout=timeout_s,
+                           extensions={"trace": trace})
+    except httpx.HTTPError as exc:
+        if expired.is_set():
+            raise httpx.TimeoutException(f"no complete answer within {timeout_s:g} s") from exc
+        raise
+    finally:
+        timer.cancel()
+
+
 def deliver(event: AlertEvent, client: httpx.Client, settings: Settings) -> int:
     """POST ``event`` to ``event.webhook``; returns the number of attempts used.
 
@@ -55,7 +99,7 @@ def deliver(event: AlertEvent, client: httpx.Client, settings: Settings) -> int:
     for attempt in range(1, settings.webhook_max_attempts + 1):
         try:
             check_address(event.webhook, settings)  # the crawler's SSRF guard: no loopback/private/metadata hosts
-            resp = client.post(event.webhook, content=body, headers=headers, timeout=settings.webhook_timeout_s)
+            resp = post_within(client, event.webhook, body, headers, settings.webhook_timeout_s)
         except FetchRefused as exc:
             if exc.reason != "dns-error":
                 WEBHOOKS.labels("refused").inc()
