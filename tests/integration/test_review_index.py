@@ -224,3 +224,37 @@ def test_batch_of_long_articles_is_indexed_despite_es_request_size_limit(env):
     recs = [Record(s.articles_topic, 0, i, a.canonical_url.encode(), a.to_json()) for i, a in enumerate(arts)]
     outs = IndexStage(s, es).process_batch(recs)
     assert [o.label for o in outs] == ["indexed"] * 100
+
+
+def test_owner_replayed_after_a_copy_stood_in_for_it_is_not_lost_as_stale(env):
+    # review6: the owner's claim was made but its story write was dead-lettered; a later copy of the same text found
+    # no story and became the stand-in document (_retry_missing: the copy's fields under the owner's story id). When
+    # the owner was put back (`marsad dlq replay`), OWNER_UPDATE compared its fetched_at with the stand-in's — a
+    # *different* page fetched later — and made the owner's write a noop counted "stale": the owner's page ended
+    # nowhere (not the story document, not a republication)
+    from datetime import timedelta
+
+    s, es = env
+    text = text_n(7)
+    owner = article("https://a.example/owner", text)
+    copy = article("https://b.example/copy", text, source="b").model_copy(
+        update={"fetched_at": owner.fetched_at + timedelta(hours=1)})
+    es.request("PUT", f"/{s.fingerprints_index}/_doc/{owner.content_hash}",
+               {"canonical_url": owner.canonical_url, "story_id": doc_id(owner.canonical_url),
+                "claimed_at": utcnow().isoformat()}, params={"refresh": "true"})  # the owner's claim, story never written
+    stage = IndexStage(s.model_copy(update={"alerts_enabled": False}), es)
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 0, b"c", copy.to_json())])
+    assert o.label == "duplicate"
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 1, b"o", owner.to_json())])  # the owner, replayed
+    assert o.label == "indexed"
+    [doc] = stories(es, s.stories_alias)
+    assert doc["_id"] == doc_id(owner.canonical_url)
+    assert doc["canonical_url"] == owner.canonical_url  # the owner is the story document now
+    assert [r["canonical_url"] for r in doc["republications"]] == [copy.canonical_url]  # the copy is kept
+    assert doc["republication_count"] == 1
+    # and the owner's redelivery is still idempotent; an older fetch of the owner is still stale
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 1, b"o", owner.to_json())])
+    assert o.label == "indexed"
+    older = owner.model_copy(update={"fetched_at": owner.fetched_at - timedelta(hours=2)})
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 2, b"o", older.to_json())])
+    assert o.label == "stale"

@@ -69,7 +69,8 @@ even if that page was never crawled), otherwise the earliest ``published_at`` (U
 
 OWNER_UPDATE = """
 def stored = ctx._source.fetched_at;
-if (stored != null && ZonedDateTime.parse(stored).toInstant().toEpochMilli() > params.fetched_ms) {
+boolean samePage = ctx._source.canonical_url == params.doc.canonical_url;
+if (samePage && stored != null && ZonedDateTime.parse(stored).toInstant().toEpochMilli() > params.fetched_ms) {
   ctx.op = 'none';
 } else {
   ctx._source.putAll(params.doc);
@@ -78,7 +79,9 @@ if (stored != null && ZonedDateTime.parse(stored).toInstant().toEpochMilli() > p
 """Painless script for the owner's write to an existing story document: the article's fields replace the stored
 ones unless the stored document comes from a *later* fetch of the page (``fetched_at``, compared as instants), so
 a replay or a late redelivery of an older raw page never overwrites a newer version (the update is a ``noop``).
-Same fetch time = same raw page: rewritten (idempotent). ``external`` versioning cannot be used: Elasticsearch
+Same fetch time = same raw page: rewritten (idempotent). A stored document of *another* page (a copy that stood in
+for an owner whose own write was dead-lettered, see :meth:`IndexStage._retry_missing`) is always replaced by the
+owner (the copy stays in ``republications``): its fetch time says nothing about the owner's. ``external`` versioning cannot be used: Elasticsearch
 refuses it on partial updates, and the upsert keeps republications that other copies appended."""
 
 
