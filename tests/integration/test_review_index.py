@@ -258,3 +258,33 @@ def test_owner_replayed_after_a_copy_stood_in_for_it_is_not_lost_as_stale(env):
     older = owner.model_copy(update={"fetched_at": owner.fetched_at - timedelta(hours=2)})
     [o] = stage.process_batch([Record(s.articles_topic, 0, 2, b"o", older.to_json())])
     assert o.label == "stale"
+
+
+def test_a_copy_that_stands_in_for_a_lost_owner_is_percolated(env):
+    # review6: when the owner's story write was dead-lettered, the first copy becomes the story document
+    # (_retry_missing) — a story searchable like any other — but it was treated as a republication and never
+    # percolated: a watched story in the index that never alerted
+    from marsad.alerts.events import AlertEvent, alert_id
+    from marsad.alerts.rules import RuleStore, make_rule
+
+    s, es = env
+    RuleStore(s, es).put(make_rule(name="carriers", query="حاملات طائرات"))
+    text = text_n(8)
+    owner = article("https://a.example/owner8", text)
+    copy = article("https://b.example/copy8", text, source="b")
+    es.request("PUT", f"/{s.fingerprints_index}/_doc/{owner.content_hash}",
+               {"canonical_url": owner.canonical_url, "story_id": doc_id(owner.canonical_url),
+                "claimed_at": utcnow().isoformat()}, params={"refresh": "true"})
+    stage = IndexStage(s, es)
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 0, b"c", copy.to_json())])
+    assert o.label == "duplicate"
+    [m] = read_all(s, s.alerts_topic, 1)
+    e = AlertEvent.from_json(m.value())
+    assert e.story_id == doc_id(owner.canonical_url) and e.alert_id == alert_id("carriers", e.story_id)
+    assert e.canonical_url == copy.canonical_url
+    # a second copy, and the owner put back later, do not alert again
+    other = article("https://c.example/copy8", text, source="c")
+    stage.process_batch([Record(s.articles_topic, 0, 1, b"d", other.to_json())])
+    stage.process_batch([Record(s.articles_topic, 0, 2, b"o", owner.to_json())])
+    stage.alerts.close()
+    assert len(read_all(s, s.alerts_topic, 1, timeout_s=5)) == 1

@@ -195,6 +195,9 @@ class Plan:
     fp: Fingerprint | None = None
     similarity: float = 1.0
     match: str = "exact"
+    stand_in: str | None = None
+    """Story id whose document this copy *created* (its owner's write never happened, see ``_retry_missing``):
+    a new story, so it is percolated like one."""
 
 
 class IndexStage:
@@ -235,7 +238,8 @@ class IndexStage:
             return
         ok = [p for p in plans if (o := outcomes[p.index]) is not None and o.error is None]
         created = [(p.story_id, p.article) for p in ok if p.kind == "indexed" and outcomes[p.index].label == "indexed"]
-        copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed"]
+        created += [(p.stand_in, p.article) for p in ok if p.kind != "indexed" and p.stand_in]
+        copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed" and not p.stand_in]
         folded = [p.article for p in ok if p.kind == "indexed" and outcomes[p.index].label != "indexed"]
         self.alerts.on_batch(created, copies, folded)
 
@@ -419,6 +423,8 @@ class IndexStage:
             status, res = _item_status(item)
             if 200 <= status < 300:
                 outcomes[p.index] = Outcome(label="duplicate")
+                if res.get("result") == "created":  # the copy is the story document now: percolated as new
+                    p.stand_in = res.get("_id")
             elif status == 429 or status >= 500 or status == 404:
                 raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
             else:
