@@ -325,6 +325,10 @@ class Replayer:
         from_ms, to_ms = epoch_ms(start), (epoch_ms(end) if end is not None else None)
         if to_ms is not None and to_ms <= from_ms:
             raise ValueError(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()})")
+        if swap and self.source is not None:
+            raise ValueError(f"--swap with --source {self.source}: the new index would hold only that source's "
+                             f"stories and the read alias would lose every other source; replay all sources to swap, "
+                             f"or replay {self.source} without --swap and search {self.version.stories_index}")
         t0 = time.monotonic()
         clients.ensure_topics(self.settings)
         create_index_version(self.settings, self.version, self.es)
