@@ -297,3 +297,53 @@ def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout():
     assert exc.value.reason == "webhook-failed"
     assert elapsed < 2 * 1.0 + 1.5, f"two attempts of at most 1 s took {elapsed:.1f} s"
     srv.close()
+
+
+def test_a_webhook_host_that_rebinds_to_a_private_address_is_refused(monkeypatch):
+    # review6: check_address resolved the host once and httpx resolved it again to connect: a host answering a
+    # public address to the check and 127.0.0.1 to the connection (DNS rebinding) got the POST delivered to a
+    # loopback service. The address actually connected to must pass the guard.
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(5)
+    port = srv.getsockname()[1]
+    got: list[bytes] = []
+
+    def serve() -> None:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                return
+            if data:
+                got.append(data)
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    real = socket.getaddrinfo
+    calls = []
+
+    def rebinding(host, port_, *a, **kw):
+        if host != "rebind.example":
+            return real(host, port_, *a, **kw)
+        calls.append(host)
+        ip = "93.184.216.34" if len(calls) == 1 else "127.0.0.1"  # public to the check, loopback to the connect
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port_))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    s = Settings(webhook_timeout_s=2.0, webhook_max_attempts=1, webhook_backoff_s=0.0)
+    with pytest.raises(PermanentError) as exc:
+        deliver(_event(webhook=f"http://rebind.example:{port}/hook"), httpx.Client(), s)
+    srv.close()
+    t.join(6)
+    assert exc.value.reason == "webhook-refused" and "127.0.0.1" in exc.value.detail
+    assert got == []  # nothing reached the loopback service

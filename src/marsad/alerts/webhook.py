@@ -18,10 +18,12 @@ is down for a day loses nothing and blocks nobody; the cost per failing event is
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client import Counter as PromCounter
@@ -42,7 +44,7 @@ RFC 6585 Too Many Requests); every 5xx is retried too."""
 
 
 def post_within(client: httpx.Client, url: str, body: bytes, headers: dict[str, str],
-                timeout_s: float) -> httpx.Response:
+                timeout_s: float, settings: Settings | None = None) -> httpx.Response:
     """POST ``body`` to ``url`` and return the complete response within ``timeout_s`` seconds in total.
 
     httpx's ``timeout`` bounds each connect/read/write separately, so a receiver that trickles its answer (a byte
@@ -50,14 +52,29 @@ def post_within(client: httpx.Client, url: str, body: bytes, headers: dict[str, 
     attempt ending after ``timeout_s``. A timer shuts the request's socket down at the deadline (the connection is
     new for each request: ``connection: close``), which ends the blocked read; that is raised as
     :class:`httpx.TimeoutException`. Other failures raise as httpx raises them.
+
+    With ``settings``, the address the socket is actually connected to passes the SSRF guard too (the host may
+    resolve differently for :func:`~marsad.crawl.fetch.check_address` and for the connection: DNS rebinding);
+    a refused peer raises :class:`~marsad.crawl.fetch.FetchRefused` ``private-address`` before a byte is sent.
     """
     socks: list[socket.socket] = []
+    host = urlsplit(url).hostname
 
     def trace(name: str, info: dict) -> None:
         if name == "connection.connect_tcp.complete" and info.get("return_value") is not None:
             sock = info["return_value"].get_extra_info("socket")
-            if sock is not None:
-                socks.append(sock)
+            if sock is None:
+                return
+            socks.append(sock)
+            if settings is not None and host not in settings.allow_private_hosts:
+                peer = sock.getpeername()[0]
+                ip = ipaddress.ip_address(peer.split("%")[0])
+                if not ip.is_global or ip.is_multicast:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    raise FetchRefused("private-address", url, f"connected to {peer}")
 
     expired = threading.Event()
 
@@ -99,7 +116,7 @@ def deliver(event: AlertEvent, client: httpx.Client, settings: Settings) -> int:
     for attempt in range(1, settings.webhook_max_attempts + 1):
         try:
             check_address(event.webhook, settings)  # the crawler's SSRF guard: no loopback/private/metadata hosts
-            resp = post_within(client, event.webhook, body, headers, settings.webhook_timeout_s)
+            resp = post_within(client, event.webhook, body, headers, settings.webhook_timeout_s, settings)
         except FetchRefused as exc:
             if exc.reason != "dns-error":
                 WEBHOOKS.labels("refused").inc()
