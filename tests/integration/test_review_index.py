@@ -288,3 +288,29 @@ def test_a_copy_that_stands_in_for_a_lost_owner_is_percolated(env):
     stage.process_batch([Record(s.articles_topic, 0, 2, b"o", owner.to_json())])
     stage.alerts.close()
     assert len(read_all(s, s.alerts_topic, 1, timeout_s=5)) == 1
+
+
+def test_a_copy_that_joined_before_the_alert_was_recorded_still_gets_its_marker(env):
+    # review6: the copy marker (alerts-sent `kind=copy`, the id the alert would have if the copy owned the story) was
+    # written only by the consumer that indexed a copy, and only if the story's alert was already recorded. A copy
+    # indexed by another consumer between the owner's write and its alert record got no marker, so a replay in
+    # which that copy owns the story (it was fetched first) fired the alert a second time.
+    from marsad.alerts.percolate import AlertHook
+    from marsad.alerts.rules import RuleStore, make_rule
+
+    s, es = env
+    RuleStore(s, es).put(make_rule(name="carriers", query="حاملات طائرات"))
+    text = text_n(9)
+    owner = article("https://a.example/owner9", text)
+    copy = article("https://b.example/copy9", text, source="b")
+    quiet = IndexStage(s.model_copy(update={"alerts_enabled": False}), es)
+    [o] = quiet.process_batch([Record(s.articles_topic, 0, 0, b"o", owner.to_json())])  # written, not yet alerted
+    assert o.label == "indexed"
+    [o] = IndexStage(s, es).process_batch([Record(s.articles_topic, 1, 0, b"c", copy.to_json())])  # other consumer
+    assert o.label == "duplicate"
+    hook = AlertHook(s, es)
+    story = doc_id(owner.canonical_url)
+    assert [e.story_id for e in hook.on_batch([(story, owner)])] == [story]  # the owner's alert, recorded now
+    # a replay in which the copy owns the story: already sent
+    assert hook.on_batch([(doc_id(copy.canonical_url), copy)]) == []
+    hook.close()
