@@ -250,12 +250,39 @@ def test_a_rule_with_nothing_to_search_for_is_refused_not_a_crash(tmp_path: Path
     assert res.exit_code == 2 and "nothing to search for" in " ".join(res.output.split())
 
 
-def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout():
+def _self_signed(tmp_path: Path) -> tuple[str, str]:
+    """A throwaway certificate for 127.0.0.1 (cert and key PEM paths)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    c, k = tmp_path / "cert.pem", tmp_path / "key.pem"
+    c.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    k.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return str(c), str(k)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout(scheme, tmp_path: Path):
     # review6: webhook_timeout_s was handed to httpx as a per-read timeout, so a receiver (or a proxy) answering one
-    # byte every half second kept a POST alive for as long as it trickled. worst_case_s / webhook_batch_size assume
+    # byte every 0.3 s kept a POST alive for as long as it trickled. worst_case_s / webhook_batch_size assume
     # an attempt ends after webhook_timeout_s; a slow receiver made the batch outlive max.poll.interval.ms, the
-    # consumer was evicted and the batch redelivered to the same receiver — forever
+    # consumer was evicted and the batch redelivered to the same receiver — forever. (https: the deadline must cut
+    # the TLS socket, the plain one is detached by the TLS wrap.)
     import socket
+    import ssl
     import threading
     import time as _time
 
@@ -264,6 +291,10 @@ def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout():
     srv.listen(4)
     port = srv.getsockname()[1]
     stop = threading.Event()
+    tls = None
+    if scheme == "https":
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*_self_signed(tmp_path))
 
     def serve() -> None:
         srv.settimeout(0.2)
@@ -272,16 +303,19 @@ def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout():
                 conn, _ = srv.accept()
             except OSError:
                 continue
-            with conn:
-                conn.recv(65536)
-                try:
+            try:
+                if tls is not None:
+                    conn.settimeout(5)
+                    conn = tls.wrap_socket(conn, server_side=True)
+                with conn:
+                    conn.recv(65536)
                     for b in b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-slow: " + b"y" * 60 + b"\r\n\r\n":
                         if stop.is_set():
                             return
                         conn.sendall(bytes([b]))
                         _time.sleep(0.3)
-                except OSError:
-                    pass
+            except OSError:
+                pass
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
@@ -290,7 +324,7 @@ def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout():
     t0 = _time.monotonic()
     try:
         with pytest.raises(PermanentError) as exc:
-            deliver(_event(webhook=f"http://127.0.0.1:{port}/hook"), httpx.Client(), s)
+            deliver(_event(webhook=f"{scheme}://127.0.0.1:{port}/hook"), httpx.Client(verify=False), s)
     finally:
         stop.set()
     elapsed = _time.monotonic() - t0

@@ -61,6 +61,11 @@ def post_within(client: httpx.Client, url: str, body: bytes, headers: dict[str, 
     host = urlsplit(url).hostname
 
     def trace(name: str, info: dict) -> None:
+        if name == "connection.start_tls.complete" and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")  # the TLS wrap detached the plain socket
+            if sock is not None:
+                socks.append(sock)
+            return
         if name == "connection.connect_tcp.complete" and info.get("return_value") is not None:
             sock = info["return_value"].get_extra_info("socket")
             if sock is None:
