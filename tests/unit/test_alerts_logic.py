@@ -374,6 +374,8 @@ def test_a_webhook_host_that_rebinds_to_a_private_address_is_refused(monkeypatch
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port_))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    for k in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(k, raising=False)
     s = Settings(webhook_timeout_s=2.0, webhook_max_attempts=1, webhook_backoff_s=0.0)
     with pytest.raises(PermanentError) as exc:
         deliver(_event(webhook=f"http://rebind.example:{port}/hook"), httpx.Client(), s)
@@ -381,3 +383,39 @@ def test_a_webhook_host_that_rebinds_to_a_private_address_is_refused(monkeypatch
     t.join(6)
     assert exc.value.reason == "webhook-refused" and "127.0.0.1" in exc.value.detail
     assert got == []  # nothing reached the loopback service
+
+
+def test_a_webhook_through_a_configured_proxy_is_not_refused_for_the_proxy_address(monkeypatch):
+    # the connected-peer check must not refuse the (often private) address of an egress proxy from HTTP(S)_PROXY:
+    # the peer is then the proxy, not the webhook host (which check_address vetted)
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(5)
+    port = srv.getsockname()[1]
+    got: list[bytes] = []
+
+    def serve() -> None:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        with conn:
+            got.append(conn.recv(65536))
+            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **kw: (
+        [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))] if host == "public.example"
+        else real(host, *a, **kw)))
+    for k in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    s = Settings(webhook_timeout_s=2.0, webhook_max_attempts=1, webhook_backoff_s=0.0)
+    assert deliver(_event(webhook="http://public.example/hook"), httpx.Client(), s) == 1
+    srv.close()
+    assert got and got[0].startswith(b"POST http://public.example/hook")

@@ -43,6 +43,18 @@ RETRYABLE_STATUS = frozenset({408, 425, 429})
 RFC 6585 Too Many Requests); every 5xx is retried too."""
 
 
+def _via_env_proxy(url: str) -> bool:
+    """Does httpx (``trust_env``) send ``url`` through a proxy from ``HTTP(S)_PROXY``/``ALL_PROXY`` (not bypassed by
+    ``NO_PROXY``)? The socket is then connected to the proxy, whose address says nothing about the webhook host."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
+
+
 def post_within(client: httpx.Client, url: str, body: bytes, headers: dict[str, str],
                 timeout_s: float, settings: Settings | None = None) -> httpx.Response:
     """POST ``body`` to ``url`` and return the complete response within ``timeout_s`` seconds in total.
@@ -56,9 +68,12 @@ def post_within(client: httpx.Client, url: str, body: bytes, headers: dict[str, 
     With ``settings``, the address the socket is actually connected to passes the SSRF guard too (the host may
     resolve differently for :func:`~marsad.crawl.fetch.check_address` and for the connection: DNS rebinding);
     a refused peer raises :class:`~marsad.crawl.fetch.FetchRefused` ``private-address`` before a byte is sent.
+    Not when the request goes through an environment proxy (:func:`_via_env_proxy`): the peer is the proxy.
     """
     socks: list[socket.socket] = []
     host = urlsplit(url).hostname
+    check_peer = (settings is not None and host not in settings.allow_private_hosts
+                  and not (getattr(client, "trust_env", True) and _via_env_proxy(url)))
 
     def trace(name: str, info: dict) -> None:
         if name == "connection.start_tls.complete" and info.get("return_value") is not None:
@@ -71,7 +86,7 @@ def post_within(client: httpx.Client, url: str, body: bytes, headers: dict[str, 
             if sock is None:
                 return
             socks.append(sock)
-            if settings is not None and host not in settings.allow_private_hosts:
+            if check_peer:
                 peer = sock.getpeername()[0]
                 ip = ipaddress.ip_address(peer.split("%")[0])
                 if not ip.is_global or ip.is_multicast:
