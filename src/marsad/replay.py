@@ -533,9 +533,13 @@ def _at_or_after(at: str | None, since: datetime) -> bool:
 
 
 def _topic_exists(consumer: Consumer, name: str, cache: dict[str, bool]) -> bool:
-    """Does topic ``name`` exist on the broker (answer cached per DLQ replay)? Raises :class:`KafkaException`."""
+    """Does topic ``name`` exist on the broker (answer cached per DLQ replay)? Only the broker's "unknown topic"
+    answer means no; another metadata error (e.g. a leader election) raises :class:`TransientError`, so a letter is
+    never skipped on a passing error. Raises :class:`KafkaException` when Kafka does not answer."""
     if name not in cache:
         t = consumer.list_topics(name, timeout=KAFKA_TIMEOUT_S).topics.get(name)
+        if t is not None and t.error is not None and t.error.code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+            raise TransientError(f"metadata of topic {name} unavailable: {t.error}")
         cache[name] = t is not None and t.error is None and bool(t.partitions)
     return cache[name]
 
