@@ -314,3 +314,31 @@ def test_a_copy_that_joined_before_the_alert_was_recorded_still_gets_its_marker(
     # a replay in which the copy owns the story: already sent
     assert hook.on_batch([(doc_id(copy.canonical_url), copy)]) == []
     hook.close()
+
+
+def test_a_late_older_fetch_does_not_fold_away_the_newer_story(env):
+    # review6: an older fetch arriving late (a redelivery, a DLQ replay) is a noop write counted "stale" — but it still
+    # went through the race repair with the *old* text's fingerprint. When that old text is a near-duplicate of a
+    # story with a smaller id, the repair folded the page's story into it: the document holding the NEWER version
+    # was deleted and only the old article was kept (as a republication) — the newer text left the index.
+    from datetime import timedelta
+
+    s, es = env
+    s = s.model_copy(update={"alerts_enabled": False})
+    urls = [f"https://n{i}.example/story" for i in range(40)]
+    y_url = min(urls, key=doc_id)
+    x_url = max(urls, key=doc_id)
+    assert doc_id(y_url) < doc_id(x_url)
+    t1, t2 = text_n(20), text_n(21)
+    old = article(x_url, t1)
+    new = article(x_url, t2).model_copy(update={"fetched_at": old.fetched_at + timedelta(days=1)})
+    y = article(y_url, t1 + " وأضاف المتحدث أن الاجتماع المقبل سيعقد الشهر القادم.", source="y")
+    stage = IndexStage(s, es)
+    assert [o.label for o in stage.process_batch([Record(s.articles_topic, 0, 0, b"x", old.to_json())])] == ["indexed"]
+    assert [o.label for o in stage.process_batch([Record(s.articles_topic, 0, 1, b"x", new.to_json())])] == ["indexed"]
+    assert [o.label for o in stage.process_batch([Record(s.articles_topic, 1, 0, b"y", y.to_json())])] == ["indexed"]
+    # the older fetch again, late: left alone
+    assert [o.label for o in stage.process_batch([Record(s.articles_topic, 0, 0, b"x", old.to_json())])] == ["stale"]
+    docs = {d["_id"]: d for d in stories(es, s.stories_alias)}
+    assert doc_id(x_url) in docs, "the newer version of the page was folded away"
+    assert docs[doc_id(x_url)]["text"] == t2

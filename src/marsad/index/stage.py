@@ -224,8 +224,10 @@ class IndexStage:
             if articles:
                 plans = self._plan(articles, claims)
                 self._write(plans, outcomes)
+                # only stories this batch wrote: a "stale" plan (an older fetch, a noop) changed nothing, and its old
+                # text must not fold away the document that holds the newer version
                 self._repair([p for p in plans if p.kind == "indexed" and outcomes[p.index]
-                              and outcomes[p.index].error is None], outcomes)
+                              and outcomes[p.index].error is None and outcomes[p.index].label == "indexed"], outcomes)
                 self._alert(plans, outcomes)
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
 
