@@ -342,3 +342,37 @@ def test_a_late_older_fetch_does_not_fold_away_the_newer_story(env):
     docs = {d["_id"]: d for d in stories(es, s.stories_alias)}
     assert doc_id(x_url) in docs, "the newer version of the page was folded away"
     assert docs[doc_id(x_url)]["text"] == t2
+
+
+def test_owner_whose_copy_is_written_first_by_another_consumer_is_not_stale(env, monkeypatch):
+    # review6: the ordinary race behind the stand-in — two index consumers, the owner's claim made on one, its exact
+    # copy (fetched later) written on the other before the owner's story write: the copy creates the story document
+    # (_retry_missing), and OWNER_UPDATE then compared the owner's fetch time with the *copy's* and made the owner's
+    # write a noop ("stale"): the owner's page ended nowhere, and the story never alerted
+    from datetime import timedelta
+
+    from marsad.alerts.rules import RuleStore, make_rule
+
+    s, es = env
+    RuleStore(s, es).put(make_rule(name="carriers", query="حاملات طائرات"))
+    text = text_n(10)
+    owner = article("https://a.example/owner10", text)
+    copy = article("https://b.example/copy10", text, source="b").model_copy(
+        update={"fetched_at": owner.fetched_at + timedelta(minutes=5)})
+    first, second = IndexStage(s, es), IndexStage(s, es)
+    write = first._write
+    seen: list = []
+
+    def write_after_the_other_consumer(plans, outcomes):
+        seen.extend(o.label for o in second.process_batch([Record(s.articles_topic, 1, 0, b"c", copy.to_json())]))
+        return write(plans, outcomes)
+
+    monkeypatch.setattr(first, "_write", write_after_the_other_consumer)
+    [o] = first.process_batch([Record(s.articles_topic, 0, 0, b"o", owner.to_json())])
+    assert seen == ["duplicate"] and o.label == "indexed"
+    [doc] = stories(es, s.stories_alias)
+    assert doc["canonical_url"] == owner.canonical_url
+    assert [r["canonical_url"] for r in doc["republications"]] == [copy.canonical_url]
+    first.alerts.close()
+    second.alerts.close()
+    assert len(read_all(s, s.alerts_topic, 1, timeout_s=10)) == 1  # the story alerted, once
