@@ -372,6 +372,7 @@ def test_owner_whose_copy_is_written_first_by_another_consumer_is_not_stale(env,
     assert seen == ["duplicate"] and o.label == "indexed"
     [doc] = stories(es, s.stories_alias)
     assert doc["canonical_url"] == owner.canonical_url
+    assert doc["origin"]["url"] == owner.canonical_url  # not "first published by" the copy that stood in
     assert [r["canonical_url"] for r in doc["republications"]] == [copy.canonical_url]
     first.alerts.close()
     second.alerts.close()

@@ -73,6 +73,16 @@ boolean samePage = ctx._source.canonical_url == params.doc.canonical_url;
 if (samePage && stored != null && ZonedDateTime.parse(stored).toInstant().toEpochMilli() > params.fetched_ms) {
   ctx.op = 'none';
 } else {
+  if (!samePage) {
+    // a copy stood in for the owner: the origin it testified to (itself) gives way to the owner's unless the copy
+    // was published earlier; an attribution (another site named as first publisher) stays
+    def o = ctx._source.origin;
+    def n = params.o;
+    if (n != null && (o == null || (o.via != 'attribution' && o.url == ctx._source.canonical_url
+        && (n.published_at == null || o.published_at == null || n.published_at.compareTo(o.published_at) <= 0)))) {
+      ctx._source.origin = n;
+    }
+  }
   ctx._source.putAll(params.doc);
 }
 """
@@ -353,7 +363,8 @@ class IndexStage:
                                          "require_alias": True}})
                 # origin only on insert: copies may have moved it since; an older fetch never overwrites a newer
                 lines.append({"script": {"source": OWNER_UPDATE, "lang": "painless",
-                                         "params": {"doc": fields, "fetched_ms": epoch_ms(a.fetched_at)}},
+                                         "params": {"doc": fields, "fetched_ms": epoch_ms(a.fetched_at),
+                                                    "o": origin_of(a)}},
                               "upsert": {**fields, "origin": origin_of(a), "republications": [],
                                          "republication_count": 0}})
             else:
