@@ -435,7 +435,8 @@ def dlq_replay(reason: Optional[str] = typer.Option(None, "--reason", help="Only
                   f"(group {stats.group})", highlight=False)
     for label, counts in (("replayed" if not dry_run else "would replay", stats.replayed),
                           ("skipped (filter)", stats.skipped), ("not replayable (no original topic)",
-                                                                 stats.not_replayable), ("to topics", stats.topics)):
+                                                                 stats.not_replayable), ("to topics", stats.topics),
+                          ("original topic missing", stats.missing_topics)):
         if counts:
             console.print(f"  {label}: {dict(counts)}", highlight=False)
 

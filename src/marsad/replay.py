@@ -325,6 +325,10 @@ class Replayer:
         from_ms, to_ms = epoch_ms(start), (epoch_ms(end) if end is not None else None)
         if to_ms is not None and to_ms <= from_ms:
             raise ValueError(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()})")
+        if swap and self.source is not None:
+            raise ValueError(f"--swap with --source {self.source}: the new index would hold only that source's "
+                             f"stories and the read alias would lose every other source; replay all sources to swap, "
+                             f"or replay {self.source} without --swap and search {self.version.stories_index}")
         t0 = time.monotonic()
         clients.ensure_topics(self.settings)
         create_index_version(self.settings, self.version, self.es)
@@ -496,11 +500,13 @@ class DlqReplayStats:
     skipped: Counter = field(default_factory=Counter)
     not_replayable: Counter = field(default_factory=Counter)
     topics: Counter = field(default_factory=Counter)
+    missing_topics: Counter = field(default_factory=Counter)
+    """Original topics that no longer exist, per letter naming them (those letters count as ``not_replayable``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"group": self.group, "dry_run": self.dry_run, "read": self.read, "replayed": dict(self.replayed),
                 "skipped": dict(self.skipped), "not_replayable": dict(self.not_replayable),
-                "topics": dict(self.topics)}
+                "topics": dict(self.topics), "missing_topics": dict(self.missing_topics)}
 
 
 def dlq_group(settings: Settings, reason: str | None) -> str:
@@ -524,6 +530,18 @@ def _at_or_after(at: str | None, since: datetime) -> bool:
     except ValueError:
         return False
     return when is not None and when.tzinfo is not None and when >= since
+
+
+def _topic_exists(consumer: Consumer, name: str, cache: dict[str, bool]) -> bool:
+    """Does topic ``name`` exist on the broker (answer cached per DLQ replay)? Only the broker's "unknown topic"
+    answer means no; another metadata error (e.g. a leader election) raises :class:`TransientError`, so a letter is
+    never skipped on a passing error. Raises :class:`KafkaException` when Kafka does not answer."""
+    if name not in cache:
+        t = consumer.list_topics(name, timeout=KAFKA_TIMEOUT_S).topics.get(name)
+        if t is not None and t.error is not None and t.error.code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+            raise TransientError(f"metadata of topic {name} unavailable: {t.error}")
+        cache[name] = t is not None and t.error is None and bool(t.partitions)
+    return cache[name]
 
 
 def original_headers(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -561,6 +579,7 @@ def dlq_replay(settings: Settings, *, reason: str | None = None, since: datetime
             ranges.append(PartitionRange(p, max(low, c) if c >= 0 else low, high))
         total = sum(r.size for r in ranges)
         reader = OrderedReader(consumer, topic, ranges, settings.batch_size)
+        exists: dict[str, bool] = {}
         if progress:
             progress(0, total)
         while True:
@@ -583,6 +602,14 @@ def dlq_replay(settings: Settings, *, reason: str | None = None, since: datetime
                     continue
                 if not source_topic:
                     stats.not_replayable[why] += 1
+                    continue
+                if not _topic_exists(consumer, source_topic, exists):
+                    # produced anyway, it would never be delivered (auto-create is off): the batch would fail
+                    # uncommitted on every run and block every later letter
+                    log.warning("dlq replay: %s/%d/%d names topic %s, which does not exist: not replayed",
+                                topic, m.partition(), m.offset(), source_topic)
+                    stats.not_replayable[why] += 1
+                    stats.missing_topics[source_topic] += 1
                     continue
                 stats.replayed[why] += 1
                 stats.topics[source_topic] += 1

@@ -172,3 +172,25 @@ def test_cli_without_the_rules_index_says_to_apply_templates(services, monkeypat
         code, out = _cli(*args)
         assert code == 1 and "run `marsad templates apply`" in out, (args, out)
     assert not Es(services.es_url).exists("/tnever-created-alert-rules")
+
+
+@pytest.mark.parametrize("query", ["ـــ", "\u064b\u064c", "ـــ OR \u0651", '"ـــ"'])
+def test_a_rule_that_analyses_to_no_word_is_refused(rules_env, query):
+    # review6: a query made only of tatweel / tashkeel passed validation and was stored: every analyzer folds it to
+    # nothing, so the percolator query matches no story ever and the watch list is silently blind
+    settings, es = rules_env
+    code, out = _cli("add", "blind", query)
+    assert code == 2 and "no searchable word" in out
+    assert RuleStore(settings, es).get("blind") is None
+    # a query whose stop words survive on the exact subfields is still a working rule
+    assert _cli("add", "stops", "في من")[0] == 0
+    assert match_text(settings, es, make_rule(name="stops", query="في من"), "خرج في من معه", stored=True) is not None
+
+
+def test_load_with_a_blind_rule_changes_nothing(rules_env, tmp_path):
+    settings, es = rules_env
+    f = tmp_path / "rules.yaml"
+    f.write_text(f"rules:\n  - name: carriers\n    query: {Q}\n  - name: blind\n    query: ـــ\n", encoding="utf-8")
+    code, out = _cli("load", str(f))
+    assert code == 2 and "no searchable word" in out
+    assert RuleStore(settings, es).list() == []

@@ -121,13 +121,13 @@ def test_window_source_filter_new_version_live_untouched_then_swap(replay_names)
     replay(s, T0 + timedelta(minutes=10), T0 + timedelta(minutes=20), v2, source="alpha")
     assert stories(es, v2) == got
 
-    # --swap moves both read aliases to the new version in one request
-    swapped = replay(s, T0 + timedelta(minutes=10), T0 + timedelta(minutes=20), v2, source="alpha", swap=True)
+    # --swap moves both read aliases to the new version in one request (all sources: a one-source swap is refused)
+    swapped = replay(s, T0 + timedelta(minutes=10), T0 + timedelta(minutes=20), v2, swap=True)
     assert swapped.swapped == {s.stories_alias: [s.stories_index_v1],
                                s.fingerprints_index: [f"{s.fingerprints_index}-v1"]}
     assert alias_targets(es, s.stories_alias) == [v2]
     assert alias_targets(es, s.fingerprints_index) == [f"{s.fingerprints_index}-v2"]
-    assert set(stories(es, s.stories_alias)) == set(got)
+    assert set(stories(es, s.stories_alias)) == set(got) | {doc_id("https://beta.example/news/6")}
     # the live pipeline's writes (through the alias) now land in v2
     aliases = es.request("GET", f"/{v2}/_alias")[v2]["aliases"]
     assert aliases[s.stories_alias] == {"is_write_index": True}
@@ -287,3 +287,41 @@ def test_two_replays_with_copies_across_partitions_give_identical_stories(replay
     for n in range(1, 7):
         doc = first[doc_id(f"https://alpha.example/news/{n}")]
         assert [r["source"] for r in doc["republications"]] == ["beta", "gamma"]
+
+
+def test_dlq_replay_of_a_letter_whose_topic_is_gone_does_not_block_the_others(replay_names):
+    # review6: a dead letter naming a topic that no longer exists (auto-create is off) was produced anyway; its
+    # delivery never succeeded, so every `dlq replay` failed with TransientError without committing: one such letter
+    # blocked every later letter of the DLQ for good
+    s = replay_names
+    clients.ensure_topics(s)
+    gone = f"{s.raw_pages_topic}.gone"
+    p = clients.producer(s)
+    p.produce(s.dead_letter_topic, key=b"k1", value=b"v1", headers=dead_letter_headers(
+        [], reason="extract-timeout", detail="slow", stage="extract", error_class="PermanentError", topic=gone,
+        partition=0, offset=3))
+    p.produce(s.dead_letter_topic, key=b"k2", value=b"v2", headers=dead_letter_headers(
+        [], reason="extract-timeout", detail="slow", stage="extract", error_class="PermanentError",
+        topic=s.raw_pages_topic, partition=0, offset=4))
+    assert p.flush(30) == 0
+    stats = dlq_replay(s)
+    assert stats.read == 2 and stats.replayed == {"extract-timeout": 1} and stats.topics == {s.raw_pages_topic: 1}
+    assert stats.not_replayable == {"extract-timeout": 1} and stats.missing_topics == {gone: 1}
+    assert [m.value() for m in read_all(s, s.raw_pages_topic, 1)] == [b"v2"]
+    assert dlq_replay(s).read == 0  # not retried forever: the group has read both
+
+
+def test_swap_of_a_single_source_replay_is_refused_before_anything_is_written(replay_names):
+    # review6: `replay --source X --swap` (both in the README's synopsis) built an index of source X only and moved
+    # the read alias to it: every other source vanished from search, alerts' copy lookups and the live consumer's
+    # dedup claims at once
+    s = replay_names
+    es = Es(s.es_url)
+    apply_templates(s, es)
+    clients.ensure_topics(s)
+    produce(s, [(page(1, "alpha"), 0), (page(2, "beta"), 1)])
+    index = f"{s.stories_index_prefix}2"
+    with pytest.raises(ValueError, match="--source"):
+        Replayer(s, index, source="alpha").run(T0, None, swap=True)
+    assert not es.exists(f"/{index}")
+    assert alias_targets(es, s.stories_alias) == [s.stories_index_v1]

@@ -224,3 +224,156 @@ def test_batch_of_long_articles_is_indexed_despite_es_request_size_limit(env):
     recs = [Record(s.articles_topic, 0, i, a.canonical_url.encode(), a.to_json()) for i, a in enumerate(arts)]
     outs = IndexStage(s, es).process_batch(recs)
     assert [o.label for o in outs] == ["indexed"] * 100
+
+
+def test_owner_replayed_after_a_copy_stood_in_for_it_is_not_lost_as_stale(env):
+    # review6: the owner's claim was made but its story write was dead-lettered; a later copy of the same text found
+    # no story and became the stand-in document (_retry_missing: the copy's fields under the owner's story id). When
+    # the owner was put back (`marsad dlq replay`), OWNER_UPDATE compared its fetched_at with the stand-in's — a
+    # *different* page fetched later — and made the owner's write a noop counted "stale": the owner's page ended
+    # nowhere (not the story document, not a republication)
+    from datetime import timedelta
+
+    s, es = env
+    text = text_n(7)
+    owner = article("https://a.example/owner", text)
+    copy = article("https://b.example/copy", text, source="b").model_copy(
+        update={"fetched_at": owner.fetched_at + timedelta(hours=1)})
+    es.request("PUT", f"/{s.fingerprints_index}/_doc/{owner.content_hash}",
+               {"canonical_url": owner.canonical_url, "story_id": doc_id(owner.canonical_url),
+                "claimed_at": utcnow().isoformat()}, params={"refresh": "true"})  # the owner's claim, story never written
+    stage = IndexStage(s.model_copy(update={"alerts_enabled": False}), es)
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 0, b"c", copy.to_json())])
+    assert o.label == "duplicate"
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 1, b"o", owner.to_json())])  # the owner, replayed
+    assert o.label == "indexed"
+    [doc] = stories(es, s.stories_alias)
+    assert doc["_id"] == doc_id(owner.canonical_url)
+    assert doc["canonical_url"] == owner.canonical_url  # the owner is the story document now
+    assert [r["canonical_url"] for r in doc["republications"]] == [copy.canonical_url]  # the copy is kept
+    assert doc["republication_count"] == 1
+    # and the owner's redelivery is still idempotent; an older fetch of the owner is still stale
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 1, b"o", owner.to_json())])
+    assert o.label == "indexed"
+    older = owner.model_copy(update={"fetched_at": owner.fetched_at - timedelta(hours=2)})
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 2, b"o", older.to_json())])
+    assert o.label == "stale"
+
+
+def test_a_copy_that_stands_in_for_a_lost_owner_is_percolated(env):
+    # review6: when the owner's story write was dead-lettered, the first copy becomes the story document
+    # (_retry_missing) — a story searchable like any other — but it was treated as a republication and never
+    # percolated: a watched story in the index that never alerted
+    from marsad.alerts.events import AlertEvent, alert_id
+    from marsad.alerts.rules import RuleStore, make_rule
+
+    s, es = env
+    RuleStore(s, es).put(make_rule(name="carriers", query="حاملات طائرات"))
+    text = text_n(8)
+    owner = article("https://a.example/owner8", text)
+    copy = article("https://b.example/copy8", text, source="b")
+    es.request("PUT", f"/{s.fingerprints_index}/_doc/{owner.content_hash}",
+               {"canonical_url": owner.canonical_url, "story_id": doc_id(owner.canonical_url),
+                "claimed_at": utcnow().isoformat()}, params={"refresh": "true"})
+    stage = IndexStage(s, es)
+    [o] = stage.process_batch([Record(s.articles_topic, 0, 0, b"c", copy.to_json())])
+    assert o.label == "duplicate"
+    [m] = read_all(s, s.alerts_topic, 1)
+    e = AlertEvent.from_json(m.value())
+    assert e.story_id == doc_id(owner.canonical_url) and e.alert_id == alert_id("carriers", e.story_id)
+    assert e.canonical_url == copy.canonical_url
+    # a second copy, and the owner put back later, do not alert again
+    other = article("https://c.example/copy8", text, source="c")
+    stage.process_batch([Record(s.articles_topic, 0, 1, b"d", other.to_json())])
+    stage.process_batch([Record(s.articles_topic, 0, 2, b"o", owner.to_json())])
+    stage.alerts.close()
+    assert len(read_all(s, s.alerts_topic, 1, timeout_s=5)) == 1
+
+
+def test_a_copy_that_joined_before_the_alert_was_recorded_still_gets_its_marker(env):
+    # review6: the copy marker (alerts-sent `kind=copy`, the id the alert would have if the copy owned the story) was
+    # written only by the consumer that indexed a copy, and only if the story's alert was already recorded. A copy
+    # indexed by another consumer between the owner's write and its alert record got no marker, so a replay in
+    # which that copy owns the story (it was fetched first) fired the alert a second time.
+    from marsad.alerts.percolate import AlertHook
+    from marsad.alerts.rules import RuleStore, make_rule
+
+    s, es = env
+    RuleStore(s, es).put(make_rule(name="carriers", query="حاملات طائرات"))
+    text = text_n(9)
+    owner = article("https://a.example/owner9", text)
+    copy = article("https://b.example/copy9", text, source="b")
+    quiet = IndexStage(s.model_copy(update={"alerts_enabled": False}), es)
+    [o] = quiet.process_batch([Record(s.articles_topic, 0, 0, b"o", owner.to_json())])  # written, not yet alerted
+    assert o.label == "indexed"
+    [o] = IndexStage(s, es).process_batch([Record(s.articles_topic, 1, 0, b"c", copy.to_json())])  # other consumer
+    assert o.label == "duplicate"
+    hook = AlertHook(s, es)
+    story = doc_id(owner.canonical_url)
+    assert [e.story_id for e in hook.on_batch([(story, owner)])] == [story]  # the owner's alert, recorded now
+    # a replay in which the copy owns the story: already sent
+    assert hook.on_batch([(doc_id(copy.canonical_url), copy)]) == []
+    hook.close()
+
+
+def test_a_late_older_fetch_does_not_fold_away_the_newer_story(env):
+    # review6: an older fetch arriving late (a redelivery, a DLQ replay) is a noop write counted "stale" — but it still
+    # went through the race repair with the *old* text's fingerprint. When that old text is a near-duplicate of a
+    # story with a smaller id, the repair folded the page's story into it: the document holding the NEWER version
+    # was deleted and only the old article was kept (as a republication) — the newer text left the index.
+    from datetime import timedelta
+
+    s, es = env
+    s = s.model_copy(update={"alerts_enabled": False})
+    urls = [f"https://n{i}.example/story" for i in range(40)]
+    y_url = min(urls, key=doc_id)
+    x_url = max(urls, key=doc_id)
+    assert doc_id(y_url) < doc_id(x_url)
+    t1, t2 = text_n(20), text_n(21)
+    old = article(x_url, t1)
+    new = article(x_url, t2).model_copy(update={"fetched_at": old.fetched_at + timedelta(days=1)})
+    y = article(y_url, t1 + " وأضاف المتحدث أن الاجتماع المقبل سيعقد الشهر القادم.", source="y")
+    stage = IndexStage(s, es)
+    assert [o.label for o in stage.process_batch([Record(s.articles_topic, 0, 0, b"x", old.to_json())])] == ["indexed"]
+    assert [o.label for o in stage.process_batch([Record(s.articles_topic, 0, 1, b"x", new.to_json())])] == ["indexed"]
+    assert [o.label for o in stage.process_batch([Record(s.articles_topic, 1, 0, b"y", y.to_json())])] == ["indexed"]
+    # the older fetch again, late: left alone
+    assert [o.label for o in stage.process_batch([Record(s.articles_topic, 0, 0, b"x", old.to_json())])] == ["stale"]
+    docs = {d["_id"]: d for d in stories(es, s.stories_alias)}
+    assert doc_id(x_url) in docs, "the newer version of the page was folded away"
+    assert docs[doc_id(x_url)]["text"] == t2
+
+
+def test_owner_whose_copy_is_written_first_by_another_consumer_is_not_stale(env, monkeypatch):
+    # review6: the ordinary race behind the stand-in — two index consumers, the owner's claim made on one, its exact
+    # copy (fetched later) written on the other before the owner's story write: the copy creates the story document
+    # (_retry_missing), and OWNER_UPDATE then compared the owner's fetch time with the *copy's* and made the owner's
+    # write a noop ("stale"): the owner's page ended nowhere, and the story never alerted
+    from datetime import timedelta
+
+    from marsad.alerts.rules import RuleStore, make_rule
+
+    s, es = env
+    RuleStore(s, es).put(make_rule(name="carriers", query="حاملات طائرات"))
+    text = text_n(10)
+    owner = article("https://a.example/owner10", text)
+    copy = article("https://b.example/copy10", text, source="b").model_copy(
+        update={"fetched_at": owner.fetched_at + timedelta(minutes=5)})
+    first, second = IndexStage(s, es), IndexStage(s, es)
+    write = first._write
+    seen: list = []
+
+    def write_after_the_other_consumer(plans, outcomes):
+        seen.extend(o.label for o in second.process_batch([Record(s.articles_topic, 1, 0, b"c", copy.to_json())]))
+        return write(plans, outcomes)
+
+    monkeypatch.setattr(first, "_write", write_after_the_other_consumer)
+    [o] = first.process_batch([Record(s.articles_topic, 0, 0, b"o", owner.to_json())])
+    assert seen == ["duplicate"] and o.label == "indexed"
+    [doc] = stories(es, s.stories_alias)
+    assert doc["canonical_url"] == owner.canonical_url
+    assert doc["origin"]["url"] == owner.canonical_url  # not "first published by" the copy that stood in
+    assert [r["canonical_url"] for r in doc["republications"]] == [copy.canonical_url]
+    first.alerts.close()
+    second.alerts.close()
+    assert len(read_all(s, s.alerts_topic, 1, timeout_s=10)) == 1  # the story alerted, once

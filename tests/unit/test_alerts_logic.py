@@ -229,3 +229,193 @@ def test_webhook_to_a_private_address_is_refused_without_a_request():
     assert seen == []
     allowed = FAST.model_copy(update={"allow_private_hosts": ["127.0.0.1"]})
     assert deliver(_event(webhook="http://127.0.0.1:8080/x"), _client([200], seen), allowed) == 1
+
+
+@pytest.mark.parametrize("query", ["OR", '""', "«»", "OR OR", '" "'])
+def test_a_rule_with_nothing_to_search_for_is_refused_not_a_crash(tmp_path: Path, monkeypatch, query):
+    # review6: such a query passed validation and then raised a bare ValueError from percolator_query() inside
+    # RuleStore.put: `alerts add` crashed with a traceback, and `alerts load` crashed after storing the rules
+    # listed before it (its promise "nothing is changed when any entry is invalid" broken)
+    with pytest.raises(RuleError, match="nothing to search for"):
+        make_rule(name="r", query=query)
+    f = tmp_path / "rules.yaml"
+    f.write_text(f"rules:\n  - name: ok\n    query: {Q}\n  - name: bad\n    query: '{query}'\n", encoding="utf-8")
+    rules, problems = parse_rules_file(f)
+    assert [r.name for r in rules] == ["ok"]
+    assert len(problems) == 1 and "rule #2 (bad)" in str(problems[0]) and "nothing to search for" in str(problems[0])
+    from marsad.cli import app
+
+    monkeypatch.setenv("MARSAD_ES_URL", "http://127.0.0.1:1")  # refused before Elasticsearch is reached
+    res = CliRunner().invoke(app, ["alerts", "add", "bad", query])
+    assert res.exit_code == 2 and "nothing to search for" in " ".join(res.output.split())
+
+
+def _self_signed(tmp_path: Path) -> tuple[str, str]:
+    """A throwaway certificate for 127.0.0.1 (cert and key PEM paths)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    c, k = tmp_path / "cert.pem", tmp_path / "key.pem"
+    c.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    k.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return str(c), str(k)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout(scheme, tmp_path: Path):
+    # review6: webhook_timeout_s was handed to httpx as a per-read timeout, so a receiver (or a proxy) answering one
+    # byte every 0.3 s kept a POST alive for as long as it trickled. worst_case_s / webhook_batch_size assume
+    # an attempt ends after webhook_timeout_s; a slow receiver made the batch outlive max.poll.interval.ms, the
+    # consumer was evicted and the batch redelivered to the same receiver — forever. (https: the deadline must cut
+    # the TLS socket, the plain one is detached by the TLS wrap.)
+    import socket
+    import ssl
+    import threading
+    import time as _time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+    tls = None
+    if scheme == "https":
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*_self_signed(tmp_path))
+
+    def serve() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            try:
+                if tls is not None:
+                    conn.settimeout(5)
+                    conn = tls.wrap_socket(conn, server_side=True)
+                with conn:
+                    conn.recv(65536)
+                    for b in b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-slow: " + b"y" * 60 + b"\r\n\r\n":
+                        if stop.is_set():
+                            return
+                        conn.sendall(bytes([b]))
+                        _time.sleep(0.3)
+            except OSError:
+                pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    s = Settings(webhook_timeout_s=1.0, webhook_max_attempts=2, webhook_backoff_s=0.0,
+                 allow_private_hosts=["127.0.0.1"])
+    t0 = _time.monotonic()
+    try:
+        with pytest.raises(PermanentError) as exc:
+            deliver(_event(webhook=f"{scheme}://127.0.0.1:{port}/hook"), httpx.Client(verify=False), s)
+    finally:
+        stop.set()
+    elapsed = _time.monotonic() - t0
+    assert exc.value.reason == "webhook-failed"
+    assert elapsed < 2 * 1.0 + 1.5, f"two attempts of at most 1 s took {elapsed:.1f} s"
+    srv.close()
+
+
+def test_a_webhook_host_that_rebinds_to_a_private_address_is_refused(monkeypatch):
+    # review6: check_address resolved the host once and httpx resolved it again to connect: a host answering a
+    # public address to the check and 127.0.0.1 to the connection (DNS rebinding) got the POST delivered to a
+    # loopback service. The address actually connected to must pass the guard.
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(5)
+    port = srv.getsockname()[1]
+    got: list[bytes] = []
+
+    def serve() -> None:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                return
+            if data:
+                got.append(data)
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    real = socket.getaddrinfo
+    calls = []
+
+    def rebinding(host, port_, *a, **kw):
+        if host != "rebind.example":
+            return real(host, port_, *a, **kw)
+        calls.append(host)
+        ip = "93.184.216.34" if len(calls) == 1 else "127.0.0.1"  # public to the check, loopback to the connect
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port_))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    for k in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    s = Settings(webhook_timeout_s=2.0, webhook_max_attempts=1, webhook_backoff_s=0.0)
+    with pytest.raises(PermanentError) as exc:
+        deliver(_event(webhook=f"http://rebind.example:{port}/hook"), httpx.Client(), s)
+    srv.close()
+    t.join(6)
+    assert exc.value.reason == "webhook-refused" and "127.0.0.1" in exc.value.detail
+    assert got == []  # nothing reached the loopback service
+
+
+def test_a_webhook_through_a_configured_proxy_is_not_refused_for_the_proxy_address(monkeypatch):
+    # the connected-peer check must not refuse the (often private) address of an egress proxy from HTTP(S)_PROXY:
+    # the peer is then the proxy, not the webhook host (which check_address vetted)
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(5)
+    port = srv.getsockname()[1]
+    got: list[bytes] = []
+
+    def serve() -> None:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        with conn:
+            got.append(conn.recv(65536))
+            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **kw: (
+        [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))] if host == "public.example"
+        else real(host, *a, **kw)))
+    for k in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    s = Settings(webhook_timeout_s=2.0, webhook_max_attempts=1, webhook_backoff_s=0.0)
+    assert deliver(_event(webhook="http://public.example/hook"), httpx.Client(), s) == 1
+    srv.close()
+    assert got and got[0].startswith(b"POST http://public.example/hook")

@@ -12,7 +12,7 @@ by ``_repair``). Per batch:
 4. **Record** each event in the alerts-sent index with ``op_type=create`` (``409`` = another worker recorded it).
 
 5. **Copy markers**: a republication that joins a story which already alerted (the copies of this batch and of
-   later ones) gets a ``kind=copy`` record with ``_id = alert_id(rule, doc_id(copy's canonical URL))`` — the id the
+   later ones, and those another consumer added before the alert was recorded) gets a ``kind=copy`` record with ``_id = alert_id(rule, doc_id(copy's canonical URL))`` — the id the
    alert would have if that copy owned the story. A replay that reads the copies in another order (so that the copy
    owns the story) then finds the alert already sent.
 
@@ -258,8 +258,21 @@ class AlertHook:
         for e in events:
             log.info("alert %s: rule %s fired on story %s (%s)", e.alert_id[:12], e.rule, e.story_id[:12],
                      unquote(e.url))
-        self.mark_copies(list(copies) + self.folded_targets(list(folded)), events)
+        self.mark_copies(list(copies) + self.folded_targets(list(folded)) + self.republications_of(events), events)
         return events
+
+    def republications_of(self, events: list[AlertEvent]) -> list[tuple[str, str]]:
+        """``[(story_id, canonical_url)]`` of the republications the alerted stories hold *now* (a real-time
+        ``_mget``). A copy joined by another consumer before this alert was recorded found no alert to mark; marking
+        it here, after :meth:`record`, closes that window: either the copy's consumer sees the record, or this read
+        sees the copy."""
+        ids = sorted({e.story_id for e in events})
+        if not ids:
+            return []
+        got = self.es.request("POST", f"/{self.settings.stories_alias}/_mget", {"ids": ids},
+                              params={"_source": "republications.canonical_url"})
+        return [(d["_id"], r["canonical_url"]) for d in got["docs"] if d.get("found")
+                for r in (d.get("_source") or {}).get("republications") or [] if r.get("canonical_url")]
 
     def close(self) -> None:
         if self._producer is not None:

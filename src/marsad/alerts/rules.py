@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 from marsad.errors import ConfigError, TransientError
 from marsad.index.es import Es, EsHttpError
 from marsad.messages import utcnow
-from marsad.search import text_query
+from marsad.search import parse_query, text_query
 from marsad.settings import Settings
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -67,6 +67,7 @@ class Rule(BaseModel):
             raise ValueError("query is empty")
         if len(v) > MAX_QUERY_CHARS:
             raise ValueError(f"query is {len(v)} characters (max {MAX_QUERY_CHARS})")
+        parse_query(v)  # ValueError "nothing to search for" (only OR / empty quotes): refused here, not at storage
         return v
 
     @field_validator("source", "language")
@@ -211,11 +212,14 @@ class RuleStore:
                                                             "_source": ["rule"], "query": {"match_all": {}}})
         return [_rule_from_source(h["_source"]) for h in resp["hits"]["hits"]]
 
-    def put(self, rule: Rule, replace: bool = True) -> str:
+    def put(self, rule: Rule, replace: bool = True, check: bool = True) -> str:
         """Store ``rule``; returns ``created``, ``updated`` or ``unchanged``.
 
-        With ``replace=False`` an existing rule with another definition raises :class:`RuleError`.
+        With ``replace=False`` an existing rule with another definition raises :class:`RuleError`; so does a query
+        with no searchable word (:meth:`check_searchable`, skipped with ``check=False`` when already done).
         """
+        if check:
+            self.check_searchable(rule)
         old = self._req("GET", f"/{self.alias}/_doc/{rule.name}", ok=(404,))
         now = utcnow().isoformat()
         created_at = now
@@ -235,6 +239,22 @@ class RuleStore:
             raise RuleError(f"Elasticsearch refused rule {rule.name!r}: {exc}") from exc
         return "updated" if old.get("found") else "created"
 
+    def check_searchable(self, rule: Rule) -> None:
+        """Raise :class:`RuleError` when an alternative of ``rule.query`` has a part that every analyzer it is
+        searched with folds to no token (only tatweel, tashkeel, format characters…): its percolator query could
+        never match a story. Words are searched with ``marsad_arabic_search`` and ``marsad_arabic_exact``, a quoted
+        phrase with ``marsad_arabic_exact`` (:func:`marsad.search.text_query`); the analyzers are the rules index's.
+        """
+        for alt in parse_query(rule.query):
+            for part in alt:
+                analyzers = (("marsad_arabic_exact",) if part.kind == "phrase"
+                             else ("marsad_arabic_search", "marsad_arabic_exact"))
+                if not any(self._req("POST", f"/{self.alias}/_analyze",
+                                     {"analyzer": a, "text": part.text}).get("tokens") for a in analyzers):
+                    raise RuleError(f"rule {rule.name!r}: {part.text!r} has no searchable word once normalised "
+                                    f"(tatweel, tashkeel and format characters are folded away): it could never "
+                                    f"match a story")
+
     def remove(self, name: str) -> None:
         """Delete rule ``name``; raises :class:`RuleError` when there is no such rule."""
         resp = self._req("DELETE", f"/{self.alias}/_doc/{name}", params={"refresh": "wait_for"}, ok=(404,))
@@ -248,8 +268,10 @@ class RuleStore:
         survive a plain load).
         """
         out: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": [], "removed": []}
+        for r in rules:  # every rule checked before any is stored: a bad file changes nothing
+            self.check_searchable(r)
         for r in rules:
-            out[self.put(r, replace=True)].append(r.name)
+            out[self.put(r, replace=True, check=False)].append(r.name)
         if prune:
             wanted = {r.name for r in rules}
             for r in self.list():

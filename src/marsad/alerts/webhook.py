@@ -18,8 +18,12 @@ is down for a day loses nothing and blocks nobody; the cost per failing event is
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
+import threading
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client import Counter as PromCounter
@@ -39,6 +43,83 @@ RETRYABLE_STATUS = frozenset({408, 425, 429})
 RFC 6585 Too Many Requests); every 5xx is retried too."""
 
 
+def _via_env_proxy(url: str) -> bool:
+    """Does httpx (``trust_env``) send ``url`` through a proxy from ``HTTP(S)_PROXY``/``ALL_PROXY`` (not bypassed by
+    ``NO_PROXY``)? The socket is then connected to the proxy, whose address says nothing about the webhook host."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+def post_within(client: httpx.Client, url: str, body: bytes, headers: dict[str, str],
+                timeout_s: float, settings: Settings | None = None) -> httpx.Response:
+    """POST ``body`` to ``url`` and return the complete response within ``timeout_s`` seconds in total.
+
+    httpx's ``timeout`` bounds each connect/read/write separately, so a receiver that trickles its answer (a byte
+    now and then) would hold the request for ever; :func:`worst_case_s` and :func:`webhook_batch_size` rely on an
+    attempt ending after ``timeout_s``. A timer shuts the request's socket down at the deadline (the connection is
+    new for each request: ``connection: close``), which ends the blocked read; that is raised as
+    :class:`httpx.TimeoutException`. Other failures raise as httpx raises them.
+
+    With ``settings``, the address the socket is actually connected to passes the SSRF guard too (the host may
+    resolve differently for :func:`~marsad.crawl.fetch.check_address` and for the connection: DNS rebinding);
+    a refused peer raises :class:`~marsad.crawl.fetch.FetchRefused` ``private-address`` before a byte is sent.
+    Not when the request goes through an environment proxy (:func:`_via_env_proxy`): the peer is the proxy.
+    """
+    socks: list[socket.socket] = []
+    host = urlsplit(url).hostname
+    check_peer = (settings is not None and host not in settings.allow_private_hosts
+                  and not (getattr(client, "trust_env", True) and _via_env_proxy(url)))
+
+    def trace(name: str, info: dict) -> None:
+        if name == "connection.start_tls.complete" and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")  # the TLS wrap detached the plain socket
+            if sock is not None:
+                socks.append(sock)
+            return
+        if name == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")
+            if sock is None:
+                return
+            socks.append(sock)
+            if check_peer:
+                peer = sock.getpeername()[0]
+                ip = ipaddress.ip_address(peer.split("%")[0])
+                if not ip.is_global or ip.is_multicast:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    raise FetchRefused("private-address", url, f"connected to {peer}")
+
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = threading.Timer(timeout_s, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        return client.post(url, content=body, headers={**headers, "connection": "close"}, timeout=timeout_s,
+                           extensions={"trace": trace})
+    except httpx.HTTPError as exc:
+        if expired.is_set():
+            raise httpx.TimeoutException(f"no complete answer within {timeout_s:g} s") from exc
+        raise
+    finally:
+        timer.cancel()
+
+
 def deliver(event: AlertEvent, client: httpx.Client, settings: Settings) -> int:
     """POST ``event`` to ``event.webhook``; returns the number of attempts used.
 
@@ -55,7 +136,7 @@ def deliver(event: AlertEvent, client: httpx.Client, settings: Settings) -> int:
     for attempt in range(1, settings.webhook_max_attempts + 1):
         try:
             check_address(event.webhook, settings)  # the crawler's SSRF guard: no loopback/private/metadata hosts
-            resp = client.post(event.webhook, content=body, headers=headers, timeout=settings.webhook_timeout_s)
+            resp = post_within(client, event.webhook, body, headers, settings.webhook_timeout_s, settings)
         except FetchRefused as exc:
             if exc.reason != "dns-error":
                 WEBHOOKS.labels("refused").inc()

@@ -69,16 +69,29 @@ even if that page was never crawled), otherwise the earliest ``published_at`` (U
 
 OWNER_UPDATE = """
 def stored = ctx._source.fetched_at;
-if (stored != null && ZonedDateTime.parse(stored).toInstant().toEpochMilli() > params.fetched_ms) {
+boolean samePage = ctx._source.canonical_url == params.doc.canonical_url;
+if (samePage && stored != null && ZonedDateTime.parse(stored).toInstant().toEpochMilli() > params.fetched_ms) {
   ctx.op = 'none';
 } else {
+  if (!samePage) {
+    // a copy stood in for the owner: the origin it testified to (itself) gives way to the owner's unless the copy
+    // was published earlier; an attribution (another site named as first publisher) stays
+    def o = ctx._source.origin;
+    def n = params.o;
+    if (n != null && (o == null || (o.via != 'attribution' && o.url == ctx._source.canonical_url
+        && (n.published_at == null || o.published_at == null || n.published_at.compareTo(o.published_at) <= 0)))) {
+      ctx._source.origin = n;
+    }
+  }
   ctx._source.putAll(params.doc);
 }
 """
 """Painless script for the owner's write to an existing story document: the article's fields replace the stored
 ones unless the stored document comes from a *later* fetch of the page (``fetched_at``, compared as instants), so
 a replay or a late redelivery of an older raw page never overwrites a newer version (the update is a ``noop``).
-Same fetch time = same raw page: rewritten (idempotent). ``external`` versioning cannot be used: Elasticsearch
+Same fetch time = same raw page: rewritten (idempotent). A stored document of *another* page (a copy that stood in
+for an owner whose own write was dead-lettered, see :meth:`IndexStage._retry_missing`) is always replaced by the
+owner (the copy stays in ``republications``): its fetch time says nothing about the owner's. ``external`` versioning cannot be used: Elasticsearch
 refuses it on partial updates, and the upsert keeps republications that other copies appended."""
 
 
@@ -192,6 +205,9 @@ class Plan:
     fp: Fingerprint | None = None
     similarity: float = 1.0
     match: str = "exact"
+    stand_in: str | None = None
+    """Story id whose document this copy *created* (its owner's write never happened, see ``_retry_missing``):
+    a new story, so it is percolated like one."""
 
 
 class IndexStage:
@@ -218,8 +234,10 @@ class IndexStage:
             if articles:
                 plans = self._plan(articles, claims)
                 self._write(plans, outcomes)
+                # only stories this batch wrote: a "stale" plan (an older fetch, a noop) changed nothing, and its old
+                # text must not fold away the document that holds the newer version
                 self._repair([p for p in plans if p.kind == "indexed" and outcomes[p.index]
-                              and outcomes[p.index].error is None], outcomes)
+                              and outcomes[p.index].error is None and outcomes[p.index].label == "indexed"], outcomes)
                 self._alert(plans, outcomes)
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
 
@@ -232,7 +250,8 @@ class IndexStage:
             return
         ok = [p for p in plans if (o := outcomes[p.index]) is not None and o.error is None]
         created = [(p.story_id, p.article) for p in ok if p.kind == "indexed" and outcomes[p.index].label == "indexed"]
-        copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed"]
+        created += [(p.stand_in, p.article) for p in ok if p.kind != "indexed" and p.stand_in]
+        copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed" and not p.stand_in]
         folded = [p.article for p in ok if p.kind == "indexed" and outcomes[p.index].label != "indexed"]
         self.alerts.on_batch(created, copies, folded)
 
@@ -344,7 +363,8 @@ class IndexStage:
                                          "require_alias": True}})
                 # origin only on insert: copies may have moved it since; an older fetch never overwrites a newer
                 lines.append({"script": {"source": OWNER_UPDATE, "lang": "painless",
-                                         "params": {"doc": fields, "fetched_ms": epoch_ms(a.fetched_at)}},
+                                         "params": {"doc": fields, "fetched_ms": epoch_ms(a.fetched_at),
+                                                    "o": origin_of(a)}},
                               "upsert": {**fields, "origin": origin_of(a), "republications": [],
                                          "republication_count": 0}})
             else:
@@ -416,6 +436,8 @@ class IndexStage:
             status, res = _item_status(item)
             if 200 <= status < 300:
                 outcomes[p.index] = Outcome(label="duplicate")
+                if res.get("result") == "created":  # the copy is the story document now: percolated as new
+                    p.stand_in = res.get("_id")
             elif status == 429 or status >= 500 or status == 404:
                 raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
             else:
