@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # --- services -----------------------------------------------------------------------------------
     kafka_bootstrap: str = "127.0.0.1:9092"
     """Kafka bootstrap servers, ``host:port[,host:port]``."""
+    kafka_admin_timeout_s: float = Field(default=30.0, gt=0)
+    """How long topic checks and creation wait for the cluster before giving up with a clear error (seconds)."""
     es_url: str = "http://127.0.0.1:9200"
     """Elasticsearch base URL."""
 

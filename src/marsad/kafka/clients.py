@@ -63,13 +63,15 @@ def topic_names(settings: Settings) -> list[str]:
     return [settings.raw_pages_topic, settings.articles_topic, settings.dead_letter_topic, settings.alerts_topic]
 
 
-def ensure_topics(settings: Settings, names: list[str] | None = None, timeout_s: float = 30.0) -> list[str]:
+def ensure_topics(settings: Settings, names: list[str] | None = None, timeout_s: float | None = None) -> list[str]:
     """Create missing pipeline topics; return the names created (``[]`` when all existed).
 
     Topics get ``settings.topic_partitions`` partitions, replication 1 (single local broker; compose overrides
     nothing else) and ``max.message.bytes = settings.max_message_bytes + HEADROOM``.
-    Raises :class:`TransientError` when the cluster does not answer within ``timeout_s``.
+    Raises :class:`TransientError` when the cluster does not answer within ``timeout_s`` (seconds; default
+    ``settings.kafka_admin_timeout_s``).
     """
+    timeout_s = timeout_s or settings.kafka_admin_timeout_s
     client = admin(settings)
     names = names or topic_names(settings)
     try:
