@@ -165,6 +165,18 @@ LISTS: list[AcceptanceList] = [
         Case("وعمران", "خرج أنصار الحزب {} خان إلى الشوارع.", True),
         Case("عمر", "أعلن اللاعب {} السومة اعتزاله اللعب الدولي.", False),
     ], note="a name must not match a different name sharing its stem: stock arabic_stem reduces «عمران» to «عمر»."),
+    AcceptanceList("بوتين", [
+        Case("بوتين", "أجرى الرئيس الروسي فلاديمير {} اتصالاً هاتفياً بنظيره الإيراني.", True),
+        Case("لبوتين", "وجه الرئيس الفرنسي دعوة {} لحضور القمة.", True),
+        Case("وبوتين", "التقى ترامب {} في قمة ألاسكا.", True),
+        Case("بوت", "أطلقت الشركة {} محادثة جديداً يجيب عن أسئلة العملاء.", False),
+    ], note="names in ـين are kept whole (marsad_keep_names, clitics undone by marsad_name_proclitics): stock "
+            "arabic_stem reduces «بوتين» to «بوت» (bot)."),
+    AcceptanceList("ماكرون", [
+        Case("ماكرون", "قال الرئيس الفرنسي إيمانويل {} إن بلاده ستعترف بدولة فلسطين.", True),
+        Case("لماكرون", "نُسب تصريح {} حول الهجرة أثار جدلاً واسعاً.", True),
+        Case("ماكر", "وصف الكاتب بطل روايته بأنه ثعلب {} لا يؤتمن.", False),
+    ], note="names in ـون are kept whole: stock arabic_stem reduces «ماكرون» to «ماكر» (cunning)."),
     AcceptanceList("سليمان", [
         Case("سليمان", "استقبل الملك الأمير {} في قصر اليمامة.", True),
         Case("لسليمان", "وجه المجلس الشكر {} على جهوده.", True),
