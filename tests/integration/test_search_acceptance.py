@@ -153,7 +153,7 @@ def test_templates_apply_refuses_the_new_analysis_on_an_index_built_before_it(na
         apply_templates(names, es)
     cause = err.value.cause
     assert isinstance(cause, EsHttpError)
-    assert cause.status == 400 and "marsad_arabic_search" in str(cause)
+    assert cause.status == 400 and "analysis" in str(cause)  # caught by the _meta analysis hash before any PUT
     assert err.value.indices == [names.stories_index_v1]
     assert err.value.next_index == f"{names.stories_index_prefix}2"
     mapping = es.request("GET", f"/{names.stories_index_v1}/_mapping")[names.stories_index_v1]["mappings"]
@@ -201,3 +201,18 @@ def test_text_query_percolates_like_it_searches(names):
         found = {h.story_id for h in search(names, lst.query, es=es, size=500)[1]}
         assert fired.get(li, set()) == found, lst.query
         assert any(sid.startswith(f"l{li}-") for sid in found), lst.query
+
+
+def test_templates_apply_refuses_an_index_whose_analyzer_definitions_changed(names):
+    """Same analyzer names, other definitions (e.g. a longer name list): ``PUT _mapping`` would accept the mappings
+    silently and the index would keep searching with the old analysis; the analysis hash in ``_meta`` catches it."""
+    from marsad.index.templates import ANALYSIS_META, IncompatibleIndex
+
+    es = Es(names.es_url)
+    apply_templates(names, es)
+    apply_templates(names, es)  # unchanged analysis: applies again without complaint
+    es.request("PUT", f"/{names.stories_index_v1}/_mapping", {"_meta": {ANALYSIS_META: "an-older-analysis"}})
+    with pytest.raises(IncompatibleIndex) as err:
+        apply_templates(names, es)
+    assert err.value.indices == [names.stories_index_v1]
+    assert "analysis" in str(err.value.cause)

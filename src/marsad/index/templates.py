@@ -26,6 +26,37 @@ def load_template(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, A
     return body
 
 
+ANALYSIS_META = "analysis_sha1"
+"""Key in the stories mappings' ``_meta``: SHA-1 of the template's analysis settings the index was created with.
+Analysis is fixed at index creation, and a changed analyzer *definition* under the same name is accepted by
+``PUT _mapping`` without a word, so this is how ``templates apply`` tells an index built with older analysis."""
+
+
+def analysis_sha1(template: dict[str, Any]) -> str:
+    """SHA-1 (hex) of the canonical JSON of ``template["template"]["settings"]["analysis"]``."""
+    import hashlib
+
+    analysis = template["template"]["settings"].get("analysis", {})
+    return hashlib.sha1(orjson.dumps(analysis, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def stories_template(settings: Settings) -> dict[str, Any]:
+    """The stories index template for ``settings``: index patterns ``<stories_index_prefix>*`` and the analysis
+    hash in ``mappings._meta`` (:data:`ANALYSIS_META`)."""
+    stories = load_template("stories")
+    stories["index_patterns"] = [f"{settings.stories_index_prefix}*"]
+    mappings = stories["template"]["mappings"]
+    mappings["_meta"] = {**mappings.get("_meta", {}), ANALYSIS_META: analysis_sha1(stories)}
+    return stories
+
+
+def stale_analysis(es: Es, alias: str, sha: str) -> list[str]:
+    """Indices behind ``alias`` whose ``_meta`` analysis hash is missing or differs from ``sha``."""
+    mappings = es.request("GET", f"/{alias}/_mapping")
+    return sorted(index for index, body in mappings.items()
+                  if (body.get("mappings", {}).get("_meta") or {}).get(ANALYSIS_META) != sha)
+
+
 class IncompatibleIndex(Exception):
     """The live stories index cannot take the current template's mappings (an analyzer or a field type changed).
 
@@ -49,8 +80,7 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     """
     es = es or Es(settings.es_url)
     done: dict[str, str] = {}
-    stories = load_template("stories")
-    stories["index_patterns"] = [f"{settings.stories_index_prefix}*"]
+    stories = stories_template(settings)
     es.request("PUT", f"/_index_template/{settings.stories_alias}", stories)
     done[f"template {settings.stories_alias}"] = "updated"
     fps = load_template("fingerprints")
@@ -61,7 +91,11 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     incompatible: IncompatibleIndex | None = None
     if es.exists(f"/_alias/{settings.stories_alias}"):
         done[f"alias {settings.stories_alias}"] = "exists"
+        stale = stale_analysis(es, settings.stories_alias, stories["template"]["mappings"]["_meta"][ANALYSIS_META])
         try:
+            if stale:  # checked before the mapping update, which would write the new hash into _meta
+                raise EsHttpError(400, f"analysis of {', '.join(stale)} differs from the template's (analyzers "
+                                  "are fixed when an index is created)", "GET", f"/{settings.stories_alias}/_mapping")
             done.update(update_mappings(es, settings.stories_alias, stories["template"]["mappings"]))
         except EsHttpError as exc:
             if exc.status != 400:
@@ -191,9 +225,7 @@ def alias_targets(es: Es, alias: str) -> list[str]:
 def put_templates(settings: Settings, es: Es) -> None:
     """(Re)put the stories and fingerprints index templates, as :func:`apply_templates` does, without touching
     existing indices (a template change the live index cannot take is exactly what a new version is for)."""
-    stories = load_template("stories")
-    stories["index_patterns"] = [f"{settings.stories_index_prefix}*"]
-    es.request("PUT", f"/_index_template/{settings.stories_alias}", stories)
+    es.request("PUT", f"/_index_template/{settings.stories_alias}", stories_template(settings))
     fps = load_template("fingerprints")
     fps["index_patterns"] = [f"{settings.fingerprints_index}-v*"]
     es.request("PUT", f"/_index_template/{settings.fingerprints_index}", fps)
