@@ -50,35 +50,8 @@ def read_all(settings: Settings, topic: str, expected: int, timeout_s: float = 3
 
 
 def read_to_end(settings: Settings, topic: str, with_headers: bool = False, timeout_s: float = 15.0) -> list:
-    """Values (or ``(value, headers)``) of every message in ``topic``, read to the end of each partition.
+    """Values (or ``(value, headers)``) of every message in ``topic`` (:func:`marsad.kafka.clients.read_to_end`)."""
+    from marsad.kafka.clients import read_to_end as read_messages
 
-    For topics whose producers flushed before the call: no waiting for stragglers.
-    Raises ``TimeoutError`` when the end is not reached within ``timeout_s``.
-    """
-    import time
-    import uuid
-
-    from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
-
-    c = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
-                  "enable.auto.commit": False, "enable.partition.eof": True})
-    try:
-        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
-        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-        pending, out = set(parts), []
-        deadline = time.monotonic() + timeout_s
-        while pending:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic}: partitions {sorted(pending)} not read to the end")
-            m = c.poll(0.2)
-            if m is None:
-                continue
-            if m.error():
-                if m.error().code() == KafkaError._PARTITION_EOF:
-                    pending.discard(m.partition())
-                    continue
-                raise RuntimeError(m.error())
-            out.append((m.value(), m.headers() or []) if with_headers else m.value())
-        return out
-    finally:
-        c.close()
+    return [(m.value(), m.headers() or []) if with_headers else m.value()
+            for m in read_messages(settings, topic, timeout_s)]

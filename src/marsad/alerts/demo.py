@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from rich.markup import escape
 
 from marsad.alerts.events import AlertEvent
 from marsad.alerts.rules import Rule, RuleStore, parse_rules_file
-from marsad.errors import ConfigError, TransientError
+from marsad.errors import ConfigError
 from marsad.search import HL_POST, HL_PRE
 from marsad.settings import REPO_ROOT, Settings
 
@@ -32,36 +31,11 @@ def load_demo_rules(settings: Settings, console: Console, path: Path = DEMO_RULE
 def read_alert_events(settings: Settings, timeout_s: float = 15.0) -> list[AlertEvent]:
     """Every event on the alerts topic, read to the end of each partition (throwaway consumer group, no commits).
 
-    Raises :class:`TransientError` when Kafka does not deliver to the end within ``timeout_s``.
+    Raises :class:`~marsad.errors.TransientError` when Kafka does not deliver to the end within ``timeout_s``.
     """
-    import time
+    from marsad.kafka.clients import read_to_end
 
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
-
-    c = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"marsad.alerts-reader-{uuid.uuid4().hex}",
-                  "enable.auto.commit": False, "enable.partition.eof": True})
-    try:
-        md = c.list_topics(settings.alerts_topic, timeout=10).topics.get(settings.alerts_topic)
-        if md is None or md.error is not None:
-            return []
-        c.assign([TopicPartition(settings.alerts_topic, p, OFFSET_BEGINNING) for p in md.partitions])
-        pending, out = set(md.partitions), []
-        deadline = time.monotonic() + timeout_s
-        while pending:
-            if time.monotonic() > deadline:
-                raise TransientError(f"{settings.alerts_topic}: not read to the end in {timeout_s} s")
-            m = c.poll(0.2)
-            if m is None:
-                continue
-            if m.error():
-                if m.error().code() == KafkaError._PARTITION_EOF:
-                    pending.discard(m.partition())
-                    continue
-                raise TransientError(f"reading {settings.alerts_topic}: {m.error()}")
-            out.append(AlertEvent.from_json(m.value()))
-        return out
-    finally:
-        c.close()
+    return [AlertEvent.from_json(m.value()) for m in read_to_end(settings, settings.alerts_topic, timeout_s)]
 
 
 def show_alerts(settings: Settings, console: Console, rules: list[Rule], run_started: datetime) -> list[AlertEvent]:

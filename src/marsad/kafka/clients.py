@@ -122,3 +122,41 @@ def topic_message_count(settings: Settings, topic: str, timeout_s: float = 10.0)
         return total
     finally:
         c.close()
+
+
+def read_to_end(settings: Settings, topic: str, timeout_s: float = 15.0) -> list:
+    """Every message of ``topic`` (``confluent_kafka.Message``), read to the end of each partition with a throwaway
+    consumer group and no commits. A missing topic reads as ``[]``.
+
+    For topics whose producers flushed before the call: no waiting for stragglers. Raises
+    :class:`TransientError` when the end is not reached within ``timeout_s`` (seconds) or a read fails.
+    """
+    import time
+    import uuid
+
+    from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+
+    c = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"marsad.reader-{uuid.uuid4().hex}",
+                  "enable.auto.commit": False, "enable.partition.eof": True})
+    try:
+        md = c.list_topics(topic, timeout=10).topics.get(topic)
+        if md is None or md.error is not None:
+            return []
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in md.partitions])
+        pending, out = set(md.partitions), []
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            if time.monotonic() > deadline:
+                raise TransientError(f"{topic}: partitions {sorted(pending)} not read to the end in {timeout_s} s")
+            m = c.poll(0.2)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    pending.discard(m.partition())
+                    continue
+                raise TransientError(f"reading {topic}: {m.error()}")
+            out.append(m)
+        return out
+    finally:
+        c.close()
