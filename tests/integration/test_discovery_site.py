@@ -91,8 +91,9 @@ def test_max_items_leaves_a_backlog_that_later_runs_return_even_after_304(settin
     first = discover_source(settings, source, now=T0)
     assert first.urls == [crawl_site.url("/d/news/2026/11/29/first-story-about-gaza")]
     assert first.counts["backlog"] == 1
-    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")
-    seen.mark(crawl_site.url("/d/news/2026/11/29/first-story-about-gaza"), "trap")
+    from marsad.dedup.urls import canonical_url
+    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")  # seen URLs are canonical URLs (https for http, issue #14)
+    seen.mark(canonical_url(crawl_site.url("/d/news/2026/11/29/first-story-about-gaza")), "trap")
     seen.close()
     second = discover_source(settings, source, now=T0 + timedelta(minutes=11))
     assert second.counts["not-modified"] == 1

@@ -17,11 +17,12 @@ def test_scheme_and_host_lower_cased_path_case_kept():
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("http://example.com:80/a", "http://example.com/a"),
+        # the key's scheme is https for http and https (issue #14); the default port of the *given* scheme is dropped
+        ("http://example.com:80/a", "https://example.com/a"),
         ("https://example.com:443/a", "https://example.com/a"),
-        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("http://example.com:8080/a", "https://example.com:8080/a"),
         ("https://example.com:80/a", "https://example.com:80/a"),  # 80 is not https's default
-        ("http://example.com:443/a", "http://example.com:443/a"),
+        ("http://example.com:443/a", "https://example.com:443/a"),
     ],
 )
 def test_default_ports_dropped_only_for_their_scheme(url, expected):
@@ -39,7 +40,7 @@ def test_percent_encoding_case_and_raw_arabic_give_one_key():
 
 
 def test_unreserved_characters_are_decoded():
-    assert canonical_url("http://example.com/%7Euser/%41b-c") == "http://example.com/~user/Ab-c"
+    assert canonical_url("https://example.com/%7Euser/%41b-c") == "https://example.com/~user/Ab-c"
 
 
 def test_real_lbc_url_is_stable():
@@ -90,7 +91,7 @@ def test_relative_or_hostless_url_raises_value_error(url):
 
 
 def test_ipv6_host_keeps_brackets():
-    assert canonical_url("http://[::1]:8080/a") == "http://[::1]:8080/a"
+    assert canonical_url("http://[::1]:8080/a") == "https://[::1]:8080/a"
 
 
 def test_non_utf8_percent_escapes_do_not_collide():

@@ -58,7 +58,7 @@ from defusedxml import ElementTree as SafeET
 from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.registry import Source
 from marsad.crawl.state import PollState, SeenUrls
-from marsad.dedup.urls import canonical_url
+from marsad.dedup.urls import NON_ARTICLE_SEGMENTS, canonical_url, looks_like_article  # noqa: F401 (re-exported)
 from marsad.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,76 +110,7 @@ def _gunzip(body: bytes, cap: int) -> bytes:
     return out
 
 
-# --- section-page heuristic ---------------------------------------------------------------------------------
-
-NON_ARTICLE_SEGMENTS = frozenset({
-    "tag", "tags", "category", "categories", "cat", "author", "authors", "writer", "writers", "topic", "topics",
-    "section", "sections", "page", "pages", "search", "login", "signin", "register", "subscribe", "account",
-    "about", "about-us", "contact", "contact-us", "privacy", "privacy-policy", "terms", "rss", "feed", "feeds",
-    "sitemap", "video", "videos", "photo", "photos", "gallery", "galleries", "media", "multimedia", "live",
-    "podcast", "podcasts", "newsletter", "static", "assets", "images", "img", "wp-content", "wp-admin", "cdn-cgi",
-    "archive", "archives", "programs", "program", "shows", "weather",
-})
-"""Path segments of listing/utility pages on news sites (tag, category, author, page-N, media…), observed on the
-sites of ``sources.yaml`` and the corpus; any of them in a link's path means "not an article"."""
-
-MEDIA_SUFFIXES = frozenset({
-    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".ico", ".pdf", ".mp3", ".mp4", ".m3u8", ".webm", ".zip",
-    ".rar", ".doc", ".docx", ".xls", ".xlsx", ".xml", ".rss", ".json", ".css", ".js", ".woff", ".woff2",
-})
-
-_DIGIT_RUN = re.compile(r"\d{5,}")
-_DATE_PATH = re.compile(r"/(19|20)\d\d/\d{1,2}/\d{1,2}/[^/]+")
-_WORD_SPLIT = re.compile(r"[-_+\s]+")
-_PAGINATION_KEYS = frozenset({"page", "paged", "pg", "start", "offset"})
-"""Query keys of listing pagination (WordPress: ``paged``; its ``?p=<id>`` is a post id, i.e. an article)."""
-
-
-def looks_like_article(url: str) -> bool:
-    """Heuristic: does the absolute ``url`` look like an article page rather than a listing or media file?
-
-    Not an article: no path (home page); a path segment in :data:`NON_ARTICLE_SEGMENTS`; a media suffix
-    (:data:`MEDIA_SUFFIXES`); a pagination query (``?page=2``) or a last segment of 1–3 digits (``/news/2``).
-    An article: a digit run of 5+ in the path or a query value (``/article/4081716``, ``ArticleID=230879``,
-    ``article_978746.html``, WordPress ``/?p=551876``); a ``/YYYY/M/D/<slug>`` date path; a last segment with
-    3+ words (``-``/``_`` separated) or 25+ characters after percent-decoding (Arabic slugs); or an id of 6+
-    characters mixing letters and digits or upper and lower case (``/articles/c4nn1z7d2q2o``, ``sabq.org/ytDgde``).
-    Checked against the article URLs of the corpus (saudinewsnet 2015, Media Cloud samples): see
-    ``tests/unit/test_discover.py``.
-    """
-    parts = urlsplit(url)
-    path = unquote(parts.path)
-    segments = [s for s in path.lower().split("/") if s]
-    query = parse_qsl(parts.query)
-    if not segments:  # the home page, unless the query names a post (WordPress ``/?p=551876``)
-        return any(k.lower() == "p" and _DIGIT_RUN.fullmatch(v) for k, v in query)
-    if any(s in NON_ARTICLE_SEGMENTS for s in segments):
-        return False
-    if PurePosixPath(segments[-1]).suffix in MEDIA_SUFFIXES:
-        return False
-    if any(k.lower() in _PAGINATION_KEYS for k, _ in query):
-        return False
-    last = PurePosixPath(segments[-1]).stem
-    if last.isdigit() and len(last) <= 3:
-        return False
-    if _DIGIT_RUN.search(path) or any(_DIGIT_RUN.fullmatch(v) for _, v in query):
-        return True
-    if _DATE_PATH.search(path):
-        return True
-    if len([w for w in _WORD_SPLIT.split(last) if w]) >= 3 or len(last) >= 25:
-        return True
-    return _looks_like_id(PurePosixPath([s for s in path.split("/") if s][-1]).stem.rstrip("="))
-
-
-def _looks_like_id(s: str) -> bool:
-    """6+ ASCII letters/digits mixing digits and letters (``c4nn1z7d2q2o``) or mixed case that is not a capitalised
-    word (short-link ids ``ytDgde``, base64 ``MTAzMTg=``; not ``Details``)."""
-    if len(s) < 6 or not (s.isascii() and s.isalnum()):
-        return False
-    if any(c.isdigit() for c in s) and any(c.isalpha() for c in s):
-        return True
-    return any(c.isupper() for c in s[1:]) and any(c.islower() for c in s)
-
+# --- section-page heuristic: the article-URL test lives with the other URL knowledge in marsad.dedup.urls ----------
 
 def site_host(url: str) -> str:
     """Host of ``url`` lower-cased without a leading ``www.``: the unit of "same site"."""

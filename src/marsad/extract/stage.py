@@ -21,7 +21,7 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
 from marsad.crawl.registry import Source
-from marsad.dedup.urls import canonical_url
+from marsad.dedup.urls import canonical_url, looks_like_article
 from marsad.errors import Discard, PermanentError
 from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.extract.dates import find_published_at, parse_arabic_date
@@ -102,9 +102,21 @@ def drop_appended_articles(tree, title: str | None) -> int:
 
 
 def sane_rel_canonical(tree, page_url: str) -> str | None:
-    """The page's ``<link rel="canonical">`` as a canonical URL, only when it is sane: on the same site as the page
-    (after folding www/m/amp host prefixes) and not the site's home page (CMS templates that point every page's
-    canonical at ``/`` are common). ``None`` otherwise, and the fetched URL is the key."""
+    """The page's ``<link rel="canonical">`` as a canonical URL, only when it names *this* article; ``None``
+    otherwise, and the fetched URL is the key.
+
+    The canonical becomes the Kafka key and the story ``_id``, so a generic canonical would make different articles
+    replace each other (issue #14: sites that point every article at its section). It is refused when
+
+    * it is on another site (after folding ``www``/``m``/``amp`` host prefixes), or is the site's home page (CMS
+      templates that point every page at ``/`` are common);
+    * it does not look like an article URL (:func:`marsad.dedup.urls.looks_like_article`: a section, category,
+      tag, language root, listing or paginated page) unless it is the page itself. A canonical that is an
+      *ancestor* of the page's path but still looks like an article (``/article/4081716`` for
+      ``/article/4081716/<slug>``) is kept: it is the short form of the same article.
+
+    Never raises: an unusable ``href`` is refused.
+    """
     for href in tree.xpath('//link[translate(@rel, "CANONICAL", "canonical")="canonical"]/@href')[:1]:
         try:
             cand = canonical_url(urljoin(page_url, str(href).strip()))
@@ -113,6 +125,8 @@ def sane_rel_canonical(tree, page_url: str) -> str | None:
             return None
         c, o = urlsplit(cand), urlsplit(own)
         if c.hostname != o.hostname or c.path in ("", "/"):
+            return None
+        if cand != own and not looks_like_article(cand):
             return None
         return cand
     return None

@@ -33,7 +33,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from prometheus_client import Counter as PromCounter
+
 from marsad.alerts.percolate import AlertHook
+from marsad.dedup.urls import canonical_url
 from marsad.dedup.near import Fingerprint, decide, fingerprint
 
 from marsad.errors import PermanentError, TransientError
@@ -210,6 +213,23 @@ class Plan:
     a new story, so it is percolated like one."""
 
 
+CANONICAL_COLLISIONS = PromCounter(
+    "marsad_canonical_collisions_total",
+    "Articles whose rel=canonical was already the key of another page with another text (indexed under their own URL)")
+
+
+def _own_key_of(url: str) -> str:
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return url
+
+
+def _own_key(a: Article) -> str:
+    """The canonical URL of the page's fetched URL (the key it would have without its ``rel=canonical``)."""
+    return _own_key_of(a.url)
+
+
 class IndexStage:
     """Kafka stage: articles record → story upsert or republication update (see module docstring)."""
 
@@ -219,6 +239,8 @@ class IndexStage:
         self.settings = settings
         self.es = es or Es(settings.es_url)
         self.alerts = AlertHook(settings, self.es) if settings.alerts_enabled else None
+        self.canonical_collisions = 0
+        """Articles re-keyed to their own URL because another page held their ``rel=canonical``."""
 
     def process_batch(self, records: list[Record]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(records)
@@ -229,6 +251,7 @@ class IndexStage:
             except PermanentError as e:
                 outcomes[i] = Outcome(error=e)
         if articles:
+            articles = self._keep_canonical_collisions_apart(articles)
             claims = self._claim(articles, outcomes)
             articles = [(i, a) for i, a in articles if outcomes[i] is None]
             if articles:
@@ -254,6 +277,47 @@ class IndexStage:
         copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed" and not p.stand_in]
         folded = [p.article for p in ok if p.kind == "indexed" and outcomes[p.index].label != "indexed"]
         self.alerts.on_batch(created, copies, folded)
+
+    # --- step 0: one key, one page ---------------------------------------------------------------------
+    def _keep_canonical_collisions_apart(self, articles: list[tuple[int, Article]]) -> list[tuple[int, Article]]:
+        """Re-key an article whose canonical URL (taken from its page's ``rel=canonical``) is already held by a
+        *different* page with a *different* text — stored, or earlier in this batch — to the canonical URL of its
+        own fetched URL, so neither replaces the other (issue #14: a CMS that points every article's canonical at
+        its section). Counted in ``marsad_canonical_collisions_total`` and :attr:`canonical_collisions`, logged.
+
+        Only articles keyed by a ``rel=canonical`` (canonical URL ≠ the fetched URL's) are checked, with one
+        ``_mget`` of ``url``/``content_hash``/``canonical_url``. An edited re-fetch of the same page (same fetched
+        URL) is an update, not a collision; a stored document of another canonical URL (a copy standing in for its
+        owner, see :meth:`_retry_missing`) is not a holder. Keys of one canonical URL share a Kafka partition, so
+        one consumer sees them in order. Raises :class:`TransientError` when Elasticsearch does not answer.
+        """
+        keyed = [a for _, a in articles if a.canonical_url != _own_key(a)]
+        if not keyed:
+            return articles
+        holders: dict[str, tuple[str, str]] = {}  # canonical URL -> (holder's own key, holder's content hash)
+        try:
+            got = self.es.request("POST", f"/{self.settings.stories_alias}/_mget",
+                                  {"ids": sorted({doc_id(a.canonical_url) for a in keyed})},
+                                  params={"_source": "url,content_hash,canonical_url"}, ok=(404,))
+        except EsHttpError as exc:
+            raise TransientError(f"story lookup failed: {exc}") from exc
+        for d in got.get("docs", []):
+            src = d.get("_source") or {}
+            if d.get("found") and src.get("url") and src.get("canonical_url"):
+                holders.setdefault(src["canonical_url"], (_own_key_of(src["url"]), src.get("content_hash", "")))
+        out: list[tuple[int, Article]] = []
+        for i, a in articles:
+            own = _own_key(a)
+            held = holders.get(a.canonical_url)
+            if held is not None and held[0] != own and held[1] != a.content_hash:
+                log.warning("canonical collision: %s names %s, already the key of %s with another text; "
+                            "indexed under its own URL", a.url, a.canonical_url, held[0])
+                CANONICAL_COLLISIONS.inc()
+                self.canonical_collisions += 1
+                a = a.model_copy(update={"canonical_url": own})
+            holders.setdefault(a.canonical_url, (own, a.content_hash))
+            out.append((i, a))
+        return out
 
     # --- step 1: exact-text claims ----------------------------------------------------------------------
     def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, Claim]:
