@@ -34,6 +34,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from marsad.crawl.interstitial import SCAN_BYTES, cmp_vendor, consent_verdict
+
 MIN_TEASERS = 4
 """Sibling teasers needed for a listing: a related-stories box has 3–6, a section page 8–30 (the share test below,
 not this count, keeps the former an article)."""
@@ -223,3 +225,17 @@ def teaser_share(text: str, teasers: Teasers) -> ListingVerdict:
             o_chars += len(ln)
             o_paras += len(ln) >= PROSE_MIN_CHARS
     return ListingVerdict(t_chars, o_chars, t_lines, o_paras)
+
+
+def consent_wall(text: str, html: str) -> str | None:
+    """Why the page is a consent/cookie wall (a detail string naming the CMP vendor), or ``None``.
+
+    The same verdict as the fetch side's consent rules (:func:`marsad.crawl.interstitial.consent_verdict`), on
+    trafilatura's ``text`` (which keeps the CMP containers' text, the buttons and even a 68-character wall); the
+    vendor is looked up in the page's markup. Issue 14, item 5: a wall served under the real article's og:title was
+    indexed and fired an alert on the title."""
+    verdict = consent_verdict(text.splitlines())
+    if not verdict.is_wall:
+        return None
+    vendor = cmp_vendor(html[: SCAN_BYTES * 2].lower())
+    return f"{vendor.vendor if vendor else 'no known CMP markup'}: {verdict.describe()}"

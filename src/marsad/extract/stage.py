@@ -27,7 +27,7 @@ from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.extract.dates import find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html
 from marsad.extract.metadata import page_metadata
-from marsad.extract.pagetype import find_teasers, teaser_share
+from marsad.extract.pagetype import consent_wall, find_teasers, teaser_share
 from marsad.kafka.worker import Output, Record, per_record
 from marsad.messages import Article, RawPage
 from marsad.settings import Settings
@@ -171,6 +171,8 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     raw_text = (doc.text if doc is not None else "") or ""
     title = clean_title(meta.title) if meta.title else None
     text, attribution = clean_body(raw_text, title)
+    if (wall := consent_wall(text, html)) is not None:
+        raise Discard("interstitial-consent", wall)
     if len(text.strip()) < MIN_TEXT_CHARS:
         raise Discard("no-article-text", f"{len(text.strip())} chars")
     if _is_link_list(text, anchors):
