@@ -36,6 +36,7 @@ class Rule:
 
     ``header``: (lower-case name, regex on the value); ``body``: regex on the body head (case-insensitive for ASCII);
     ``final_url``: regex on the URL after redirects; ``statuses``: the HTTP statuses it applies to (empty: any);
+    ``body_any``: lower-case literal strings, one of which must be in the body head;
     ``consent_text``: the page's visible text must also be a consent wall (:func:`consent_verdict`).
     """
 
@@ -47,6 +48,7 @@ class Rule:
     header: tuple[str, str] | None = None
     body: str | None = None
     final_url: str | None = None
+    body_any: tuple[str, ...] = ()
     consent_text: bool = False
     _body_re: re.Pattern | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -70,7 +72,10 @@ class Rule:
                 return False
         if self.final_url is not None and not re.search(self.final_url, final_url, re.IGNORECASE):
             return False
-        if self._body_re is not None and self._body_re.search(head if lowered else head.lower()) is None:
+        low = head if lowered else head.lower()
+        if self._body_re is not None and self._body_re.search(low) is None:
+            return False
+        if self.body_any and not any(m.encode() in low for m in self.body_any):
             return False
         if self.consent_text and not consent_verdict((visible or (lambda: visible_lines(head)))()).is_wall:
             return False
@@ -80,65 +85,71 @@ class Rule:
 # --- consent walls: CMP vendors -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CmpVendor:
-    """A consent-management platform's markup: ``markers`` (regex, lower-case, on the lower-cased page head) are its
-    element ids/classes and script hosts as they appear in page sources; ``example`` is such markup."""
+    """A consent-management platform's markup: ``markers`` (lower-case literal substrings, any of which is searched
+    in the lower-cased page head) are its element ids/classes and script hosts as they appear in page sources;
+    ``example`` is such markup. Literals, not regexes: ``bytes.find`` is memchr-fast on 128 KiB, while an
+    alternation without a literal prefix cost ~0.6 ms per rule and page."""
 
     name: str
     vendor: str
-    markers: re.Pattern
+    markers: tuple[str, ...]
     example: str
     source: str
 
+    def found_in(self, lowered: str | bytes) -> bool:
+        if isinstance(lowered, bytes):
+            return any(m.encode() in lowered for m in self.markers)
+        return any(m in lowered for m in self.markers)
 
-def _cmp(name: str, vendor: str, markers: str, example: str, source: str) -> CmpVendor:
-    return CmpVendor(name, vendor, re.compile(markers.lower()), example, source)
+
+def _cmp(name: str, vendor: str, markers: tuple[str, ...], example: str, source: str) -> CmpVendor:
+    return CmpVendor(name, vendor, markers, example, source)
 
 
 CMP_VENDORS: tuple[CmpVendor, ...] = (
     _cmp("onetrust", "OneTrust",
-         r"cdn\.cookielaw\.org|id=[\"']?onetrust-(consent-sdk|banner-sdk)|optanon-alert-box-wrapper|otsdkstub\.js",
+         ("cdn.cookielaw.org", "onetrust-consent-sdk", "onetrust-banner-sdk", "optanon-alert-box-wrapper", "otsdkstub.js"),
          '<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"></script>'
          '<div id="onetrust-consent-sdk"><div id="onetrust-banner-sdk"></div></div>',
          "OneTrust Cookie Consent: otSDKStub.js from cdn.cookielaw.org, #onetrust-consent-sdk/#onetrust-banner-sdk "
          "(legacy Optanon: .optanon-alert-box-wrapper); DuckDuckGo autoconsent 'Onetrust' rule"),
     _cmp("didomi", "Didomi",
-         r"sdk\.privacy-center\.org|id=[\"']?didomi-(host|popup|notice)|window\.didomiconfig",
+         ("sdk.privacy-center.org", "didomi-host", "didomi-popup", "didomi-notice", "didomiconfig"),
          '<script src="https://sdk.privacy-center.org/5a1f/loader.js"></script><div id="didomi-host"></div>',
          "Didomi CMP: loader from sdk.privacy-center.org, #didomi-host, #didomi-popup, #didomi-notice, "
          "window.didomiConfig (Didomi developer docs; autoconsent 'didomi' rule)"),
     _cmp("quantcast-inmobi-choice", "Quantcast Choice / InMobi Choice",
-         r"cmp\.inmobi\.com/choice|quantcast\.mgr\.consensu\.org|cmp\.quantcast\.com|id=[\"']?qc-cmp2-(container|ui|main)",
+         ("cmp.inmobi.com/choice", "quantcast.mgr.consensu.org", "cmp.quantcast.com", "qc-cmp2-container", "qc-cmp2-ui", "qc-cmp2-main"),
          '<script src="https://cmp.inmobi.com/choice/p-AbCdEf/x.com/choice.js"></script><div id="qc-cmp2-container">'
          '</div>',
          "Quantcast Choice, renamed InMobi Choice (2022): choice.js from cmp.inmobi.com (formerly quantcast.mgr."
          "consensu.org, cmp.quantcast.com), #qc-cmp2-container / #qc-cmp2-ui; autoconsent 'Quantcast' rule"),
     _cmp("cookiebot", "Cookiebot (Usercentrics)",
-         r"consent\.cookiebot\.(com|eu)|id=[\"']?cybotcookiebotdialog|id=[\"']?cookiebot[\"']",
+         ("consent.cookiebot.com", "consent.cookiebot.eu", "cybotcookiebotdialog", 'id="cookiebot"'),
          '<script id="Cookiebot" src="https://consent.cookiebot.com/uc.js" data-cbid="x"></script>'
          '<div id="CybotCookiebotDialog"></div>',
          "Cookiebot: uc.js from consent.cookiebot.com, script#Cookiebot, #CybotCookiebotDialog (Cookiebot "
          "implementation guide; autoconsent 'Cybotcookiebot' rule)"),
     _cmp("sourcepoint", "Sourcepoint",
-         r"cdn\.privacy-mgmt\.com|id=[\"']?sp_message_(container|iframe)_|window\._sp_(queue)?\s*=",
+         ("cdn.privacy-mgmt.com", "sp_message_container_", "sp_message_iframe_", "window._sp_"),
          "<script>window._sp_ = {config: {baseEndpoint: 'https://cdn.privacy-mgmt.com'}};</script>"
          '<div id="sp_message_container_912345"></div>',
          "Sourcepoint: window._sp_ config with baseEndpoint cdn.privacy-mgmt.com, div[id^=sp_message_container_] "
          "holding iframe[id^=sp_message_iframe_] (autoconsent 'Sourcepoint-top' rule)"),
     _cmp("trustarc", "TrustArc (TRUSTe)",
-         r"consent(-pref)?\.trustarc\.com|id=[\"']?truste-consent-(track|content|button)|truste_box_overlay|"
-         r"id=[\"']?teconsent",
+         ("consent.trustarc.com", "consent-pref.trustarc.com", "truste-consent-track", "truste-consent-content", "truste-consent-button", "truste_box_overlay", "teconsent"),
          '<script src="https://consent.trustarc.com/notice?domain=x.com"></script><div id="truste-consent-track">'
          '</div>',
          "TrustArc/TRUSTe: notice script from consent.trustarc.com, #truste-consent-track, .truste_box_overlay, "
          "#teconsent (autoconsent 'TrustArc-top' rule)"),
     _cmp("usercentrics", "Usercentrics",
-         r"web\.cmp\.usercentrics\.eu|app\.usercentrics\.eu|id=[\"']?usercentrics-(root|cmp)",
+         ("web.cmp.usercentrics.eu", "app.usercentrics.eu", "usercentrics-root", "usercentrics-cmp"),
          '<script id="usercentrics-cmp" src="https://web.cmp.usercentrics.eu/ui/loader.js"></script>'
          '<div id="usercentrics-root"></div>',
          "Usercentrics: script#usercentrics-cmp loader from web.cmp.usercentrics.eu (v3) or app.usercentrics.eu "
          "(browser-ui v2), #usercentrics-root (Usercentrics docs; CookiebotWP uc_frame template)"),
     _cmp("google-funding-choices", "Google Funding Choices (Privacy & messaging)",
-         r"fundingchoicesmessages\.google\.com|class=[\"']?fc-(consent-root|dialog-container)|googlefcpresent",
+         ("fundingchoicesmessages.google.com", "fc-consent-root", "fc-dialog-container", "googlefcpresent"),
          '<script async src="https://fundingchoicesmessages.google.com/i/pub-1?ers=1"></script>'
          '<div class="fc-consent-root"></div>',
          "Google AdSense/Ad Manager 'Privacy & messaging' (Funding Choices): script from fundingchoicesmessages."
@@ -148,8 +159,7 @@ CMP_VENDORS: tuple[CmpVendor, ...] = (
 
 def cmp_vendor(head_lower: bytes | str) -> CmpVendor | None:
     """The first CMP vendor whose markup is in the (lower-cased) page head, else ``None``."""
-    text = head_lower.decode("latin-1") if isinstance(head_lower, bytes) else head_lower
-    return next((v for v in CMP_VENDORS if v.markers.search(text)), None)
+    return next((v for v in CMP_VENDORS if v.found_in(head_lower)), None)
 
 
 # --- consent walls: the wall's own wording ---------------------------------------------------------------------------
@@ -287,21 +297,27 @@ class ConsentVerdict:
 
 
 def consent_verdict(lines: list[str]) -> ConsentVerdict:
-    """Score text ``lines`` (extracted text or :func:`visible_lines`) against :data:`CONSENT_WORDING`."""
+    """Score text ``lines`` (extracted text or :func:`visible_lines`) against :data:`CONSENT_WORDING`.
+
+    Stops at the first line that shows an article body (other text reaching :data:`CONSENT_MAX_OWN_CHARS` or
+    :data:`CONSENT_MAX_OWN_PARAGRAPHS`): the verdict is then "not a wall" whatever follows, and an ordinary page costs
+    a few lines, not a whole-page normalisation."""
     consent = own = paras = 0
     kinds: list[str] = []
     for line in lines:
+        size = len(line)
         norm = normalize_for_matching(line)
         if not norm:
             continue
         hit = [w.name for w in CONSENT_WORDING if w.search(norm, normalized=True)]
-        size = len(" ".join(line.split()))
         if hit:
             consent += size
             kinds.extend(k for k in hit if k not in kinds)
         elif size >= 15:
             own += size
             paras += size >= 80
+            if own >= CONSENT_MAX_OWN_CHARS or paras >= CONSENT_MAX_OWN_PARAGRAPHS:
+                break
     return ConsentVerdict(consent, own, paras, tuple(kinds))
 
 
@@ -326,7 +342,8 @@ def visible_lines(head: bytes | str) -> list[str]:
     return [ln for ln in (" ".join(x.split()) for x in html_lib.unescape(text).splitlines()) if ln]
 
 
-_CONSENT_PREFILTER = (r"cookie|consent|privacy|ملفات تعريف|الارتباط|الإرتباط|الكوكيز|كوكيز|خصوصيتك|موافقتك")
+_CONSENT_PREFILTER = ("cookie", "consent", "privacy", "ملفات تعريف", "الارتباط", "الإرتباط", "كوكيز", "خصوصيتك",
+                      "موافقتك")
 
 
 RULES: tuple[Rule, ...] = (
@@ -370,9 +387,9 @@ RULES: tuple[Rule, ...] = (
     Rule("yahoo-consent", "consent", final_url=r"^https?://(consent|guce)\.yahoo\.com/",
          source="Yahoo/Maktoob consent wall (consent.yahoo.com, guce.yahoo.com redirects)"),
     # a CMP's markup AND visible text that is a consent wall (markup alone: every EU article page has it)
-    *(Rule(f"{v.name}-consent-wall", "consent", body=v.markers.pattern, consent_text=True,
+    *(Rule(f"{v.name}-consent-wall", "consent", body_any=v.markers, consent_text=True,
            source=f"{v.vendor} consent wall served instead of the article; markup: {v.source}") for v in CMP_VENDORS),
-    Rule("consent-wording-wall", "consent", body=_CONSENT_PREFILTER, consent_text=True,
+    Rule("consent-wording-wall", "consent", body_any=_CONSENT_PREFILTER, consent_text=True,
          source="Consent walls without known CMP markup (site-built, Arabic or English): visible text is the wall's "
                 "own wording (CONSENT_WORDING) and nothing else of weight"),
     Rule("cookie-wall-page", "consent", body=r"<title>[^<]{0,80}(cookie wall|cookie consent|consent required|"
