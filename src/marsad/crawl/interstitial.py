@@ -108,7 +108,8 @@ def _cmp(name: str, vendor: str, markers: tuple[str, ...], example: str, source:
 
 CMP_VENDORS: tuple[CmpVendor, ...] = (
     _cmp("onetrust", "OneTrust",
-         ("cdn.cookielaw.org", "onetrust-consent-sdk", "onetrust-banner-sdk", "optanon-alert-box-wrapper", "otsdkstub.js"),
+         ("cdn.cookielaw.org", "onetrust-consent-sdk", "onetrust-banner-sdk", "optanon-alert-box-wrapper",
+          "otsdkstub.js"),
          '<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"></script>'
          '<div id="onetrust-consent-sdk"><div id="onetrust-banner-sdk"></div></div>',
          "OneTrust Cookie Consent: otSDKStub.js from cdn.cookielaw.org, #onetrust-consent-sdk/#onetrust-banner-sdk "
@@ -119,7 +120,8 @@ CMP_VENDORS: tuple[CmpVendor, ...] = (
          "Didomi CMP: loader from sdk.privacy-center.org, #didomi-host, #didomi-popup, #didomi-notice, "
          "window.didomiConfig (Didomi developer docs; autoconsent 'didomi' rule)"),
     _cmp("quantcast-inmobi-choice", "Quantcast Choice / InMobi Choice",
-         ("cmp.inmobi.com/choice", "quantcast.mgr.consensu.org", "cmp.quantcast.com", "qc-cmp2-container", "qc-cmp2-ui", "qc-cmp2-main"),
+         ("cmp.inmobi.com/choice", "quantcast.mgr.consensu.org", "cmp.quantcast.com", "qc-cmp2-container",
+          "qc-cmp2-ui", "qc-cmp2-main"),
          '<script src="https://cmp.inmobi.com/choice/p-AbCdEf/x.com/choice.js"></script><div id="qc-cmp2-container">'
          '</div>',
          "Quantcast Choice, renamed InMobi Choice (2022): choice.js from cmp.inmobi.com (formerly quantcast.mgr."
@@ -137,7 +139,8 @@ CMP_VENDORS: tuple[CmpVendor, ...] = (
          "Sourcepoint: window._sp_ config with baseEndpoint cdn.privacy-mgmt.com, div[id^=sp_message_container_] "
          "holding iframe[id^=sp_message_iframe_] (autoconsent 'Sourcepoint-top' rule)"),
     _cmp("trustarc", "TrustArc (TRUSTe)",
-         ("consent.trustarc.com", "consent-pref.trustarc.com", "truste-consent-track", "truste-consent-content", "truste-consent-button", "truste_box_overlay", "teconsent"),
+         ("consent.trustarc.com", "consent-pref.trustarc.com", "truste-consent-track", "truste-consent-content",
+          "truste-consent-button", "truste_box_overlay", "teconsent"),
          '<script src="https://consent.trustarc.com/notice?domain=x.com"></script><div id="truste-consent-track">'
          '</div>',
          "TrustArc/TRUSTe: notice script from consent.trustarc.com, #truste-consent-track, .truste_box_overlay, "
