@@ -250,3 +250,27 @@ def etag(site: CrawlSite, req: Request) -> Response:
         return Response(304, b"", {"ETag": '"v1"'})
     return Response(200, b"<rss version='2.0'><channel></channel></rss>",
                     {"Content-Type": "application/rss+xml", "ETag": '"v1"'})
+
+
+ONETRUST_HEAD = ('<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js" data-domain-script="0f3a7c1e">'
+                 "</script>")
+ONETRUST_BANNER_AR = ('<div id="onetrust-consent-sdk"><div id="onetrust-banner-sdk"><h2>نحن نهتم بخصوصيتك</h2>'
+                      "<p>نستخدم نحن وشركاؤنا ملفات تعريف الارتباط لتخزين المعلومات و/أو الوصول إليها على جهازك.</p>"
+                      "<button>قبول الكل</button><button>إدارة الخيارات</button></div></div>")
+
+
+@route("/f/onetrust-wall.html")
+def onetrust_wall(site: CrawlSite, req: Request) -> Response:
+    """Issue 14 item 5: an Arabic consent wall under the real article's og:title (OneTrust markup)."""
+    body = ('<html lang="ar"><head><title>الحكومة تطرح سندات جديدة</title>'
+            f'<meta property="og:title" content="الحكومة تطرح سندات جديدة">{ONETRUST_HEAD}</head><body>'
+            f"{ONETRUST_BANNER_AR}</body></html>")
+    return Response(200, body.encode(), HTML)
+
+
+@route("/f/article-with-onetrust-banner.html")
+def article_with_onetrust_banner(site: CrawlSite, req: Request) -> Response:
+    """The common case: the same CMP script and banner beside a real article — an article."""
+    body = (f'<html lang="ar"><head><title>مقال</title>{ONETRUST_HEAD}</head><body><article>'
+            + f"<p>{ARTICLE_PARAGRAPH}</p>" * 4 + f"</article>{ONETRUST_BANNER_AR}</body></html>")
+    return Response(200, body.encode(), HTML)

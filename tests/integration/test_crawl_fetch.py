@@ -345,3 +345,16 @@ def test_a_dead_host_is_skipped_after_a_few_failures(crawl_site, names):
     counts = fetch_and_publish(s, src(crawl_site), urls)
     assert counts == {"refused:http-error": 2, "refused:host-down": 3, "fetched": 1, "published": 1}
     assert not is_seen(s, urls[4])
+
+
+def test_consent_wall_is_refused_per_vendor_and_an_article_with_the_same_banner_is_published(crawl_site, names):
+    """Issue 14 item 5, through the real fetcher and Kafka. Expected before running: the OneTrust wall is refused
+    interstitial:consent and counted under its rule; the article carrying the same banner is published."""
+    s = fast(names)
+    paths = ["/f/onetrust-wall.html", "/f/article-with-onetrust-banner.html"]
+    counts = fetch_and_publish(s, src(crawl_site), [crawl_site.url(p) for p in paths])
+    assert counts["refused:interstitial:consent"] == 1 and counts["interstitial:consent"] == 1
+    assert counts["interstitial-rule:onetrust-consent-wall"] == 1
+    assert counts["published"] == 1
+    [page] = published(s, 1)
+    assert page.meta.final_url.endswith("/f/article-with-onetrust-banner.html")

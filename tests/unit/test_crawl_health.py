@@ -105,3 +105,23 @@ def test_record_batch_sums_batches_of_one_run_and_is_idempotent(tmp_path):
     assert orjson.loads(report_path.read_bytes())["counts"] == {"fetched": 16, "published": 15}
     assert record_batch(s, "s", "run-2", 0, {"fetched": 1}) == {"fetched": 1}  # a new run starts over
     assert orjson.loads(report_path.read_bytes())["counts"] == {"fetched": 1}
+
+
+def test_consent_walls_are_counted_per_source_with_their_vendor_rules():
+    """Issue 14 item 5: a source whose pages are partly consent walls is still ok, but says how many and whose CMP.
+    Expected written before the code: interstitials == {"consent": 3, "challenge": 1} and reasons naming
+    onetrust-consent-wall: 2 and consent-wording-wall: 1."""
+    rep = report(**{"discover:polled": 1, "discover:items": 6, "discovered": 6, "fetched": 2, "published": 2,
+                    "refused:interstitial:consent": 3, "interstitial:consent": 3,
+                    "interstitial-rule:onetrust-consent-wall": 2, "interstitial-rule:consent-wording-wall": 1,
+                    "refused:interstitial:challenge": 1, "interstitial:challenge": 1,
+                    "interstitial-rule:cloudflare-challenge": 1})
+    h = assess(SRC, rep, NOW, stale_h=26)
+    assert h.status == "ok"
+    assert h.interstitials == {"consent": 3, "challenge": 1}
+    assert "3 consent walls (consent-wording-wall: 1, onetrust-consent-wall: 2)" in h.reasons
+    assert "1 bot challenges (cloudflare-challenge: 1)" in h.reasons
+    only = assess(SRC, report(**{"discover:polled": 1, "discover:items": 1, "discovered": 1,
+                                 "refused:interstitial:consent": 1, "interstitial:consent": 1,
+                                 "interstitial-rule:didomi-consent-wall": 1}), NOW, stale_h=26)
+    assert only.status == "interstitials-only" and "1 consent walls (didomi-consent-wall: 1)" in only.reasons

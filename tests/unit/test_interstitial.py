@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from marsad.crawl.interstitial import KINDS, RULES, Rule, detect
+from marsad.crawl.interstitial import CMP_VENDORS, KINDS, RULES, Rule, detect
 from tests.conftest import CORPUS
 from tests.crawlsite.fetch_routes import CF_CHALLENGE
 
@@ -34,6 +34,14 @@ EXAMPLES: dict[str, tuple[int, dict[str, str], str, bytes]] = {
     "yahoo-consent": (200, HTML, "https://consent.yahoo.com/v2/collectConsent?sessionId=3", b""),
     "cookie-wall-page": (200, HTML, "https://x.com/a",
                          "<title>قبول ملفات تعريف الارتباط</title>".encode()),
+    # consent walls: the vendor's markup (CMP_VENDORS[].example) and a body that is the wall's own wording
+    **{f"{v.name}-consent-wall": (200, HTML, "https://x.com/a", (
+        f"<html><head>{v.example}</head><body><h2>نحن نهتم بخصوصيتك</h2><p>نستخدم نحن وشركاؤنا ملفات تعريف "
+        f"الارتباط.</p><button>قبول الكل</button><button>إدارة الخيارات</button></body></html>").encode())
+       for v in CMP_VENDORS},
+    "consent-wording-wall": (200, HTML, "https://x.com/a",
+                             b"<html><body><h2>We value your privacy</h2><p>We use cookies.</p><button>Accept all"
+                             b"</button></body></html>"),
     "json-ld-not-free": (200, HTML, "https://x.com/a",
                          b'<script type="application/ld+json">{"isAccessibleForFree": "False"}</script>'),
     "piano-paywall": (200, HTML, "https://x.com/a", "<title>للمشتركين فقط | الجريدة</title>".encode()),

@@ -12,6 +12,10 @@ Statuses of an enabled source, worst first:
 * ``empty`` — resources were read but held no items at all (a feed gone empty, a redesigned section page), or the
   source has nothing to poll;
 * ``ok`` — anything else (including "nothing new this hour": 304s and already-seen links are healthy).
+
+Whatever the status, a source that met interstitials says so: ``interstitials`` counts them per kind
+(``consent``, ``challenge``, ``paywall``) and a reason names the rules, i.e. the vendors (``2 consent walls
+(onetrust-consent-wall: 2)``), from the crawl report's ``interstitial:<kind>`` / ``interstitial-rule:<rule>`` counts.
 """
 
 from __future__ import annotations
@@ -35,14 +39,40 @@ class SourceHealth:
     reasons: list[str] = field(default_factory=list)
     report_at: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    interstitials: dict[str, int] = field(default_factory=dict)
+    """Interstitial pages of the last run per kind (``consent``, ``challenge``, ``paywall``)."""
 
 
 def _sum(counts: dict[str, int], prefix: str) -> int:
     return sum(v for k, v in counts.items() if k.startswith(prefix))
 
 
+_KIND_WORDS = {"consent": "consent walls", "challenge": "bot challenges", "paywall": "paywalls"}
+
+
+def _interstitial_note(h: SourceHealth) -> None:
+    """Fill ``h.interstitials`` and add one reason per kind naming its rules (the vendors)."""
+    h.interstitials = {k.split(":", 1)[1]: v for k, v in h.counts.items() if k.startswith("interstitial:") and v}
+    rules = {k.split(":", 1)[1]: v for k, v in h.counts.items() if k.startswith("interstitial-rule:") and v}
+    for kind, n in sorted(h.interstitials.items()):
+        named = ", ".join(f"{r}: {c}" for r, c in sorted(rules.items()) if _rule_kind(r) == kind)
+        h.reasons.append(f"{n} {_KIND_WORDS.get(kind, kind)}" + (f" ({named})" if named else ""))
+
+
+def _rule_kind(name: str) -> str | None:
+    from marsad.crawl.interstitial import RULES
+
+    return next((r.kind for r in RULES if r.name == name), None)
+
+
 def assess(source: Source, report: dict | None, now: datetime, stale_h: float) -> SourceHealth:
     """Health of ``source`` from its last crawl ``report`` (``{"source", "at", "counts"}`` or ``None``)."""
+    h = _assess(source, report, now, stale_h)
+    _interstitial_note(h)
+    return h
+
+
+def _assess(source: Source, report: dict | None, now: datetime, stale_h: float) -> SourceHealth:
     if report is None:
         return SourceHealth(source.name, "failed", ["no crawl report (never ran, or every run failed)"])
     at = datetime.fromisoformat(report["at"])

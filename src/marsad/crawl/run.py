@@ -33,7 +33,8 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
     """Fetch ``urls`` and publish each page to the raw-pages topic; mark them seen once delivered.
 
     Returns counts: ``fetched``, ``published``, ``refused:<reason>`` for every refusal (reasons in
-    ``docs/crawl-fetch.md``), ``interstitial:<kind>`` (the interstitials among the refusals, per kind, for the
+    ``docs/crawl-fetch.md``), ``interstitial:<kind>`` and ``interstitial-rule:<rule>`` (the interstitials among the
+    refusals, per kind and per rule of :mod:`marsad.crawl.interstitial`, e.g. ``onetrust-consent-wall``, for the
     registry health view), ``retries`` (extra attempts after timeouts, 429, 5xx), ``too-large`` / ``dead_lettered``
     (pages over a size cap, sent to the dead-letter topic with metadata only).
     A transient refusal (``FetchRefused.transient``) leaves the URL unseen so the next run tries it again.
@@ -57,6 +58,7 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
                 counts[f"refused:{exc.reason}"] += 1
                 if exc.reason.startswith("interstitial:"):
                     counts[exc.reason] += 1
+                    counts[f"interstitial-rule:{exc.detail}"] += 1  # the rule, i.e. the vendor (crawl health)
                 log.warning("%s: %s", source.name, exc)
                 if exc.reason == "too-large":
                     meta = RawPageMeta(url=url, final_url=exc.url, canonical_url=canonical_url(exc.url),

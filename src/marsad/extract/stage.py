@@ -27,6 +27,7 @@ from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.extract.dates import find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html
 from marsad.extract.metadata import page_metadata
+from marsad.extract.pagetype import consent_wall, find_teasers, teaser_share
 from marsad.kafka.worker import Output, Record, per_record
 from marsad.messages import Article, RawPage
 from marsad.settings import Settings
@@ -176,6 +177,7 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     if tree is None:
         raise Discard("not-html", "lxml could not parse the page")
     anchors = _anchor_texts(tree)
+    teasers = find_teasers(tree, page_url)  # before trafilatura and drop_appended_articles change the tree
     date = find_published_at(html, url=page_url, tz=tz, fetched_at=fetched_at, tree=tree)
     meta = page_metadata(tree, page_url)  # before trafilatura, which prunes the tree in place
     dropped = drop_appended_articles(tree, meta.title)
@@ -183,10 +185,14 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     raw_text = (doc.text if doc is not None else "") or ""
     title = clean_title(meta.title) if meta.title else None
     text, attribution = clean_body(raw_text, title)
+    if (wall := consent_wall(text, html)) is not None:
+        raise Discard("interstitial-consent", wall)
     if len(text.strip()) < MIN_TEXT_CHARS:
         raise Discard("no-article-text", f"{len(text.strip())} chars")
     if _is_link_list(text, anchors):
         raise Discard("section-page", "the extracted text is mostly link texts (a section or index page)")
+    if (listing := teaser_share(text, teasers)).is_listing:
+        raise Discard("section-page", listing.describe())
 
     original = None
     if attribution.original_site or attribution.original_title:

@@ -1,0 +1,241 @@
+"""Page types that are not articles, recognised by structure: listing pages (section, tag, author and search pages).
+
+A listing page is a run of *teasers*: repeated sibling blocks, each with its own headline link to another page, an
+optional short summary, time, author or category. When the summaries sit outside the links (``<h3><a>headline</a>
+</h3><p>summary</p>``), trafilatura returns them as a body of short paragraphs and the link-text share alone
+(:func:`marsad.extract.stage._is_link_list`) sees only the headlines — six summaries were indexed as one "article"
+(issue 14, item 4). :func:`find_teasers` finds the teasers in the parsed page (before trafilatura prunes it) and
+:func:`teaser_share` measures how much of the extracted text they make.
+
+Two shapes are recognised (the constants below are the whole rule; ``tests/unit/test_section_page_teaser_listings.py``
+holds the cases, listings and the articles that must stay articles):
+
+* **cards**: at least :data:`MIN_TEASERS` sibling elements of one tag and class among :data:`CARD_TAGS`
+  (``<article>``, ``<li>``, ``<div class=card>`` …), each holding a *headline link* within its first
+  :data:`HEADLINE_LEAD_CHARS` characters and at most :data:`TEASER_MAX_CHARS` of other text;
+* **flat runs**: at least :data:`MIN_TEASERS` headings (``<h2>``–``<h4>`` holding a headline link, or a link holding
+  a heading) among the children of one element, each followed by at most :data:`TEASER_MAX_CHARS` of text before the
+  next such heading (WordPress "list" archives).
+
+A *headline link* has an ``href`` (not ``#…``, ``javascript:``, ``mailto:``), at least 15 characters of text and is
+not inline in prose (its parent is not a ``<p>``/``<span>``… with more text than the link); a run needs
+:data:`MIN_TEASERS` distinct target paths.
+
+Live blogs (decision, docs/decisions.md): a live blog is the site's own running report, so it stays an article when
+its entries link to the page itself (``#entry-3``, ``?entry=3``: one target path) or when it declares itself with
+schema.org ``LiveBlogPosting`` (Google's live-badge markup), even if each entry links to its own page. An undeclared
+run of timestamped entries each linking to another page is a "latest news" ticker, i.e. a listing. A roundup article made of
+``<p><a>headline</a></p>`` and lead paragraphs (corpus ``fetch_util/almasryalyoum_article.html``) is neither shape.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from marsad.crawl.interstitial import SCAN_BYTES, cmp_vendor, consent_verdict
+
+MIN_TEASERS = 4
+"""Sibling teasers needed for a listing: a related-stories box has 3–6, a section page 8–30 (the share test below,
+not this count, keeps the former an article)."""
+
+TEASER_MAX_CHARS = 450
+"""Most text (characters, besides the headline) a teaser carries: one or two summary sentences, a time, a byline.
+A roundup or explainer section with full paragraphs is longer."""
+
+HEADLINE_LEAD_CHARS = 80
+"""The headline link starts within this many characters of its card (room for a category, a time, an author)."""
+
+HEADLINE_MIN_CHARS = 15
+"""Shortest headline text (characters), as the link-text test (menus and "more" links are shorter)."""
+
+SECTION_TEASER_SHARE = 0.6
+"""A page whose extracted text is at least this share of teaser text is a listing …"""
+
+SECTION_MAX_OWN_CHARS = 400
+"""… unless the text outside the teasers reaches this many characters, or holds :data:`ARTICLE_MIN_PARAGRAPHS`
+paragraphs of prose: that is an article body, and the teasers are its related-stories box (kept, as trafilatura
+returned them). A section intro or an author bio is one paragraph."""
+
+ARTICLE_MIN_PARAGRAPHS = 2
+PROSE_MIN_CHARS = 80
+"""A paragraph of prose: a line of at least this many characters outside the teasers."""
+
+SECTION_MIN_TEASER_LINES = 3
+"""At least this many extracted lines must come from teasers."""
+
+CARD_TAGS = frozenset({"article", "li", "div", "section", "dd", "tr"})
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_INLINE_PARENTS = frozenset({"p", "span", "em", "strong", "b", "i", "font", "small", "blockquote", "td", "label", "q"})
+_NOT_PAGES = re.compile(r"\.(jpe?g|png|gif|webp|svg|avif|mp4|mp3|pdf)$", re.IGNORECASE)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _squash(text: str) -> str:
+    """Without any whitespace: ``text_content()`` glues ``<a>headline</a><p>summary</p>`` with no space, while
+    trafilatura's lines have one; containment is checked on squashed strings."""
+    return "".join(text.split())
+
+
+def _tag(el) -> str:
+    return el.tag if isinstance(el.tag, str) else ""
+
+
+@dataclass(frozen=True)
+class Teasers:
+    """Teaser texts of one page: ``blocks`` (whitespace-normalised text of each teaser, headline included)."""
+
+    blocks: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.blocks)
+
+
+def _headline_links(tree, page_url: str) -> dict:
+    """``{<a> element: normalised text}`` for every headline link of the page (see module docstring)."""
+    out = {}
+    for a in tree.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        try:
+            target = urlsplit(urljoin(page_url, href))
+        except ValueError:
+            continue
+        if _NOT_PAGES.search(target.path):
+            continue
+        text = _norm(a.text_content())
+        if len(text) < HEADLINE_MIN_CHARS:
+            continue
+        parent = a.getparent()
+        if parent is not None and _tag(parent) in _INLINE_PARENTS and _norm(parent.text_content()) != text:
+            continue  # a link inside a sentence of prose
+        out[a] = (text, target.path)
+    return out
+
+
+def _card(el, heads: dict) -> tuple[str, str] | None:
+    """``(card text, headline target)`` when ``el`` is a teaser card, else ``None``."""
+    links = [heads[a] for a in el.iter("a") if a in heads]
+    if not links:
+        return None
+    text = _norm(el.text_content())
+    headline, target = links[0]
+    at = text.find(headline)
+    if at < 0 or at > HEADLINE_LEAD_CHARS:
+        return None
+    if len(text) - len(headline) > TEASER_MAX_CHARS:
+        return None
+    return text, target
+
+
+def _heading_link(el, heads: dict) -> tuple[str, str] | None:
+    tag = _tag(el)
+    if tag in HEADINGS:
+        for a in el.iter("a"):
+            if a in heads:
+                return heads[a]
+    elif el in heads and any(_tag(d) in HEADINGS for d in el.iter()):
+        return heads[el]
+    return None
+
+
+def find_teasers(tree, page_url: str) -> Teasers:
+    """The teasers of a parsed page (an lxml tree, before trafilatura prunes it). Empty when the page has no run of
+    :data:`MIN_TEASERS` teasers pointing to at least that many distinct pages."""
+    if any("liveblogposting" in (s.text or "").lower() for s in tree.iter("script")
+           if (s.get("type") or "").lower() == "application/ld+json"):
+        return Teasers(())
+    heads = _headline_links(tree, page_url)
+    if len(heads) < MIN_TEASERS:
+        return Teasers(())
+    blocks: list[str] = []
+    parents = {id(anc): anc for a in heads for anc in a.iterancestors()}  # only these can hold a run of teasers
+    for parent in parents.values():
+        children = [c for c in parent if isinstance(c.tag, str)]
+        if len(children) < MIN_TEASERS:
+            continue
+        # cards: siblings of one tag and class
+        groups: dict[tuple[str, str], list] = {}
+        for c in children:
+            if c.tag in CARD_TAGS:
+                groups.setdefault((c.tag, c.get("class") or ""), []).append(c)
+        for members in groups.values():
+            if len(members) < MIN_TEASERS:
+                continue
+            cards = [card for m in members if (card := _card(m, heads)) is not None]
+            if len(cards) >= MIN_TEASERS and len({t for _, t in cards}) >= MIN_TEASERS:
+                blocks.extend(text for text, _ in cards)
+        # flat runs: heading-with-link, then its summary siblings up to the next one
+        units: list[tuple[list[str], str]] = []
+        for c in children:
+            hl = _heading_link(c, heads)
+            if hl is not None:
+                units.append(([hl[0]], hl[1]))
+            elif units:
+                units[-1][0].append(_norm(c.text_content()))
+        units = [(parts, t) for parts, t in units if sum(len(p) for p in parts[1:]) <= TEASER_MAX_CHARS]
+        if len(units) >= MIN_TEASERS and len({t for _, t in units}) >= MIN_TEASERS:
+            blocks.extend(" ".join(p for p in parts if p) for parts, _ in units)
+    return Teasers(tuple(blocks))
+
+
+@dataclass(frozen=True)
+class ListingVerdict:
+    """How much of an extracted text is teasers: ``teaser_chars``, ``own_chars`` (characters of lines of at least
+    15 characters), ``teaser_lines``, ``own_paragraphs`` (own lines of at least :data:`PROSE_MIN_CHARS`)."""
+
+    teaser_chars: int
+    own_chars: int
+    teaser_lines: int
+    own_paragraphs: int = 0
+
+    @property
+    def share(self) -> float:
+        total = self.teaser_chars + self.own_chars
+        return self.teaser_chars / total if total else 0.0
+
+    @property
+    def is_listing(self) -> bool:
+        return (self.teaser_lines >= SECTION_MIN_TEASER_LINES and self.share >= SECTION_TEASER_SHARE
+                and self.own_chars < SECTION_MAX_OWN_CHARS and self.own_paragraphs < ARTICLE_MIN_PARAGRAPHS)
+
+    def describe(self) -> str:
+        return (f"{self.teaser_lines} extracted lines are teasers of repeated sibling blocks "
+                f"({self.share:.0%} of the text, {self.own_chars} chars outside them)")
+
+
+def teaser_share(text: str, teasers: Teasers) -> ListingVerdict:
+    """Split the extracted ``text`` (lines) into teaser text and the page's own text; lines under 15 characters
+    (times, "more" buttons, bylines) are not counted either way."""
+    joined = "\n".join(_squash(b) for b in teasers.blocks)
+    t_chars = o_chars = t_lines = o_paras = 0
+    for line in text.splitlines():
+        ln = _norm(line)
+        if len(ln) < HEADLINE_MIN_CHARS:
+            continue
+        if joined and _squash(ln) in joined:
+            t_chars += len(ln)
+            t_lines += 1
+        else:
+            o_chars += len(ln)
+            o_paras += len(ln) >= PROSE_MIN_CHARS
+    return ListingVerdict(t_chars, o_chars, t_lines, o_paras)
+
+
+def consent_wall(text: str, html: str) -> str | None:
+    """Why the page is a consent/cookie wall (a detail string naming the CMP vendor), or ``None``.
+
+    The same verdict as the fetch side's consent rules (:func:`marsad.crawl.interstitial.consent_verdict`), on
+    trafilatura's ``text`` (which keeps the CMP containers' text, the buttons and even a 68-character wall); the
+    vendor is looked up in the page's markup. Issue 14, item 5: a wall served under the real article's og:title was
+    indexed and fired an alert on the title."""
+    verdict = consent_verdict(text.splitlines())
+    if not verdict.is_wall:
+        return None
+    vendor = cmp_vendor(html[: SCAN_BYTES * 2].lower())
+    return f"{vendor.vendor if vendor else 'no known CMP markup'}: {verdict.describe()}"
