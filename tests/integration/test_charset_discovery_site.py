@@ -53,3 +53,18 @@ def test_source_charset_applies_to_feeds_and_section_pages(settings, crawl_site)
                     feeds=[crawl_site.url("/cs/hex.xml")], section_pages=[crawl_site.url("/cs/section-undeclared")])
     found = discover_source(settings, source, now=T0)
     assert len(found.urls) == 3 and found.counts["undecodable"] == 0, found.counts
+
+
+def test_fetched_raw_page_carries_the_source_charset(settings, crawl_site):
+    from marsad.crawl.fetch import Fetcher
+    from marsad.extract.decode import decode_page
+
+    source = Source(name="charsets", site=crawl_site.url("/cs/"), charset="windows-1256")
+    fetcher = Fetcher(settings, source)
+    try:
+        page = fetcher.fetch(crawl_site.url("/cs/section-undeclared"), source.name)
+    finally:
+        fetcher.close()
+    assert page.meta.charset == "windows-1256"
+    assert "مفاوضات الهدنة" in decode_page(page.body, page.meta.headers.get("content-type"),
+                                          charset=page.meta.charset).text
