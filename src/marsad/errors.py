@@ -34,3 +34,11 @@ class TransientError(MarsadError):
 
 class ConfigError(MarsadError):
     """Settings, registry or environment are unusable; the message says what to fix."""
+
+
+class Undecodable(PermanentError):
+    """The bytes have no reading that is text: every candidate encoding gives mojibake by construction
+    (:mod:`marsad.extract.decode`). Reason ``undecodable``; the extract stage's worker dead-letters the page."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("undecodable", detail)

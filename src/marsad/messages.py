@@ -49,6 +49,9 @@ class RawPageMeta(BaseModel):
     """``crawl`` or ``warc``."""
     content_length: int = 0
     """Length of the body in bytes (before Kafka compression)."""
+    charset: str | None = None
+    """The source's ``charset`` override from ``sources.yaml`` at fetch time (``None``: none); the extract stage
+    decodes with it (:func:`marsad.extract.decode.decode_page`). Absent in records written before it existed."""
 
 
 class RawPage(BaseModel):

@@ -58,7 +58,7 @@ class CrawlSite:
     """``with CrawlSite() as site: site.url("/robots.txt")``; serves :data:`ROUTES` on a free port."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        from tests.crawlsite import discovery_routes, fetch_routes  # noqa: F401  (register routes)
+        from tests.crawlsite import charset_routes, discovery_routes, fetch_routes  # noqa: F401  (register routes)
 
         self.requests: list[Request] = []
         self.state: dict[str, object] = {}

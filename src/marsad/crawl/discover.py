@@ -18,6 +18,10 @@ Counts (``Discovery.counts``; the crawl report stores them as ``discover:<key>``
 ``refused:<reason>``  the fetcher refused the resource (SSRF guard, size, timeout…; see fetch.py)
 ``xml-entities``      feed or sitemap declares a DTD with entities (billion laughs, XXE): not parsed
 ``unreadable``        not a feed / not XML / not HTML
+``undecodable``       feed, sitemap or section page whose bytes have no reading that is text (every candidate
+                      charset gives mojibake, :mod:`marsad.extract.decode`): not parsed
+``charset-ignored``   declared charset labels not used (unknown, bytes-to-bytes, not ASCII-compatible,
+                      contradicted by valid UTF-8 or by a better Arabic reading); the resource was still read
 ``items``             links read from resources (feed entries, sitemap ``<url>``, section-page ``<a>``)
 ``no-link``           feed entries without a link
 ``bad-link``          links that are not absolute http(s) URLs after resolution
@@ -59,6 +63,7 @@ from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.registry import Source
 from marsad.crawl.state import PollState, SeenUrls
 from marsad.dedup.urls import NON_ARTICLE_SEGMENTS, canonical_url, looks_like_article  # noqa: F401 (re-exported)
+from marsad.errors import Undecodable
 from marsad.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,12 +130,13 @@ def same_site(url: str, site: str) -> bool:
 
 
 def section_links(body: bytes, page_url: str, site: str, counts: Counter,
-                  content_type: str | None = None) -> list[str]:
+                  content_type: str | None = None, charset: str | None = None) -> list[str]:
     """Absolute same-site article links of the HTML page ``body`` served at ``page_url``.
 
     The body is decoded like an article page (:func:`marsad.extract.decode.decode_html`: BOM, the ``content_type``
     header's charset, ``<meta>``, detection): given raw bytes without a ``<meta charset>`` lxml reads Latin-1, and
-    every raw Arabic ``href`` became a mojibake URL that does not exist.
+    every raw Arabic ``href`` became a mojibake URL that does not exist. ``charset`` is the source's override
+    (``sources.yaml``); a page without a reading that is text counts ``undecodable`` and yields no links.
 
     Relative links are resolved against ``<base href>`` or ``page_url``; fragments dropped; ``javascript:``,
     ``mailto:`` and the like counted ``bad-link``; other hosts ``off-site``; listings ``not-article``.
@@ -138,9 +144,16 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter,
     import lxml.etree
     import lxml.html
 
-    from marsad.extract.decode import decode_html
+    from marsad.extract.decode import decode_page
 
-    text, _ = decode_html(body, content_type)
+    try:
+        decoded = decode_page(body, content_type, charset=charset)
+    except Undecodable as exc:
+        counts["undecodable"] += 1
+        log.error("section page %s: %s", page_url, exc)
+        return []
+    _count_ignored(decoded, page_url, counts)
+    text = decoded.text
     try:  # bytes in a known encoding: lxml refuses str carrying an XML encoding declaration
         doc = lxml.html.document_fromstring(text.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (lxml.etree.ParserError, ValueError) as exc:
@@ -172,36 +185,50 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter,
 
 # --- feeds and sitemaps -------------------------------------------------------------------------------------
 
-_XML_ENCODING_DECL = re.compile(rb"""^\s*<\?xml[^>]*\sencoding\s*=""")
+def _count_ignored(decoded, url: str, counts: Counter) -> None:
+    if decoded.ignored:
+        counts["charset-ignored"] += len(decoded.ignored)
+        log.warning("%s: charset declarations not used: %s", url, "; ".join(decoded.ignored))
 
 
-def _feed_input(body: bytes, content_type: str | None) -> tuple[bytes, dict[str, str]]:
-    """The feed bytes and HTTP headers for feedparser. A document with its own ``<?xml … encoding=…?>`` (or a BOM)
-    goes as it is, with its ``Content-Type`` (RFC 7303 precedence is feedparser's job). One without: decoded like
-    an HTML page (header charset, UTF-8, detection — never windows-1252) and handed over as UTF-8, so undeclared
-    windows-1256 / ISO-8859-6 feeds keep their Arabic links."""
-    if _XML_ENCODING_DECL.match(body[:512]) or body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return body, ({"content-type": content_type} if content_type else {})
-    from marsad.extract.decode import decode_html
+def xml_input(body: bytes, url: str, counts: Counter, content_type: str | None = None,
+              charset: str | None = None) -> bytes | None:
+    """The feed or sitemap ``body`` as UTF-8 bytes with a true ``encoding="utf-8"`` declaration
+    (:func:`marsad.extract.decode.decode_xml`: BOM, source override, HTTP charset, XML declaration, valid UTF-8,
+    Arabic-aware detection), or ``None`` (counted ``undecodable``). Broken labels in the XML declaration
+    (``windows1256``, ``cp-1256``, ``x-cp1256``, ``ISO-8859-6-I``, ``hex``) used to raise ``LookupError`` inside
+    expat and end the source's whole discovery pass; now they are resolved or ignored (``charset-ignored``)."""
+    from marsad.extract.decode import decode_xml
 
-    text, _ = decode_html(body, content_type)
-    media = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
-    return text.encode("utf-8"), {"content-type": f"{media}; charset=utf-8"}
+    try:
+        data, decoded = decode_xml(body, content_type, charset=charset)
+    except Undecodable as exc:
+        counts["undecodable"] += 1
+        log.error("%s: %s", url, exc)
+        return None
+    _count_ignored(decoded, url, counts)
+    return data
 
 
-def feed_links(body: bytes, feed_url: str, counts: Counter, content_type: str | None = None) -> list[str]:
+def feed_links(body: bytes, feed_url: str, counts: Counter, content_type: str | None = None,
+               charset: str | None = None) -> list[str]:
     """Item links of an RSS 0.9x/1.0/2.0 or Atom document (feedparser), relative links resolved.
 
     Refuses (``xml-entities``) a document declaring entities (:func:`declares_entities`); ``unreadable`` when
     feedparser finds no entries in a broken document. The body is handed to feedparser as a stream: given raw
-    ``bytes`` feedparser first tries them as a local *file name* (feedparser 6 ``_open_resource``).
+    ``bytes`` feedparser first tries them as a local *file name* (feedparser 6 ``_open_resource``). The bytes are
+    first made UTF-8 (:func:`xml_input`; ``charset``: the source's override); ``undecodable`` when impossible.
     """
-    if declares_entities(body):
+    data = xml_input(body, feed_url, counts, content_type, charset)
+    if data is None:
+        return []
+    if declares_entities(data):
         counts["xml-entities"] += 1
         log.error("feed %s declares XML entities: not parsed", feed_url)
         return []
-    data, headers = _feed_input(body, content_type)
-    parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": feed_url, **headers})
+    media = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
+    parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": feed_url,
+                                                                  "content-type": f"{media}; charset=utf-8"})
     if parsed.bozo and not parsed.entries:
         counts["unreadable"] += 1
         log.error("feed %s unreadable: %s", feed_url, parsed.get("bozo_exception"))
@@ -315,14 +342,15 @@ class _Pass:
         got = self.poll(url, "feed")
         if got:
             body, record, final = got
-            self.links += feed_links(body, final, self.counts, self.content_type)
+            self.links += feed_links(body, final, self.counts, self.content_type, self.source.charset)
             self.pending_records.append(record)
 
     def section(self, url: str) -> None:
         got = self.poll(url, "section page")
         if got:
             body, record, final = got
-            self.links += section_links(body, final, self.source.site, self.counts, self.content_type)
+            self.links += section_links(body, final, self.source.site, self.counts, self.content_type,
+                                        self.source.charset)
             self.pending_records.append(record)
 
     def sitemap(self, url: str, depth: int = 1) -> None:
@@ -341,6 +369,9 @@ class _Pass:
                 self.counts["unreadable"] += 1
                 log.error("%s: sitemap %s: %s", self.source.name, url, exc)
                 return
+        body = xml_input(body, url, self.counts, self.content_type, self.source.charset)
+        if body is None:
+            return
         try:
             root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         except DefusedXmlException as exc:

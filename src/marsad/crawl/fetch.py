@@ -420,6 +420,7 @@ class Fetcher:
             fetched_at=utcnow(),
             source=source,
             content_length=len(body),
+            charset=self.source.charset if self.source is not None else None,
         )
         return RawPage(meta=meta, body=body)
 

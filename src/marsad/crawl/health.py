@@ -9,6 +9,8 @@ Statuses of an enabled source, worst first:
 * ``interstitials-only`` — pages came back but every one was a challenge/consent/paywall interstitial
   (``interstitial:<kind>`` counts from the fetch side, which also counts them as ``refused:interstitial:<kind>``)
   and nothing was published;
+* reasons also name ``discover:undecodable`` resources (an error) and ``discover:charset-ignored`` declarations
+  (informative), so a site whose pages need a ``charset`` in ``sources.yaml`` shows up;
 * ``empty`` — resources were read but held no items at all (a feed gone empty, a redesigned section page), or the
   source has nothing to poll;
 * ``ok`` — anything else (including "nothing new this hour": 304s and already-seen links are healthy).
@@ -85,7 +87,8 @@ def _assess(source: Source, report: dict | None, now: datetime, stale_h: float) 
     read = counts.get("discover:polled", 0) + counts.get("discover:not-modified", 0) \
         + counts.get("discover:not-due", 0)
     errors = _sum(counts, "discover:http-") + _sum(counts, "discover:refused:") \
-        + counts.get("discover:xml-entities", 0) + counts.get("discover:unreadable", 0)
+        + counts.get("discover:xml-entities", 0) + counts.get("discover:unreadable", 0) \
+        + counts.get("discover:undecodable", 0)
     if errors and not read:
         h.status = "failed"
         h.reasons.append(f"every feed/sitemap/section page failed ({errors} errors)")
@@ -110,6 +113,12 @@ def _assess(source: Source, report: dict | None, now: datetime, stale_h: float) 
         h.reasons.append("nothing to poll (no feeds, sitemaps or section pages answered)")
     if errors:
         h.reasons.append(f"{errors} feed/sitemap/section errors")
+    if counts.get("discover:undecodable", 0):
+        h.reasons.append(f"{counts['discover:undecodable']} feeds/sitemaps/section pages undecodable (no charset "
+                         "reading is text: set the source's `charset` in sources.yaml)")
+    if counts.get("discover:charset-ignored", 0):
+        h.reasons.append(f"{counts['discover:charset-ignored']} charset declarations ignored (unknown, not text, "
+                         "or contradicted by the bytes)")
     return h
 
 

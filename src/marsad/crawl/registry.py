@@ -15,6 +15,7 @@ Format::
         max_parallel: 2         # politeness overrides (see Source)
         min_interval_s: 2
         refetch_after_h: 24
+        charset: windows-1256   # optional: the site's real encoding when its pages/feeds declare none or lie
 
 Every mistake is a :class:`~marsad.errors.ConfigError` whose message names the file and the LINE of the offending
 entry or field (``sources.yaml:12: sources[1].schedule: ...``): the YAML is composed into nodes (``yaml.compose``)
@@ -98,6 +99,24 @@ class Source(BaseModel):
     poll_min_interval_s: float | None = Field(default=None, ge=60)
     """Floor of the adaptive poll interval of this source's feeds, sitemaps and section pages (seconds; default
     ``settings.poll_min_interval_s``)."""
+
+    charset: str | None = None
+    """The site's real encoding, for sites whose pages, feeds and section pages declare none or a wrong one (old
+    Arabic sites in windows-1256). Any WHATWG label or alias :func:`marsad.extract.decode.resolve_charset`
+    accepts (``windows-1256``, ``cp1256``, ``iso-8859-6``); it beats the HTTP and ``<meta>``/XML declarations but
+    not a byte-order mark or bytes that are valid UTF-8. Carried with each raw page (``RawPageMeta.charset``)."""
+
+    @field_validator("charset")
+    @classmethod
+    def _known_charset(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from marsad.extract.decode import resolve_charset
+
+        codec, why = resolve_charset(v)
+        if codec is None:
+            raise ValueError(f"unusable charset {v!r}: {why}")
+        return v
 
     @field_validator("site", "feeds", "sitemaps", "section_pages", mode="after")
     @classmethod

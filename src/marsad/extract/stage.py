@@ -22,10 +22,10 @@ from trafilatura.utils import load_html
 
 from marsad.crawl.registry import Source
 from marsad.dedup.urls import canonical_url, looks_like_article
-from marsad.errors import Discard, PermanentError
+from marsad.errors import Discard, PermanentError, Undecodable
 from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.extract.dates import find_published_at, parse_arabic_date
-from marsad.extract.decode import decode_html
+from marsad.extract.decode import decode_html, measure
 from marsad.extract.metadata import page_metadata
 from marsad.extract.pagetype import consent_wall, find_teasers, teaser_share
 from marsad.kafka.worker import Output, Record, per_record
@@ -151,7 +151,8 @@ def _is_link_list(text: str, anchors: set[str]) -> bool:
 
 
 def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source: str = "file",
-                    content_type: str | None = None, tz: str = "UTC", final_url: str | None = None) -> Article:
+                    content_type: str | None = None, tz: str = "UTC", final_url: str | None = None,
+                    charset: str | None = None) -> Article:
     """Turn one HTML page into an :class:`Article`.
 
     Steps: guards → charset (:func:`decode_html`) → one lxml parse → publication date with its signal
@@ -160,7 +161,9 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     language from the text.
 
     ``fetched_at`` must be timezone-aware; ``tz`` is the source's IANA zone for naive page dates.
-    Raises :class:`Discard` (``empty-body``, ``feed-not-article``, ``not-html``, ``no-article-text``).
+    ``charset`` is the source's override (``sources.yaml``). Raises :class:`Discard` (``empty-body``,
+    ``feed-not-article``, ``not-html``, ``no-article-text``) and :class:`~marsad.errors.Undecodable` (a
+    PermanentError, reason ``undecodable``) when the bytes or the extracted text are mojibake by construction.
     """
     if not html_bytes.strip():
         raise Discard("empty-body")
@@ -171,7 +174,7 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
         raise Discard("feed-not-article")
     if not _HTML_SNIFF.search(html_bytes[:65536]):
         raise Discard("not-html")
-    html, _enc = decode_html(html_bytes, content_type)
+    html, _enc = decode_html(html_bytes, content_type, charset=charset)
     page_url = final_url or url
     tree = load_html(html)
     if tree is None:
@@ -189,6 +192,8 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
         raise Discard("interstitial-consent", wall)
     if len(text.strip()) < MIN_TEXT_CHARS:
         raise Discard("no-article-text", f"{len(text.strip())} chars")
+    if (garbled := measure(f"{title or ''}\n{text}")).undecodable:  # e.g. «ط§ظ„» stored in a UTF-8 page
+        raise Undecodable(f"extracted text is mojibake ({garbled.bad}/{garbled.words} words, {_enc})")
     if _is_link_list(text, anchors):
         raise Discard("section-page", "the extracted text is mostly link texts (a section or index page)")
     if (listing := teaser_share(text, teasers)).is_listing:
@@ -267,6 +272,7 @@ class ExtractStage:
     def __init__(self, settings: Settings, sources: list[Source] | None = None) -> None:
         self.settings = settings
         self.timezones = {s.name: s.timezone for s in (sources or [])}
+        self.charsets = {s.name: s.charset for s in (sources or []) if s.charset}
         self.process_batch = per_record(self._one, self.name)
 
     def _one(self, rec: Record) -> list[Output]:
@@ -276,7 +282,8 @@ class ExtractStage:
             with time_limit(self.settings.page_time_limit_s):
                 article = extract_article(page.body, m.url, fetched_at=m.fetched_at, source=m.source,
                                           content_type=m.headers.get("content-type"),
-                                          tz=self.timezones.get(m.source, "UTC"), final_url=m.final_url)
+                                          tz=self.timezones.get(m.source, "UTC"), final_url=m.final_url,
+                                          charset=m.charset or self.charsets.get(m.source))
         except PageTimeout as exc:
             raise PermanentError("extract-timeout", f"{m.url}: {exc}") from exc
         return [Output(self.settings.articles_topic, article.canonical_url.encode(), article.to_json())]
