@@ -53,14 +53,26 @@ def iter_raw_pages(path: Path, source: str, counts: Counter, max_bytes: int = 5 
     """
     _check_format(path)
     with open(path, "rb") as fh:
-        try:
-            for rec in ArchiveIterator(fh, arc2warc=True):
-                page = _to_raw_page(rec, source, counts, max_bytes)
-                if page is not None:
-                    counts["records"] += 1
-                    yield page
-        except ArchiveLoadFailed as exc:
-            raise ConfigError(f"{path}: not a readable WARC/ARC file: {exc}") from exc
+        records = iter(ArchiveIterator(fh, arc2warc=True))
+        n = 0
+        while True:
+            try:  # only warcio's own parsing in here: our code below raises as it is
+                rec = next(records)
+            except StopIteration:
+                return
+            except ArchiveLoadFailed as exc:
+                raise ConfigError(f"{path}: not a readable WARC/ARC file: {exc}") from exc
+            except AttributeError as exc:
+                # warcio 1.7 reads the HTTP headers of a response/request record with uri=None when the record has
+                # no WARC-Target-URI, and fails on None.startswith (found by tests/unit/test_fuzz_*): the stream
+                # cannot be resynchronised after it
+                raise ConfigError(f"{path}: not a readable WARC/ARC file: record {n + 1} cannot be parsed "
+                                  f"(no WARC-Target-URI?): {exc}") from exc
+            n += 1
+            page = _to_raw_page(rec, source, counts, max_bytes)
+            if page is not None:
+                counts["records"] += 1
+                yield page
 
 
 def _check_format(path: Path) -> None:
