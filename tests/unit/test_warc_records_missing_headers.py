@@ -1,6 +1,6 @@
-"""A WARC ``response`` record without ``WARC-Target-URI`` (found by the fuzzer, issue 14 item 9): warcio raises
-``AttributeError`` inside its record loader. Reading the file ends with a :class:`ConfigError` naming the file, the
-pages before it are kept, and nothing else escapes."""
+"""WARC records with missing headers (found by the fuzzer, issue 14 item 9). A ``response`` record without
+``WARC-Target-URI`` makes warcio raise ``AttributeError`` inside its record loader: reading the file ends with a
+:class:`ConfigError` naming the file, the pages before it are kept, and nothing else escapes."""
 
 from __future__ import annotations
 
@@ -37,3 +37,15 @@ def test_record_without_target_uri_is_a_clear_error_after_the_good_pages(tmp_pat
             pages.append(page)
     assert str(path) in str(info.value) and "record 2" in str(info.value)
     assert [p.meta.url for p in pages] == ["https://news.example/a/123456"]
+
+
+def test_record_without_warc_type_is_counted_with_a_reason(tmp_path) -> None:
+    """Found by the fuzzer: such a record was counted as ``skipped:None``."""
+    untyped = _record(["WARC-Record-ID: <urn:uuid:3>", "WARC-Date: 2026-01-16T10:02:00Z",
+                       "WARC-Target-URI: https://news.example/a/654321"], HTTP)
+    path = tmp_path / "untyped.warc"
+    path.write_bytes(GOOD + untyped)
+    counts: Counter = Counter()
+    pages = list(iter_raw_pages(path, "warc", counts))
+    assert len(pages) == 1
+    assert counts["skipped:no-warc-type"] == 1 and "skipped:None" not in counts
