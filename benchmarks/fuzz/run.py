@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import platform
 import resource
 import statistics
@@ -148,6 +149,7 @@ def main() -> int:
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument("--append", action="store_true", help="With --write-docs: add this run's section to docs/fuzz.md.")
     args = ap.parse_args()
+    logging.basicConfig(level=logging.CRITICAL)  # discovery logs every unreadable feed: thousands of lines here
     failures = args.failures or Path(tempfile.mkdtemp(prefix="marsad-fuzz-failures-"))
     failures.mkdir(parents=True, exist_ok=True)
     if not Settings().corpus_dir.is_dir():
