@@ -105,12 +105,32 @@ def pytest_configure(config):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """With CI=true a skipped test is a failed test: CI must never pass by not running something."""
+    """With CI=true a skipped test, an xfailed test and an xpassed test are failed tests: CI must never pass by not
+    running something or by tolerating a known failure (``xfail_strict = true`` in pyproject.toml already fails an
+    xfail that passes everywhere)."""
     outcome = yield
     report = outcome.get_result()
-    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+    if not IN_CI:
+        return
+    if hasattr(report, "wasxfail"):
+        reason = report.wasxfail
+        del report.wasxfail  # otherwise the terminal still counts it as xfailed/xpassed
+        report.outcome = "failed"
+        report.longrepr = f"xfail in CI (not allowed): {reason or '(no reason)'}"
+    elif report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (not allowed): {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """With CI=true a skip raised while collecting (a module-level ``pytest.importorskip`` or ``pytest.skip(...,
+    allow_module_level=True)``) is a collection error: the test-report hook above never sees those tests."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped at collection in CI (not allowed): {report.longrepr}"
 
 
 @pytest.fixture

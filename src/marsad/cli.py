@@ -25,18 +25,79 @@ app.add_typer(alerts_app, name="alerts")
 
 
 def _settings():
+    """Settings from the environment; a bad ``MARSAD_*`` value is a usage error (exit 2) naming the variable."""
+    from pydantic import ValidationError
+
     from marsad.observability import setup_logging
     from marsad.settings import load_settings
 
-    setup_logging()
-    return load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        _fail("; ".join(f"MARSAD_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
+                        for e in exc.errors()))
+    setup_logging(client_log_level=settings.client_log_level)
+    return settings
 
 
 def _fail(msg: str, code: int = 2) -> None:
+    """Print ``error: msg`` on stderr as one unwrapped line (rich would wrap it at the terminal width), exit ``code``
+    (1 a run failed, 2 usage or configuration error)."""
+    from rich.markup import escape
+
     from marsad.observability import err_console
 
-    err_console.print(f"[bold red]error:[/] {msg}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _input_file(value):
+    """typer callback for file arguments: a missing file or a directory is one line and exit 2 (typer's own check
+    prints a usage box)."""
+    for path in value if isinstance(value, list) else [value]:
+        if path is not None and not path.is_file():
+            _fail(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}")
+    return value
+
+
+def _web_url(url: str, option: str = "--url") -> str:
+    """``url`` if it is an absolute http(s) URL with a host and a valid port; else a usage error naming
+    ``option``."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError: port out of range / not a number
+        host = parts.hostname
+    except ValueError as exc:
+        _fail(f"{option} {url!r}: {exc}")
+    if parts.scheme not in ("http", "https"):
+        _fail(f"{option} {url!r}: not an absolute http(s) URL")
+    if not host:
+        _fail(f"{option} {url!r}: no host")
+    return url
+
+
+def _aware_instant(value: str, option: str) -> datetime:
+    """ISO 8601 date-time WITH an offset («2026-01-08T12:00:00+02:00», «…Z»); else a usage error."""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        _fail(f"{option} {value!r}: not an ISO 8601 date-time ({exc}); e.g. 2026-01-08T12:00:00+02:00")
+    if when.tzinfo is None or when.utcoffset() is None:
+        _fail(f"{option} {value!r}: no time zone; add an offset, e.g. {when.isoformat()}+00:00 or Z")
+    return when
+
+
+def _time_zone(name: str, option: str = "--tz") -> str:
+    """``name`` if it is an IANA zone known to this machine (zoneinfo); else a usage error."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        _fail(f"{option} {name!r}: not a known IANA time zone such as Asia/Beirut ({exc})")
+    return name
 
 
 # --- stack ------------------------------------------------------------------------------------------------
@@ -59,7 +120,10 @@ def stack_down() -> None:
     from marsad import stack
     from marsad.observability import console
 
-    stopped = stack.down(_settings())
+    try:
+        stopped = stack.down(_settings())
+    except stack.StackError as exc:
+        _fail(str(exc))
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
@@ -68,7 +132,10 @@ def stack_status() -> None:
     """Show whether local Kafka and Elasticsearch run, their pids, ports and logs."""
     from marsad import stack
 
-    st = stack.status(_settings())
+    try:
+        st = stack.status(_settings())
+    except stack.StackError as exc:
+        _fail(str(exc))
     _print_status(st)
     if not all(s.running for s in st.services):
         raise typer.Exit(1)
@@ -154,7 +221,7 @@ def crawl_health_cmd() -> None:
 
 
 @app.command("ingest-warc")
-def ingest_warc(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False),
+def ingest_warc(files: list[Path] = typer.Argument(..., callback=_input_file),
                 source: str = typer.Option("warc", help="Source name recorded on the raw pages.")) -> None:
     """Publish WARC/ARC `response` records (HTML, status 200) as raw pages, with their capture time."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -199,13 +266,14 @@ def consume(stage: str = typer.Argument(..., help="extract | index | all"),
         from marsad.observability import start_metrics_server
 
         start_metrics_server(settings.metrics_port)
-    if stage == "all" and until_idle:
-        console.print(pipeline.drain(settings), highlight=False)
-        return
     factories = {"extract": pipeline.extract_worker, "index": pipeline.index_worker}
     names = ["extract", "index"] if stage == "all" else [stage]
-    if len(names) == 1:
-        console.print(factories[stage](settings).run(until_idle=until_idle).as_dict(), highlight=False)
+    if stage == "all" and until_idle or len(names) == 1:
+        with _cannot_run():
+            if stage == "all":
+                console.print(pipeline.drain(settings), highlight=False)
+            else:
+                console.print(factories[stage](settings).run(until_idle=until_idle).as_dict(), highlight=False)
         return
     # one process per stage: each worker runs in its process's main thread, where the per-page time limit works
     procs = [multiprocessing.Process(target=_run_stage, args=(n,), name=f"marsad-{n}") for n in names]
@@ -229,13 +297,38 @@ def _run_stage(name: str) -> None:
     settings = _settings()
     factory = {"extract": pipeline.extract_worker, "index": pipeline.index_worker}[name]
     try:
-        factory(settings).run()
+        with _cannot_run(f"{name}: "):
+            factory(settings).run()
     except KeyboardInterrupt:
         return
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+class _cannot_run:
+    """Context manager: a Kafka/Elasticsearch outage (:class:`TransientError`, or a ``KafkaException`` a consumer
+    raised) inside a command becomes one ``error:`` line and exit 1."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        from confluent_kafka import KafkaException
+
+        from marsad.errors import TransientError
+
+        if isinstance(exc, TransientError):
+            _fail(f"{self.prefix}{exc} (is the stack up? `marsad stack up`)", 1)
+        if isinstance(exc, KafkaException):
+            _fail(f"{self.prefix}Kafka failed: {exc} (is the stack up? `marsad stack up`)", 1)
+        return False
 
 
 @app.command()
-def extract(file: Path = typer.Argument(..., exists=True, dir_okay=False),
+def extract(file: Path = typer.Argument(..., callback=_input_file),
             url: str = typer.Option(..., "--url"),
             fetched_at: Optional[str] = typer.Option(None, "--fetched-at", help="ISO 8601; default now."),
             tz: str = typer.Option("UTC", "--tz", help="Time zone for dates without one.")) -> None:
@@ -244,7 +337,9 @@ def extract(file: Path = typer.Argument(..., exists=True, dir_okay=False),
     from marsad.extract.stage import extract_article
     from marsad.messages import utcnow
 
-    when = datetime.fromisoformat(fetched_at) if fetched_at else utcnow()
+    url = _web_url(url)
+    tz = _time_zone(tz)
+    when = _aware_instant(fetched_at, "--fetched-at") if fetched_at else utcnow()
     try:
         art = extract_article(file.read_bytes(), url, fetched_at=when, tz=tz)
     except Discard as d:
@@ -253,7 +348,7 @@ def extract(file: Path = typer.Argument(..., exists=True, dir_okay=False),
 
 
 @app.command()
-def dedup(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON lines {id, url, title, text, published_at?}"),
+def dedup(file: Path = typer.Argument(..., callback=_input_file, help="JSON lines {id, url, title, text, published_at?}"),
           output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout.")) -> None:
     """Offline story clustering of an export: lines {id, story_id, duplicate_of, similarity}, input order."""
     import tempfile
@@ -373,6 +468,8 @@ def replay(start: str = typer.Option(..., "--from", help="ISO 8601; Kafka record
     try:
         t_from = parse_instant(start)
         t_to = parse_instant(end) if end else None
+        if t_to is not None and t_to <= t_from:
+            raise ValueError(f"--to {end} is not after --from {start}: nothing to replay")
         runner = Replayer(settings, index, source=source)
         with _replay_progress(console, "replay") as prog:
             task = prog.add_task(f"replay → {index}", total=None, rate="-")
@@ -512,7 +609,7 @@ def alerts_remove(name: str = typer.Argument(...)) -> None:
 
 
 @alerts_app.command("load")
-def alerts_load(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="YAML: rules: [{name, query, ...}]"),
+def alerts_load(file: Path = typer.Argument(..., callback=_input_file, help="YAML: rules: [{name, query, ...}]"),
                 prune: bool = typer.Option(False, "--prune", help="Also remove stored rules absent from the file.")) -> None:
     """Sync rules from a YAML file (idempotent). Nothing is changed when any entry is invalid."""
     from marsad.alerts.rules import parse_rules_file

@@ -6,8 +6,10 @@ Library code never reads ``os.environ``: entrypoints call :func:`load_settings` 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from marsad import topics
@@ -26,7 +28,27 @@ class Settings(BaseSettings):
     kafka_admin_timeout_s: float = Field(default=30.0, gt=0)
     """How long topic checks and creation wait for the cluster before giving up with a clear error (seconds)."""
     es_url: str = "http://127.0.0.1:9200"
-    """Elasticsearch base URL."""
+    """Elasticsearch base URL, ``http(s)://host[:port]``."""
+    client_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "CRITICAL"
+    """Level of the Kafka client (librdkafka, logger ``marsad.kafka.librdkafka``) and Elasticsearch client
+    (``elastic_transport``) loggers in ``marsad`` commands. Default ``CRITICAL``: their reconnect and retry chatter
+    (librdkafka prints one line per broker per attempt, elastic_transport a traceback per retry) is not shown;
+    every failure still ends as one :class:`~marsad.errors.TransientError` naming the address. ``WARNING`` or
+    ``DEBUG`` to see them."""
+
+    @field_validator("client_log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("es_url")
+    @classmethod
+    def _es_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s)://host[:port] URL")
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        return value
 
     # --- local stack (`marsad stack`) -----------------------------------------------------------------
     state_dir: Path = Path.home() / ".cache" / "marsad"

@@ -4,10 +4,12 @@ Reads WARC/1.0, WARC/1.1 and ARC v1 files, gzip-compressed per record (``.warc.g
 warcio's ``ArchiveIterator`` detects both (ARC records are converted to WARC ``response`` records). ``response``
 records with an HTTP 200 HTML payload become raw pages with their **original capture time** (``WARC-Date``,
 or the ARC record's 14-digit date) as ``fetched_at``; everything else is counted as ``skipped:<reason>``:
-``skipped:<record type>``, ``skipped:http-<status>``, ``skipped:not-html``, ``skipped:too-large`` (payload over
-``settings.max_page_bytes``, read with a bounded read so a compressed payload is never fully inflated),
-``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record`` (no target URI, status or
-date), ``skipped:truncated`` (the file ends inside the record: a partial payload is never published).
+``skipped:<record type>`` (``skipped:no-warc-type`` without one), ``skipped:http-<status>``, ``skipped:not-html``,
+``skipped:too-large`` (payload over ``settings.max_page_bytes``, read with a bounded read so a compressed payload
+is never fully inflated), ``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record``
+(no target URI, status or date), ``skipped:truncated`` (the file ends inside the record: a partial payload is never
+published). A record warcio cannot parse (a ``response`` without ``WARC-Target-URI``) ends the file with a
+:class:`~marsad.errors.ConfigError` naming it; the pages before it were already yielded.
 """
 
 from __future__ import annotations
@@ -53,14 +55,26 @@ def iter_raw_pages(path: Path, source: str, counts: Counter, max_bytes: int = 5 
     """
     _check_format(path)
     with open(path, "rb") as fh:
-        try:
-            for rec in ArchiveIterator(fh, arc2warc=True):
-                page = _to_raw_page(rec, source, counts, max_bytes)
-                if page is not None:
-                    counts["records"] += 1
-                    yield page
-        except ArchiveLoadFailed as exc:
-            raise ConfigError(f"{path}: not a readable WARC/ARC file: {exc}") from exc
+        records = iter(ArchiveIterator(fh, arc2warc=True))
+        n = 0
+        while True:
+            try:  # only warcio's own parsing in here: our code below raises as it is
+                rec = next(records)
+            except StopIteration:
+                return
+            except ArchiveLoadFailed as exc:
+                raise ConfigError(f"{path}: not a readable WARC/ARC file: {exc}") from exc
+            except AttributeError as exc:
+                # warcio 1.7 reads the HTTP headers of a response/request record with uri=None when the record has
+                # no WARC-Target-URI, and fails on None.startswith (found by tests/unit/test_fuzz_*): the stream
+                # cannot be resynchronised after it
+                raise ConfigError(f"{path}: not a readable WARC/ARC file: record {n + 1} cannot be parsed "
+                                  f"(no WARC-Target-URI?): {exc}") from exc
+            n += 1
+            page = _to_raw_page(rec, source, counts, max_bytes)
+            if page is not None:
+                counts["records"] += 1
+                yield page
 
 
 def _check_format(path: Path) -> None:
@@ -80,7 +94,7 @@ def _check_format(path: Path) -> None:
 
 def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage | None:
     if rec.rec_type != "response":
-        counts[f"skipped:{rec.rec_type}"] += 1
+        counts[f"skipped:{rec.rec_type or 'no-warc-type'}"] += 1
         return None
     url = rec.rec_headers.get_header("WARC-Target-URI")
     fetched_at = _capture_time(rec.rec_headers.get_header("WARC-Date"))

@@ -44,6 +44,9 @@ Rules and where they come from (corpus = ``../shared/corpus``):
   «قبل 12 دقيقة» cards after the headline), and dates inside links, ``<nav>`` and ``<aside>`` are other articles.
 * htmldate (``original_date=True``) still falls back to modification fields when it finds nothing else: its answer
   is dropped when it falls on the day of one of the page's modification fields.
+* Levantine numbered months «15 كانون 2 2024» (January), «3 تشرين 1 2023» (October), «كانون 1», «تشرين 2» are read
+  day-first only and only before a year 1900–2099; «كانون»/«تشرين» alone (no number, no ordinal) stay ambiguous and
+  give no date (tests/unit/test_dates_levantine_numbered_months.py lists the look-alikes that must not parse).
 * Numeric dates are day-first («16/01/2026»), month-first only when day-first is impossible («01/16/2026»).
 * Dates in free text after the headline (not in a date-marked element) lose to a URL date of another day: body
   text often cites earlier dates.
@@ -137,7 +140,9 @@ def _normalize(text: str) -> str:
 
 _GREGORIAN_MONTHS: dict[int, tuple[str, ...]] = {
     # Egyptian/Gulf, Levantine/Iraqi, Maghrebi (Tunisia/Algeria, Morocco), English
-    1: ("يناير", "كانون الثاني", "كانون ثاني", "جانفي", "جانفييه", "january", "jan"),
+    # Levantine numbered forms («كانون 2», «تشرين 1»: Syrian/Lebanese/Iraqi pages) end in a digit: such a name is
+    # never followed by another digit and needs a year 1900–2099 (see _NUMBERED_YEARS)
+    1: ("يناير", "كانون الثاني", "كانون ثاني", "كانون 2", "جانفي", "جانفييه", "january", "jan"),
     2: ("فبراير", "فبرير", "شباط", "فيفري", "february", "feb"),
     3: ("مارس", "اذار", "march", "mar"),
     4: ("ابريل", "نيسان", "افريل", "april", "apr"),
@@ -146,9 +151,9 @@ _GREGORIAN_MONTHS: dict[int, tuple[str, ...]] = {
     7: ("يوليو", "يوليه", "يوليوز", "تموز", "جويليه", "july", "jul"),
     8: ("اغسطس", "اغشت", "غشت", "اب", "اوت", "august", "aug"),
     9: ("سبتمبر", "شتنبر", "ايلول", "september", "sept", "sep"),
-    10: ("اكتوبر", "تشرين الاول", "تشرين اول", "october", "oct"),
-    11: ("نوفمبر", "نونبر", "تشرين الثاني", "تشرين ثاني", "november", "nov"),
-    12: ("ديسمبر", "دجنبر", "كانون الاول", "كانون اول", "december", "dec"),
+    10: ("اكتوبر", "تشرين الاول", "تشرين اول", "تشرين 1", "october", "oct"),
+    11: ("نوفمبر", "نونبر", "تشرين الثاني", "تشرين ثاني", "تشرين 2", "november", "nov"),
+    12: ("ديسمبر", "دجنبر", "كانون الاول", "كانون اول", "كانون 1", "december", "dec"),
 }
 _HIJRI_MONTHS: dict[int, tuple[str, ...]] = {
     1: ("محرم",),
@@ -172,7 +177,11 @@ def _lookup(table: dict[int, tuple[str, ...]]) -> dict[str, int]:
 
 def _alternation(table: dict[int, tuple[str, ...]]) -> str:
     names = sorted({name for names in table.values() for name in names}, key=len, reverse=True)
-    return "|".join(re.escape(n).replace(r"\ ", r"\s*") for n in names)
+    return "|".join(re.escape(n).replace(r"\ ", r"\s*") + (r"(?!\d)" if n[-1].isdigit() else "") for n in names)
+
+
+_NUMBERED_YEARS = range(1900, 2100)
+"""Years accepted after a numbered month name («15 كانون 2 1500 متظاهر» is a count, not a date)."""
 
 
 _GREG_LOOKUP = _lookup(_GREGORIAN_MONTHS)
@@ -356,6 +365,8 @@ def _gregorian_matches(s: str) -> Iterator[_Parsed]:
             yield _with_time(s, day, m.start(), m.end())
     for rx in (_DMY_TEXT, _MDY_TEXT):
         for m in rx.finditer(s):
+            if m["m"][-1].isdigit() and (rx is _MDY_TEXT or int(m["y"]) not in _NUMBERED_YEARS):
+                continue  # «كانون 2» is day-first only, and only before a plausible year
             month = _GREG_LOOKUP.get(re.sub(r"[\s.]", "", m["m"]))
             if month and (day := _make_day(int(m["y"]), month, int(m["d"]))):
                 yield _with_time(s, day, m.start(), m.end())

@@ -18,6 +18,11 @@ from marsad.settings import Settings
 
 log = logging.getLogger(__name__)
 
+LIBRDKAFKA_LOG = logging.getLogger("marsad.kafka.librdkafka")
+"""Every client's librdkafka log lines go to this Python logger (config ``logger``) instead of straight to file
+descriptor 2: with a broker down librdkafka writes one line per client per reconnect attempt. Entrypoints set its
+level (``Settings.client_log_level``, see :func:`marsad.observability.setup_logging`)."""
+
 HEADROOM = 64 * 1024
 """Bytes added to ``max_message_bytes`` for the record overhead (key, headers, batch header)."""
 
@@ -32,6 +37,7 @@ def producer(settings: Settings, **overrides: object) -> Producer:
         "linger.ms": 20,
         "message.max.bytes": settings.max_message_bytes + HEADROOM,
         "client.id": "marsad",
+        "logger": LIBRDKAFKA_LOG,
     }
     conf.update(overrides)
     return Producer(conf)
@@ -49,13 +55,14 @@ def consumer(settings: Settings, group: str, **overrides: object) -> Consumer:
         "fetch.max.bytes": max(52_428_800, settings.max_message_bytes + HEADROOM),
         "max.partition.fetch.bytes": settings.max_message_bytes + HEADROOM,
         "client.id": f"marsad-{group}",
+        "logger": LIBRDKAFKA_LOG,
     }
     conf.update(overrides)
     return Consumer(conf)
 
 
 def admin(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "logger": LIBRDKAFKA_LOG})
 
 
 def topic_names(settings: Settings) -> list[str]:
@@ -137,7 +144,7 @@ def read_to_end(settings: Settings, topic: str, timeout_s: float = 15.0) -> list
     from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
     c = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"marsad.reader-{uuid.uuid4().hex}",
-                  "enable.auto.commit": False, "enable.partition.eof": True})
+                  "enable.auto.commit": False, "enable.partition.eof": True, "logger": LIBRDKAFKA_LOG})
     try:
         md = c.list_topics(topic, timeout=10).topics.get(topic)
         if md is None or md.error is not None:
