@@ -6,7 +6,7 @@ observed on — and are tried in order on the response status, headers, final UR
 :data:`SCAN_BYTES` of the body. ``tests/unit/test_interstitial.py`` runs every rule on an example and a
 counterexample.
 
-Consent walls (issue 14, item 5) need more than markup: nearly every European news page carries a CMP script and
+Consent walls need more than markup: nearly every European news page carries a CMP script and
 banner *beside* the real article, exactly like the Cloudflare/Imperva scripts that once made every article a
 "challenge". A consent rule therefore names a CMP vendor's markup (:data:`CMP_VENDORS`) **and** requires the page's
 visible text to be a consent wall (:func:`consent_verdict` over :data:`CONSENT_WORDING`: the wall's own first/second

@@ -4,7 +4,7 @@ A listing page is a run of *teasers*: repeated sibling blocks, each with its own
 optional short summary, time, author or category. When the summaries sit outside the links (``<h3><a>headline</a>
 </h3><p>summary</p>``), trafilatura returns them as a body of short paragraphs and the link-text share alone
 (:func:`marsad.extract.stage._is_link_list`) sees only the headlines — six summaries were indexed as one "article"
-(issue 14, item 4). :func:`find_teasers` finds the teasers in the parsed page (before trafilatura prunes it) and
+(seen on Arabic news sites). :func:`find_teasers` finds the teasers in the parsed page (before trafilatura prunes it) and
 :func:`teaser_share` measures how much of the extracted text they make.
 
 Two shapes are recognised (the constants below are the whole rule; ``tests/unit/test_section_page_teaser_listings.py``

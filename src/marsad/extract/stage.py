@@ -107,7 +107,7 @@ def sane_rel_canonical(tree, page_url: str) -> str | None:
     otherwise, and the fetched URL is the key.
 
     The canonical becomes the Kafka key and the story ``_id``, so a generic canonical would make different articles
-    replace each other (issue #14: sites that point every article at its section). It is refused when
+    replace each other (seen on CMSs that point every article at its section). It is refused when
 
     * it is on another site (after folding ``www``/``m``/``amp`` host prefixes), or is the site's home page (CMS
       templates that point every page at ``/`` are common);

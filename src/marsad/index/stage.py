@@ -282,7 +282,7 @@ class IndexStage:
     def _keep_canonical_collisions_apart(self, articles: list[tuple[int, Article]]) -> list[tuple[int, Article]]:
         """Re-key an article whose canonical URL (taken from its page's ``rel=canonical``) is already held by a
         *different* page with a *different* text — stored, or earlier in this batch — to the canonical URL of its
-        own fetched URL, so neither replaces the other (issue #14: a CMS that points every article's canonical at
+        own fetched URL, so neither replaces the other (seen on CMSs that point every article's canonical at
         its section). Counted in ``marsad_canonical_collisions_total`` and :attr:`canonical_collisions`, logged.
 
         Only articles keyed by a ``rel=canonical`` (canonical URL ≠ the fetched URL's) are checked, with one
