@@ -59,6 +59,9 @@ LETTERS: dict[str, str] = {k: v["to"] for k, v in _DATA["letters"].items()}
 NOT_TOKENIZED: frozenset[str] = frozenset(chr(cp) for cp in _DATA["not_tokenized"])
 """Letters the index tokenizer does not know (rule 7): separators."""
 
+INDEX_TOKEN_FILTER_FOLDS: frozenset[str] = frozenset(_DATA["left_to_index_token_filter"])
+"""Letters whose fold the index leaves to Lucene's ``arabic_normalization`` token filter (after the stop list)."""
+
 PUNCTUATION_ASCII: dict[str, str] = dict(_DATA["punctuation_ascii"])
 """Arabic punctuation → ASCII counterpart, for folds that keep punctuation (the date parser)."""
 
@@ -157,8 +160,10 @@ def _es_escape(s: str) -> str:
 def index_mapping_rules() -> list[str]:
     """Elasticsearch ``mapping`` char filter rules (``"\\uFEFB=>\\u0644\\u0627"``) for every swept character
     whose matching fold differs from it, in code point order; characters outside the BMP are written as UTF-16
-    surrogate pairs (Lucene's MappingCharFilter works on UTF-16 units)."""
-    return [f"{_es_escape(c)}=>{_es_escape(fold_char(c))}" for c in swept_characters() if fold_char(c) != c]
+    surrogate pairs (Lucene's MappingCharFilter works on UTF-16 units). The letters of
+    :data:`INDEX_TOKEN_FILTER_FOLDS` get no rule: the analyzer folds them after its stop list."""
+    return [f"{_es_escape(c)}=>{_es_escape(fold_char(c))}" for c in swept_characters()
+            if fold_char(c) != c and c not in INDEX_TOKEN_FILTER_FOLDS]
 
 
 def format_mapping_rules() -> list[str]:
