@@ -130,7 +130,10 @@ def test_the_char_filter_spells_the_python_fold_of_every_swept_character():
         assert norm(B + _es_char_filter(c) + B) == norm(B + c + B), f"U+{ord(c):04X}"
 
 
-def test_date_and_boilerplate_tables_are_the_shared_letter_table():
+def test_date_boilerplate_and_consent_wall_tables_are_the_shared_letter_table():
+    from marsad.crawl import interstitial
+
+    assert interstitial._AR_FOLD is F.LETTER_TABLE  # consent-wall regexes: letters folded, regex syntax kept
     for cp, r in F.LETTER_TABLE.items():
         assert dates._FOLD[cp] == r
         if cp != 0x0640:  # boilerplate decides tatweel by context: a free-standing run is a dash («واس ـ الرياض»)
