@@ -105,7 +105,7 @@ def test_analysis_change_moves_rules_to_a_new_index_version(rules_env):
         t = real(name, *a, **kw)
         if name == "stories":
             t["template"]["settings"]["analysis"]["char_filter"]["marsad_strip_format"]["mappings"].append(
-                "\\u061C=>")
+                "\\u00B7=>")  # a character marsad_strip_format does not map yet (it holds all of Cf)
         return t
 
     import marsad.index.templates as templates_mod

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from marsad.index.analysis import GENERATED, presentation_form_rules, tashkeel_rules
+from marsad.index.analysis import GENERATED
+from marsad.text.fold import index_mapping_rules
 from marsad.index.templates import load_template
 
 ANALYSIS = load_template("stories")["template"]["settings"]["analysis"]
@@ -14,7 +15,8 @@ PROPS = load_template("stories")["template"]["mappings"]["properties"]
 
 def _decode(rule: str) -> tuple[str, str]:
     key, value = rule.split("=>")
-    dec = lambda s: re.sub(r"\\u([0-9A-F]{4})", lambda m: chr(int(m.group(1), 16)), s)  # noqa: E731
+    dec = lambda s: re.sub(r"\\u([0-9A-F]{4})", lambda m: chr(int(m.group(1), 16)), s).encode(  # noqa: E731
+        "utf-16", "surrogatepass").decode("utf-16")
     return dec(key), dec(value)
 
 
@@ -24,23 +26,23 @@ def test_generated_char_filters_in_the_json_match_the_generator():
             f"{name} is stale: run `python -m marsad.index.analysis`")
 
 
-def test_presentation_forms_map_to_nfkc_letters_without_marks():
-    rules = dict(_decode(r) for r in presentation_form_rules())
+def test_fold_rules_map_presentation_forms_to_nfkc_letters_without_marks():
+    rules = dict(_decode(r) for r in index_mapping_rules())
     assert rules["\ufe8d"] == "\u0627"          # ALEF ISOLATED FORM → ا
     assert rules["\ufefb"] == "\u0644\u0627"    # LAM WITH ALEF ISOLATED → لا
+    assert rules["\ufef7"] == "\u0644\u0627"    # LAM WITH ALEF WITH HAMZA ABOVE ISOLATED → لا (hamza seat folded)
     assert rules["\ufdf2"] == "\u0627\u0644\u0644\u0647"  # ﷲ → الله
-    assert rules["\ufe70"] == ""                # isolated fathatan → nothing
-    assert "\ufeff" not in rules                # the BOM lives in marsad_strip_format (one key per char)
-    assert len(rules) > 600
+    assert rules["\ufe70"] == " "               # isolated fathatan: NFKC is a space + the mark
+    assert rules["\ufeff"] == ""                # the BOM is a format character
     for k, v in rules.items():
-        assert len(k) == 1 and not any(unicodedata.category(c) == "Mn" for c in v)
+        assert not any(unicodedata.category(c) in ("Mn", "Cf") for c in v), k
 
 
-def test_tashkeel_rules_delete_harakat_and_superscript_alef_only():
-    deleted = {_decode(r)[0] for r in tashkeel_rules()}
-    assert {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670"} <= deleted
-    assert all(unicodedata.category(c) == "Mn" for c in deleted)
-    assert "\u0627" not in deleted and "\u0640" not in deleted  # letters and tatweel are not marks
+def test_fold_rules_delete_harakat_superscript_alef_and_format_characters():
+    rules = dict(_decode(r) for r in index_mapping_rules())
+    deleted = {k for k, v in rules.items() if v == ""}
+    assert {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670", "\u0640", "\u061c", "\u200f", "\u00ad"} <= deleted
+    assert "\u0627" not in rules and "\u0621" not in rules  # alef and the standalone hamza are kept
 
 
 def test_char_filter_keys_are_unique_across_filters_of_one_analyzer():

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from marsad.text.arabic import normalize_for_matching
+from marsad.text.fold import LETTER_TABLE
 
 SCAN_BYTES = 128 * 1024
 """Only the head of the body is searched: challenge and consent pages are small, and a JSON-LD paywall flag
@@ -166,7 +167,9 @@ def cmp_vendor(head_lower: bytes | str) -> CmpVendor | None:
 
 
 # --- consent walls: the wall's own wording ---------------------------------------------------------------------------
-_AR_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
+_AR_FOLD = LETTER_TABLE
+"""Patterns are regexes: their letters are folded with the shared letter table (marsad.text.fold), which leaves the
+regex syntax (punctuation) alone."""
 
 
 @dataclass(frozen=True)

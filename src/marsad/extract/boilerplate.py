@@ -44,6 +44,7 @@ from typing import Any, Callable
 import yaml
 
 from marsad.text.arabic import normalize_for_matching
+from marsad.text.fold import LETTER_TABLE
 
 __all__ = ["Attribution", "Rule", "Rules", "clean_body", "clean_title", "fold", "load_rules"]
 
@@ -85,31 +86,27 @@ CAPTURE_FIELDS = _SCALAR_FIELDS | {"tags"}
 
 # --------------------------------------------------------------------------------------------------------- fold
 
-_TASHKEEL = frozenset(chr(c) for c in [*range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE)])
 _TATWEEL = "\u0640"
-_FOLD_MAP: dict[str, str] = {
-    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي", "ی": "ي", "ک": "ك",
-    **{chr(0x0660 + i): str(i) for i in range(10)},
-    **{chr(0x06F0 + i): str(i) for i in range(10)},
+_PUNCTUATION_FOLD: dict[str, str] = {
     **{q: '"' for q in "«»“”„‟″〝〞＂"},
     **{q: "'" for q in "‘’‚‛′"},
     **{d: "-" for d in "‐‑‒–—―−﹘﹣－"},
 }
+"""Quote and dash variants rules treat as one (the rules' own concern; Arabic letters fold in marsad.text.fold)."""
 
 
 def _build_table() -> dict[int, str | None]:
-    """One ``str.translate`` table: code point → folded string (``None`` = drop). Unlisted = unchanged."""
-    table: dict[int, str | None] = {}
-    for cp in range(0x10000):
-        ch = chr(cp)
-        if ch.isspace():
-            table[cp] = " "
-        elif unicodedata.category(ch) == "Cf" or ch in _TASHKEEL:
-            table[cp] = None
-    for ch, r in _FOLD_MAP.items():
+    """One ``str.translate`` table: code point → folded string (``None`` = drop). Unlisted = unchanged.
+
+    The Arabic part is the shared :data:`marsad.text.fold.LETTER_TABLE` (format characters, tashkeel, letters,
+    digits, presentation forms; tatweel is handled by :func:`fold` itself); on top: whitespace → space, quote and
+    dash variants, and NFKC for fullwidth forms and the ellipsis."""
+    table: dict[int, str | None] = {cp: " " for cp in range(0x10000) if chr(cp).isspace()}
+    table.update(LETTER_TABLE)
+    table.pop(ord(_TATWEEL), None)
+    for ch, r in _PUNCTUATION_FOLD.items():
         table[ord(ch)] = r
-    # presentation forms and ligatures (ﻻ → لا, ﷲ → الله), fullwidth ASCII, ellipsis: NFKC, then fold the parts
-    for cp in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFEFF), *range(0xFF01, 0xFF5F), 0x2026]:
+    for cp in [*range(0xFF01, 0xFF5F), 0x2026]:
         if cp in table:
             continue
         parts = unicodedata.normalize("NFKC", chr(cp))

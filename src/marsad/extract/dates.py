@@ -74,6 +74,8 @@ from htmldate import find_date
 from lxml import etree
 from lxml import html as lxml_html
 
+from marsad.text.fold import LETTER_TABLE, PUNCTUATION_ASCII
+
 log = logging.getLogger(__name__)
 
 __all__ = ["DateResult", "find_published_at", "parse_arabic_date", "SIGNALS"]
@@ -106,31 +108,18 @@ class DateResult:
 # Normalisation
 # --------------------------------------------------------------------------------------------------------------
 
-_FORMAT_CHARS = re.compile(
-    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-    "\ufff9-\ufffb]"
-)
-"""Unicode ``Cf`` characters seen around dates: LRM/RLM, LRE…PDF, LRI…PDI, ALM (U+061C), ZW(N)J, BOM."""
-_TASHKEEL = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
-_FOLD = str.maketrans(
-    {
-        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ة": "ه", "ک": "ك", "ؤ": "و", "ئ": "ي",
-        "ـ": None,  # tatweel
-        "،": ",", "؛": ";", "٫": ".", "٬": ",",
-        **{chr(0x0660 + i): str(i) for i in range(10)},
-        **{chr(0x06F0 + i): str(i) for i in range(10)},
-    }
-)
+_FOLD = {**LETTER_TABLE, **{ord(k): v for k, v in PUNCTUATION_ASCII.items()}}
+"""The shared Arabic fold (:data:`marsad.text.fold.LETTER_TABLE`: format characters, tashkeel and tatweel deleted,
+letters and digits folded) + Arabic punctuation → ASCII (``،`` → ``,``, ``٫`` → ``.``), which dates need."""
 _SPACES = re.compile(r"\s+")
 
 
 def _normalize(text: str) -> str:
-    """Fold ``text`` for date matching: NFKC, no format/bidi characters, no tashkeel/tatweel, alef/yeh/teh-marbuta
-    folded, ASCII digits, Arabic comma → ``,``, lower case, single spaces. Unlike
-    :func:`marsad.text.arabic.normalize_for_matching` it keeps ``: / - + . ,`` which dates need."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _FORMAT_CHARS.sub("", text)
-    text = _TASHKEEL.sub("", text).translate(_FOLD)
+    """Fold ``text`` for date matching: NFKC, then the shared Arabic fold (:mod:`marsad.text.fold`: no format/bidi
+    characters, no tashkeel/tatweel, alef/yeh/teh-marbuta/hamza seats/Persian letters folded, ASCII digits), Arabic
+    punctuation → ASCII, lower case, single spaces. Unlike :func:`marsad.text.arabic.normalize_for_matching` it
+    keeps ``: / - + . ,`` which dates need."""
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD)
     return _SPACES.sub(" ", text).strip().lower()
 
 
