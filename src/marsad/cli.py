@@ -205,7 +205,13 @@ def consume(stage: str = typer.Argument(..., help="extract | index | all"),
     factories = {"extract": pipeline.extract_worker, "index": pipeline.index_worker}
     names = ["extract", "index"] if stage == "all" else [stage]
     if len(names) == 1:
-        console.print(factories[stage](settings).run(until_idle=until_idle).as_dict(), highlight=False)
+        from marsad.errors import TransientError
+
+        try:
+            stats = factories[stage](settings).run(until_idle=until_idle)
+        except TransientError as exc:  # consumer_retry_limit_s ran out: nothing of the batch was committed
+            _fail(f"{stage} consumer stopped: {exc} (the batch stays uncommitted; restarting resumes it)", 1)
+        console.print(stats.as_dict(), highlight=False)
         return
     # one process per stage: each worker runs in its process's main thread, where the per-page time limit works
     procs = [multiprocessing.Process(target=_run_stage, args=(n,), name=f"marsad-{n}") for n in names]
