@@ -81,8 +81,9 @@ def _wait_for(cond, what: str, timeout_s: float = 120.0, proc=None, log: Path | 
 
 
 def _group_members(settings, group: str) -> int:
-    futs = admin(settings).describe_consumer_groups([group], request_timeout=10)
-    return len(futs[group].result().members)
+    client = admin(settings)  # keep a reference: the futures never complete once their client is gone
+    futs = client.describe_consumer_groups([group], request_timeout=10)
+    return len(futs[group].result(timeout=20).members)
 
 
 def test_index_consumer_pauses_through_an_elasticsearch_outage_and_resumes(private_stack, private_names, tmp_path):
