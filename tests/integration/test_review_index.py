@@ -104,10 +104,12 @@ def test_crash_after_es_write_before_commit_redelivers_idempotently(env, monkeyp
     class Killed(BaseException):
         pass
 
-    def die(self, records):
+    def die(consumer, records):
         raise Killed()
 
-    monkeypatch.setattr(Worker, "_commit", die)
+    from marsad.kafka.transport import Transport
+
+    monkeypatch.setattr(Transport, "commit", staticmethod(die))
     with pytest.raises(Killed):
         index_worker(s).run(until_idle=True)
     monkeypatch.undo()
