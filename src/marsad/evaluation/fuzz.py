@@ -175,7 +175,7 @@ def run_decode(body: bytes, content_type: str | None) -> str:
 def run_extract(body: bytes, content_type: str | None, settings: Settings) -> str:
     from marsad.errors import Discard, PermanentError
     from marsad.extract.stage import ExtractStage
-    from marsad.kafka.worker import Record
+    from marsad.stage import Record
     from marsad.messages import RawPage, RawPageMeta
 
     meta = RawPageMeta(url=PAGE_URL, final_url=PAGE_URL, canonical_url=PAGE_URL, status=200,

@@ -41,7 +41,7 @@ from marsad.dedup.near import Fingerprint, decide, fingerprint
 
 from marsad.errors import PermanentError, TransientError
 from marsad.index.es import Es, EsHttpError, doc_id
-from marsad.kafka.worker import Outcome, Record
+from marsad.stage import DUPLICATE, REPUBLICATION, STORY, Outcome, Record
 from marsad.messages import Article, utcnow
 from marsad.settings import Settings
 
@@ -187,6 +187,15 @@ def _chunks(lines: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, 
 def _item_status(item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     (_, res), = item.items()
     return res.get("status", 500), res
+
+
+def _kind(p: "Plan", label: str) -> str:
+    """The ledger kind of a written plan (:mod:`marsad.stage`): a new or rewritten story document is a ``story``; an
+    older fetch of it (``stale``) or a copy with the same text a ``duplicate``; a near-duplicate copy a
+    ``republication``."""
+    if p.kind == "indexed":
+        return STORY if label == "indexed" else DUPLICATE
+    return REPUBLICATION if p.kind == "near" else DUPLICATE
 
 
 @dataclass
@@ -462,7 +471,7 @@ class IndexStage:
                 label = "indexed" if p.kind == "indexed" else "duplicate"
                 if p.kind == "indexed" and res.get("result") == "noop":
                     label = "stale"  # an older fetch of a page whose newer version is indexed: left alone
-                outcomes[p.index] = Outcome(label=label)
+                outcomes[p.index] = Outcome(label=label, kind=_kind(p, label), story_id=p.story_id)
             elif status == 429 or status >= 500:
                 raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
             elif status == 404:
@@ -499,7 +508,7 @@ class IndexStage:
         for p, item in zip(plans, resp["items"]):
             status, res = _item_status(item)
             if 200 <= status < 300:
-                outcomes[p.index] = Outcome(label="duplicate")
+                outcomes[p.index] = Outcome(label="duplicate", kind=_kind(p, "duplicate"), story_id=res.get("_id"))
                 if res.get("result") == "created":  # the copy is the story document now: percolated as new
                     p.stand_in = res.get("_id")
             elif status == 429 or status >= 500 or status == 404:
@@ -528,7 +537,7 @@ class IndexStage:
             target = best[0]
             self._fold(p, target, best)
             log.info("race repair: story %s folded into %s", p.story_id, target)
-            outcomes[p.index] = Outcome(label="duplicate")
+            outcomes[p.index] = Outcome(label="duplicate", kind=REPUBLICATION, story_id=target)
 
     def _fold(self, p: Plan, target: str, best: tuple[str, float, str]) -> None:
         """Move story ``p.story_id`` (its article and republications) into ``target`` and delete it.
