@@ -119,10 +119,14 @@ class Worker:
     def run(self, until_idle: bool = False, max_records: int | None = None,
             progress: Callable[[WorkerStats], None] | None = None) -> WorkerStats:
         """Consume until stopped (SIGTERM/SIGINT or :meth:`stop`), or until every partition of the input topic is
-        drained when ``until_idle``. Raises :class:`TransientError` only when ``consumer_retry_limit_s`` ran out."""
+        drained when ``until_idle``. Raises :class:`TransientError` when Kafka cannot be reached at start (within
+        ``kafka_admin_timeout_s``) or when ``consumer_retry_limit_s`` ran out."""
         restore = self._install_signals()
         try:
-            self._retry_kafka(lambda: clients.ensure_topics(self.settings), "topic check")
+            # at start an unreachable Kafka is a wrong address or a stack that is down: TransientError within
+            # kafka_admin_timeout_s, reported by the command as one line (exit 1), for the operator or the
+            # supervisor; once running, Kafka outages are ridden out (see _poll, _caught_up, commit)
+            clients.ensure_topics(self.settings)
             self._consumer.subscribe([self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                      on_lost=self._on_revoke)
             idle_since = time.monotonic()
