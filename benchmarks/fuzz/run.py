@@ -87,6 +87,11 @@ def _p95(xs: list[float]) -> float:
     return statistics.quantiles(xs, n=20)[-1] if len(xs) >= 20 else max(xs)
 
 
+def _show(outcome: str) -> str:
+    """An outcome for Markdown: control characters escaped (a reason may carry bytes of the input)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in outcome)
+
+
 def _kind(outcome: str) -> str:
     """Outcome kind for the table: ``discard:no-article-text`` → ``discard``, ``decoded:utf-8`` → ``decoded``."""
     return outcome.split(":", 1)[0]
@@ -110,7 +115,7 @@ def report(r: dict, label: str) -> str:
                      + f" | {_p95(r['times'][target]) * 1000:.1f} | {max(r['times'][target]) * 1000:.0f} |")
     lines += ["", "Reasons (top 12 per target):", ""]
     for target in TARGETS:
-        top = ", ".join(f"`{o}` {n}" for o, n in r["outcomes"][target].most_common(12))
+        top = ", ".join(f"`{_show(o)}` {n}" for o, n in r["outcomes"][target].most_common(12))
         lines.append(f"* **{target}**: {top}")
     if r["bugs"]:
         lines += ["", "Escaped exceptions (distinct by target, type and message start):", ""]
