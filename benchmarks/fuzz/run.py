@@ -54,6 +54,7 @@ def run(cases: int, failures: Path) -> dict:
     times: dict[str, list[float]] = defaultdict(list)
     sizes: dict[str, list[int]] = defaultdict(list)
     bugs: list[dict] = []
+    rss_after: dict[str, float] = {}
     rss_before = _current_rss_mib()
     started = time.perf_counter()
     for target in TARGETS:
@@ -76,15 +77,21 @@ def run(cases: int, failures: Path) -> dict:
             outcomes[target][outcome] += 1
 
         one()
+        rss_after[target] = _current_rss_mib()
         print(f"{target}: {sum(outcomes[target].values())} cases, max {max(times[target]):.3f} s, "
               f"{len([b for b in bugs if b['target'] == target])} bugs", file=sys.stderr)
     harness.close()
     return {"per_target": per_target, "outcomes": outcomes, "times": times, "sizes": sizes, "bugs": bugs,
-            "rss_before_mib": rss_before, "peak_rss_mib": _rss_mib(), "seconds": time.perf_counter() - started}
+            "rss_before_mib": rss_before, "rss_after": rss_after, "peak_rss_mib": _rss_mib(), "seconds": time.perf_counter() - started}
 
 
 def _p95(xs: list[float]) -> float:
     return statistics.quantiles(xs, n=20)[-1] if len(xs) >= 20 else max(xs)
+
+
+def _show(outcome: str) -> str:
+    """An outcome for Markdown: control characters escaped (a reason may carry bytes of the input)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in outcome)
 
 
 def _kind(outcome: str) -> str:
@@ -100,6 +107,8 @@ def report(r: dict, label: str) -> str:
               f"{total} cases in {r['seconds']:.0f} s; {len(r['bugs'])} escaped exceptions; max time per case "
               f"{max(all_times):.3f} s, p95 {_p95(all_times) * 1000:.1f} ms; RSS {r['rss_before_mib']:.0f} MiB "
               f"before the first case, peak {r['peak_rss_mib']:.0f} MiB.", "",
+              "RSS after each target (MiB, in run order): "
+              + ", ".join(f"{t} {m:.0f}" for t, m in r["rss_after"].items()) + ".", "",
               "| target | cases | max input | outcomes (kind: count) | p95 ms | max ms |", "|---|---|---|---|---|---|"]
     for target in TARGETS:
         kinds = Counter()
@@ -110,7 +119,7 @@ def report(r: dict, label: str) -> str:
                      + f" | {_p95(r['times'][target]) * 1000:.1f} | {max(r['times'][target]) * 1000:.0f} |")
     lines += ["", "Reasons (top 12 per target):", ""]
     for target in TARGETS:
-        top = ", ".join(f"`{o}` {n}" for o, n in r["outcomes"][target].most_common(12))
+        top = ", ".join(f"`{_show(o)}` {n}" for o, n in r["outcomes"][target].most_common(12))
         lines.append(f"* **{target}**: {top}")
     if r["bugs"]:
         lines += ["", "Escaped exceptions (distinct by target, type and message start):", ""]

@@ -49,3 +49,16 @@ def test_record_without_warc_type_is_counted_with_a_reason(tmp_path) -> None:
     pages = list(iter_raw_pages(path, "warc", counts))
     assert len(pages) == 1
     assert counts["skipped:no-warc-type"] == 1 and "skipped:None" not in counts
+
+
+@pytest.mark.parametrize("rec_type", ["res\x00ponse", "bogus", "x" * 500])
+def test_record_of_an_unknown_warc_type_is_counted_under_one_reason(tmp_path, rec_type: str) -> None:
+    """Found by the fuzzer: the record type was copied into the reason (``skipped:res\\x00ponse``): arbitrary
+    bytes from the file became count keys."""
+    odd = _record([f"WARC-Type: {rec_type}", "WARC-Record-ID: <urn:uuid:4>", "WARC-Date: 2026-01-16T10:03:00Z",
+                   "WARC-Target-URI: https://news.example/a/777777"], HTTP)
+    path = tmp_path / "odd.warc"
+    path.write_bytes(GOOD + odd)
+    counts: Counter = Counter()
+    assert len(list(iter_raw_pages(path, "warc", counts))) == 1
+    assert counts["skipped:unknown-warc-type"] == 1 and set(counts) == {"records", "skipped:unknown-warc-type"}

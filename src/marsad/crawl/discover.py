@@ -262,12 +262,16 @@ def parse_w3c_datetime(value: str | None, tz: ZoneInfo) -> datetime | None:
 
 def _join(base: str, link: str) -> str | None:
     """``urljoin(base, link)``, or ``None`` when ``link`` cannot be parsed (``http://[bad``: urllib raises
-    ``ValueError`` on an unclosed IPv6 bracket or an invalid port) — one bad link must not fail the discovery."""
+    ``ValueError`` on an unclosed IPv6 bracket or an invalid port) — one bad link must not fail the discovery — or
+    when the result is not an http(s) URL with a host (``ht4p://``, ``ftp://``, ``http:///path``: found by the fuzzer,
+    tests/unit/test_discovery_non_web_links.py)."""
     try:
         out = urljoin(base, link)
         parts = urlsplit(out)
         parts.port  # noqa: B018  (raises ValueError on a port out of range)
     except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return out
 

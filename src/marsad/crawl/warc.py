@@ -4,7 +4,8 @@ Reads WARC/1.0, WARC/1.1 and ARC v1 files, gzip-compressed per record (``.warc.g
 warcio's ``ArchiveIterator`` detects both (ARC records are converted to WARC ``response`` records). ``response``
 records with an HTTP 200 HTML payload become raw pages with their **original capture time** (``WARC-Date``,
 or the ARC record's 14-digit date) as ``fetched_at``; everything else is counted as ``skipped:<reason>``:
-``skipped:<record type>`` (``skipped:no-warc-type`` without one), ``skipped:http-<status>``, ``skipped:not-html``,
+``skipped:<record type>`` (``skipped:no-warc-type`` without one, ``skipped:unknown-warc-type`` for a type WARC/1.1 does
+not define), ``skipped:http-<status>``, ``skipped:not-html``,
 ``skipped:too-large`` (payload over ``settings.max_page_bytes``, read with a bounded read so a compressed payload
 is never fully inflated), ``skipped:interstitial:<kind>`` (same rules as the live fetcher), ``skipped:bad-record``
 (no target URI, status or date), ``skipped:truncated`` (the file ends inside the record: a partial payload is never
@@ -31,6 +32,11 @@ from marsad.dedup.urls import canonical_url
 from marsad.errors import ConfigError
 from marsad.messages import RawPage, RawPageMeta
 from marsad.settings import Settings
+
+
+WARC_TYPES = frozenset({"warcinfo", "request", "metadata", "resource", "revisit", "conversion", "continuation"})
+"""Record types of WARC/1.1 (ISO 28500:2017 §6.3) other than ``response``, counted as ``skipped:<type>``; any other
+value is ``skipped:unknown-warc-type`` (the file's bytes never become count keys)."""
 
 
 def _capture_time(value: str | None) -> datetime | None:
@@ -94,7 +100,8 @@ def _check_format(path: Path) -> None:
 
 def _to_raw_page(rec, source: str, counts: Counter, max_bytes: int) -> RawPage | None:
     if rec.rec_type != "response":
-        counts[f"skipped:{rec.rec_type or 'no-warc-type'}"] += 1
+        kind = rec.rec_type if rec.rec_type in WARC_TYPES else "unknown-warc-type" if rec.rec_type else "no-warc-type"
+        counts[f"skipped:{kind}"] += 1
         return None
     url = rec.rec_headers.get_header("WARC-Target-URI")
     fetched_at = _capture_time(rec.rec_headers.get_header("WARC-Date"))
