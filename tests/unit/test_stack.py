@@ -53,6 +53,7 @@ def make_settings(tmp_path: Path, **kw: object) -> Settings:
         "kafka_bootstrap": f"127.0.0.1:{free_port()}",
         "kafka_controller_port": free_port(),
         "es_url": f"http://127.0.0.1:{free_port()}",
+        "postgres_port": free_port(),
     }
     base.update(kw)
     return load_settings(**base)
@@ -341,12 +342,14 @@ def test_status_nothing_running(tmp_path: Path) -> None:
     s = make_settings(tmp_path)
     st = stack.status(s)
     assert not st.running
-    assert [x.name for x in st] == ["kafka", "elasticsearch"]
+    assert [x.name for x in st] == ["kafka", "elasticsearch", "postgres"]
     for x in st:
         assert x.running is False and x.pid is None and x.version is None and x.note == ""
     assert st.kafka.url == s.kafka_bootstrap
     assert st.elasticsearch.url == s.es_url
     assert st.kafka.log_path == tmp_path / "state" / "stack" / "kafka" / "logs" / "server.log"
+    assert st.postgres.url == f"postgresql://postgres@127.0.0.1:{s.postgres_port}/marsad"
+    assert st.postgres.log_path == tmp_path / "state" / "stack" / "postgres" / "logs" / "postgres.out"
 
 
 def test_up_refuses_port_of_foreign_process(tmp_path: Path) -> None:

@@ -253,14 +253,14 @@ class PgPoliteness(Politeness):
     def close(self) -> None:
         self._db.close()
 
-    def claim(self, host: str, interval_s: float) -> float:
+    def claim_slot(self, host: str, interval_s: float) -> float:
         now = time.time()
         # one statement: ON CONFLICT DO UPDATE locks the host's row and reads its latest committed next_at
         row = self._db.execute(
             "INSERT INTO crawl_hosts (host, next_at) VALUES (%(host)s, %(now)s + %(interval)s) "
             "ON CONFLICT (host) DO UPDATE SET next_at = GREATEST(crawl_hosts.next_at, %(now)s) + %(interval)s "
-            "RETURNING next_at", {"host": host, "now": now, "interval": interval_s}).fetchone()
-        return row[0] - interval_s - now
+            "RETURNING next_at - %(interval)s", {"host": host, "now": now, "interval": interval_s}).fetchone()
+        return row[0]
 
     def defer(self, host: str, until: float) -> None:
         self._db.execute("INSERT INTO crawl_hosts (host, next_at) VALUES (%s, %s) ON CONFLICT (host) DO UPDATE "

@@ -141,8 +141,13 @@ class Politeness:
 
         The slot is ``max(now, next_at)``; ``next_at`` becomes ``slot + interval_s``. Atomic across processes.
         """
+        return max(0.0, self.claim_slot(host, interval_s) - time.time())
+
+    def claim_slot(self, host: str, interval_s: float) -> float:
+        """Reserve the next request slot of ``host`` and return it as Unix time (seconds): no other claim of the
+        store, in any process, gets a slot closer than ``interval_s`` to it. :meth:`claim` in absolute time."""
         now = time.time()
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")  # SQLite's write lock before the read: the claims are serialised
         try:
             row = self._db.execute("SELECT next_at FROM hosts WHERE host = ?", (host,)).fetchone()
             slot = max(now, row[0] if row else now)
@@ -152,7 +157,7 @@ class Politeness:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        return slot - now
+        return slot
 
     def wait_turn(self, host: str, interval_s: float) -> float:
         """:meth:`claim` a slot and sleep until it; returns the seconds slept."""
