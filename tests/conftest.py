@@ -92,6 +92,69 @@ def _drop_names(tag: str, s: Settings) -> None:
                 raise
 
 
+@pytest.fixture(scope="session")
+def postgres_url(base_settings: Settings) -> str:
+    """URL of the real PostgreSQL for crawl state tests: ``MARSAD_CRAWL_STATE_URL`` or the local stack's database
+    ``marsad`` (`marsad stack up`); fails in CI, skips elsewhere when it does not answer."""
+    import psycopg
+
+    from marsad.stack._postgres import crawl_state_url
+
+    url = base_settings.crawl_state_url or crawl_state_url(base_settings)
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        _unavailable(f"PostgreSQL not reachable at {url}: {str(exc).strip()}")
+    return url
+
+
+class CrawlStore:
+    """One crawl state store of a test (``kind``: ``sqlite`` or ``postgres``); every call opens a new connection,
+    as another process would. ``settings`` point at it (``crawl_state_url`` / ``crawl_state_dir``)."""
+
+    def __init__(self, kind: str, settings: Settings) -> None:
+        self.kind, self.settings = kind, settings
+
+    def seen(self):
+        from marsad.crawl.state import open_seen
+
+        return open_seen(self.settings)
+
+    def polls(self, min_s: float, max_s: float):
+        from marsad.crawl.state import open_polls
+
+        return open_polls(self.settings, min_s, max_s)
+
+    def politeness(self):
+        from marsad.crawl.politeness import open_politeness
+
+        return open_politeness(self.settings)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def crawl_store(request, tmp_path: Path):
+    """Each crawl state test runs against both stores: the SQLite files under a temporary ``crawl_dir`` and the
+    real PostgreSQL (a schema of its own, dropped afterwards)."""
+    from urllib.parse import quote
+
+    settings = Settings(crawl_state_dir=tmp_path / "crawl", state_dir=tmp_path)
+    if request.param == "sqlite":
+        yield CrawlStore("sqlite", settings)
+        return
+    import psycopg
+    from psycopg import sql
+
+    base = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    yield CrawlStore("postgres", settings.model_copy(update={"crawl_state_url": url}))
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
 @pytest.fixture
 def names(services: Settings, tmp_path: Path):
     """Settings with topic, group, index and alias names unique to this test; cleaned up afterwards."""

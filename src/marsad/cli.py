@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Marsad (مرصد): Arabic news monitoring.")
-stack_app = typer.Typer(no_args_is_help=True, help="Local Kafka + Elasticsearch without Docker.")
+stack_app = typer.Typer(no_args_is_help=True, help="Local Kafka + Elasticsearch + PostgreSQL without Docker.")
 templates_app = typer.Typer(no_args_is_help=True, help="Elasticsearch index templates and aliases.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(templates_app, name="templates")
@@ -103,7 +103,7 @@ def _time_zone(name: str, option: str = "--tz") -> str:
 # --- stack ------------------------------------------------------------------------------------------------
 @stack_app.command("up")
 def stack_up() -> None:
-    """Fetch (cached) and start local Kafka and Elasticsearch; waits until both answer. Idempotent."""
+    """Fetch (cached) and start local Kafka, Elasticsearch and PostgreSQL; waits until all answer. Idempotent."""
     from marsad import stack
     from marsad.observability import console
 
@@ -129,7 +129,7 @@ def stack_down() -> None:
 
 @stack_app.command("status")
 def stack_status() -> None:
-    """Show whether local Kafka and Elasticsearch run, their pids, ports and logs."""
+    """Show whether local Kafka, Elasticsearch and PostgreSQL run, their pids, ports and logs."""
     from marsad import stack
 
     try:

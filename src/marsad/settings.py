@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("crawl_state_url")
+    @classmethod
+    def _crawl_state_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ValueError(f"{value!r} is not a postgresql://[user[:password]@]host[:port]/database URL "
+                             f"(unset it for the SQLite files under crawl_dir)")
+        return value
+
     @field_validator("es_url")
     @classmethod
     def _es_url(cls, value: str) -> str:
@@ -60,6 +71,9 @@ class Settings(BaseSettings):
     kafka_heap: str = "512m"
     java_home: Path | None = None
     """JDK to run the local stack; default: the ``java`` on PATH."""
+    postgres_port: int = 5432
+    """Port of the local stack's PostgreSQL on 127.0.0.1 (PostgreSQL default 5432); its database ``marsad`` holds
+    the crawl state when ``crawl_state_url`` points at it (``postgresql://postgres@127.0.0.1:5432/marsad``)."""
 
     # --- names (defaults in marsad.topics; tests override) -----------------------------------------------
     raw_pages_topic: str = topics.RAW_PAGES
@@ -100,6 +114,16 @@ class Settings(BaseSettings):
     sources_file: Path = REPO_ROOT / "sources.yaml"
     crawl_state_dir: Path | None = None
     """Seen-URL database and crawl reports; default ``state_dir/crawl``."""
+    crawl_state_url: str | None = None
+    """Where the crawl state lives (frontier, seen URLs, poll state, per-host politeness slots, Retry-After holds,
+    robots.txt cache). Unset: SQLite files under ``crawl_dir`` (one machine, the embedded default of ``make demo``).
+    ``postgresql://user[:password]@host[:port]/db`` (libpq URI): one PostgreSQL shared by every crawl worker on every
+    machine (:mod:`marsad.crawl.pgstate`)."""
+    crawl_worker_id: str | None = None
+    """Owner name of frontier leases (:meth:`marsad.crawl.state.SeenUrls.pending`); default ``<hostname>:<pid>``."""
+    frontier_lease_s: float = Field(default=3600.0, gt=0)
+    """A frontier URL handed out to one worker is handed to no other for this long unless that worker marks it
+    fetched or releases it (seconds); a worker killed mid-batch loses nothing: its URLs come back after the lease."""
     user_agent: str = "MarsadBot/0.1 (+https://github.com/marsad; Arabic news monitoring)"
     fetch_timeout_s: float = 20.0
     max_page_bytes: int = 5 * 1024 * 1024
@@ -236,7 +260,7 @@ ENV_FIELDS = (
     "replay_group_prefix",
     "poll_min_interval_s", "poll_max_interval_s", "news_max_age_h", "sitemap_max_depth",
     "sitemap_max_children", "health_stale_h", "fetch_batch_size",
-    "frontier_max_attempts",
+    "frontier_max_attempts", "crawl_state_url", "crawl_worker_id", "frontier_lease_s",
     "alerts_topic", "alert_rules_alias", "alerts_sent_index", "alerts_enabled", "outcomes_topic",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""

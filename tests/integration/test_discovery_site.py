@@ -173,14 +173,15 @@ def test_run_module_reexports_discover():
 
 
 @pytest.mark.services
-def test_crawl_source_publishes_and_reports_discovery_counts(names, crawl_site, tmp_path):
+def test_crawl_source_publishes_and_reports_discovery_counts(names, crawl_site, tmp_path, crawl_store):
+    """The whole cycle with either crawl state store (SQLite files / the real PostgreSQL)."""
     from marsad.crawl.run import crawl_source
     from marsad.kafka.clients import ensure_topics
 
     registry = tmp_path / "sources.yaml"
     registry.write_text(yaml.safe_dump({"sources": [{
         "name": "trap", "site": crawl_site.url("/d/"), "feeds": [crawl_site.url("/d/rss2.xml")]}]}))
-    s = names.model_copy(update={"sources_file": registry})
+    s = names.model_copy(update={"sources_file": registry, "crawl_state_url": crawl_store.settings.crawl_state_url})
     ensure_topics(s)
     counts = crawl_source(s, "trap")
     assert counts["published"] == 2 and counts["discovered"] == 2
@@ -190,6 +191,13 @@ def test_crawl_source_publishes_and_reports_discovery_counts(names, crawl_site, 
     again = crawl_source(s, "trap")  # the feed is not due, nothing pending: nothing fetched twice
     assert again.get("published", 0) == 0 and again["discover:not-due"] == 1
     assert len(crawl_site.hits("/d/article/100234")) == 1
+    if crawl_store.kind == "postgres":  # the state went to PostgreSQL, not to a SQLite file
+        from marsad.dedup.urls import canonical_url
+
+        assert not (s.crawl_dir / "seen.sqlite").exists() and not (s.crawl_dir / "politeness.sqlite").exists()
+        seen = crawl_store.seen()
+        assert seen.seen(canonical_url(crawl_site.url("/d/article/100234")))
+        seen.close()
 
 
 def test_url_never_fetched_is_abandoned_after_max_attempts(settings, crawl_site):

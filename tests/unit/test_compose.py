@@ -524,3 +524,24 @@ def test_kafka_image_matches_local_stack_version():
     compose = _yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     image = compose["services"]["kafka"]["image"]
     assert image.split(":")[1].split()[0] == Settings().kafka_version
+
+
+def test_postgres_serves_the_crawl_state_and_airflow_like_the_local_stack(compose: dict, services: dict[str, dict],
+                                                                          defaults: Settings) -> None:
+    """The postgres service: the local stack's major version and port, the databases the local stack creates,
+    the crawl state URL of every project container naming it, Airflow's metadata in its database."""
+    from marsad.stack._postgres import DATABASES, PostgresService
+
+    pg = services["postgres"]
+    assert pg["image"].split(":")[1].split(".")[0] == PostgresService(defaults).configured_version().split(".")[0]
+    assert "127.0.0.1:{0}:5432".format(defaults.postgres_port) in pg["ports"]
+    init = (REPO_ROOT / "docker" / "postgres-init.sql").read_text(encoding="utf-8")
+    created = {env_of(pg)["POSTGRES_DB"], *re.findall(r"CREATE DATABASE (\w+)", init)}
+    assert created == set(DATABASES)
+    assert bind_mounts(pg)[PurePosixPath("/docker-entrypoint-initdb.d/10-airflow-db.sql")] == \
+        (REPO_ROOT / "docker" / "postgres-init.sql").resolve()
+    url = urlsplit(compose["x-marsad-env"]["MARSAD_CRAWL_STATE_URL"])
+    assert (url.hostname, url.port, url.path) == ("postgres", 5432, "/marsad")
+    airflow = env_of(services["airflow"])["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert urlsplit(airflow).hostname == "postgres" and urlsplit(airflow).path == "/airflow"
+    assert services["airflow"]["depends_on"]["postgres"]["condition"] == "service_healthy"

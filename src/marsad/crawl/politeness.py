@@ -1,7 +1,9 @@
-"""Politeness shared by every crawl process on one machine: per-host request slots and the robots.txt cache.
+"""Politeness shared by every crawl process: per-host request slots, Retry-After holds and the robots.txt cache.
 
 Airflow runs each task in its own process, so process memory cannot space requests to one host. The state lives
-in one SQLite file (WAL) under ``settings.crawl_dir``:
+in a store shared by the processes (:func:`open_politeness`): by default one SQLite file (WAL) under
+``settings.crawl_dir`` (every process of one machine), with ``settings.crawl_state_url`` the PostgreSQL tables of
+:class:`marsad.crawl.pgstate.PgPoliteness` (every process of every machine). The SQLite tables:
 
 * ``hosts(host, next_at)`` — the earliest wall-clock time (Unix seconds) at which the next request to ``host``
   may start. :meth:`Politeness.claim` reserves a slot atomically (``BEGIN IMMEDIATE`` takes SQLite's write lock
@@ -10,8 +12,7 @@ in one SQLite file (WAL) under ``settings.crawl_dir``:
   RFC 9309 §2.3), reused for at most ``settings.robots_cache_h`` hours (RFC 9309 §2.4: ≤ 24 h) by every process.
 
 Robots rules are parsed with protego (Scrapy's parser: RFC 9309 matching, ``*``/``$`` wildcards,
-``Crawl-delay``). A multi-machine deployment needs a shared store instead (Redis or the database of the
-scheduler); the interface is the three methods here.
+``Crawl-delay``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from protego import Protego
+
+if TYPE_CHECKING:
+    from marsad.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +104,16 @@ class RobotsRules:
         return float(delay) if delay is not None else None
 
 
+def open_politeness(settings: Settings) -> Politeness:
+    """The politeness store of ``settings``: PostgreSQL when ``crawl_state_url`` is set, else
+    ``<crawl_dir>/politeness.sqlite``."""
+    if settings.crawl_state_url:
+        from marsad.crawl.pgstate import PgPoliteness
+
+        return PgPoliteness(settings.crawl_state_url)
+    return Politeness(settings.crawl_dir / "politeness.sqlite")
+
+
 class Politeness:
     """Shared per-host slots and robots cache in ``path`` (SQLite, WAL). One instance per process and run."""
 
@@ -126,8 +141,13 @@ class Politeness:
 
         The slot is ``max(now, next_at)``; ``next_at`` becomes ``slot + interval_s``. Atomic across processes.
         """
+        return max(0.0, self.claim_slot(host, interval_s) - time.time())
+
+    def claim_slot(self, host: str, interval_s: float) -> float:
+        """Reserve the next request slot of ``host`` and return it as Unix time (seconds): no other claim of the
+        store, in any process, gets a slot closer than ``interval_s`` to it. :meth:`claim` in absolute time."""
         now = time.time()
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")  # SQLite's write lock before the read: the claims are serialised
         try:
             row = self._db.execute("SELECT next_at FROM hosts WHERE host = ?", (host,)).fetchone()
             slot = max(now, row[0] if row else now)
@@ -137,7 +157,7 @@ class Politeness:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        return slot - now
+        return slot
 
     def wait_turn(self, host: str, interval_s: float) -> float:
         """:meth:`claim` a slot and sleep until it; returns the seconds slept."""
@@ -177,19 +197,25 @@ class Politeness:
         now = time.time()
         hit = self._memo.get(origin)
         if hit is None:
-            row = self._db.execute("SELECT fetched_at, status, body FROM robots WHERE origin = ?",
-                                   (origin,)).fetchone()
-            if row is None:
+            hit = self._load_robots(origin)
+            if hit is None:
                 return None
-            hit = (row[0], RobotsRules(status=row[1], body=bytes(row[2])))
             self._memo[origin] = hit
         fetched_at, rules = hit
         ttl = min(max_age_s, ROBOTS_ERROR_TTL_S) if rules.unreachable else max_age_s
         return rules if now - fetched_at < ttl else None
 
     def store_robots(self, origin: str, rules: RobotsRules) -> None:
+        """Cache ``rules`` as ``origin``'s robots.txt answer fetched now (for every process of the store)."""
         now = time.time()
         self._memo[origin] = (now, rules)
+        self._save_robots(origin, now, rules)
+
+    def _load_robots(self, origin: str) -> tuple[float, RobotsRules] | None:
+        row = self._db.execute("SELECT fetched_at, status, body FROM robots WHERE origin = ?", (origin,)).fetchone()
+        return None if row is None else (row[0], RobotsRules(status=row[1], body=bytes(row[2])))
+
+    def _save_robots(self, origin: str, now: float, rules: RobotsRules) -> None:
         self._db.execute("INSERT INTO robots (origin, fetched_at, status, body) VALUES (?, ?, ?, ?) "
                          "ON CONFLICT(origin) DO UPDATE SET fetched_at = excluded.fetched_at, "
                          "status = excluded.status, body = excluded.body",

@@ -16,7 +16,7 @@ from marsad.crawl.discover import discover, discover_source  # noqa: F401  (re-e
 from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.publish import RawPagePublisher
 from marsad.crawl.registry import Source, get_source
-from marsad.crawl.state import SeenUrls
+from marsad.crawl.state import SeenUrls, open_seen
 from marsad.dedup.urls import canonical_url
 from marsad.errors import TransientError
 from marsad.messages import META_HEADER, RAW_PAGE_SCHEMA, SCHEMA_HEADER, RawPageMeta, utcnow
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def seen_db(settings: Settings) -> SeenUrls:
-    return SeenUrls(settings.crawl_dir / "seen.sqlite")
+    return open_seen(settings)  # SQLite under crawl_dir, or PostgreSQL (settings.crawl_state_url)
 
 
 def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> dict[str, int]:
@@ -86,6 +86,8 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
     try:
         for url in done:
             seen.mark(canonical_url(url), source.name)
+        finished = set(done)
+        seen.release(_canonical([u for u in urls if u not in finished]))  # transient failures: any worker may retry
     finally:
         seen.close()
     return dict(counts)
@@ -93,17 +95,21 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
 
 def _refund(settings: Settings, urls: list[str]) -> None:
     """Kafka could not take this run's pages: the URLs were handed out for nothing (see :meth:`SeenUrls.refund`)."""
+    seen = seen_db(settings)
+    try:
+        seen.refund(_canonical(urls))
+    finally:
+        seen.close()
+
+
+def _canonical(urls: list[str]) -> list[str]:
     canon = []
     for u in urls:
         try:
             canon.append(canonical_url(u))
         except ValueError:
             continue
-    seen = seen_db(settings)
-    try:
-        seen.refund(canon)
-    finally:
-        seen.close()
+    return canon
 
 
 def write_report(settings: Settings, source: str, counts: dict[str, int]) -> Path:

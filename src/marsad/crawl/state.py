@@ -1,28 +1,40 @@
 """Crawl state shared by every crawl worker: seen URLs, the frontier, and poll state of feeds/sitemaps/sections.
 
-One SQLite file (``<crawl_dir>/seen.sqlite``) in WAL mode: it survives restarts and is safe for several crawl
-processes on one machine (readers never block, writers are serialised by SQLite's lock with a 30 s busy timeout;
-every write is an idempotent upsert). A multi-machine deployment needs one shared store instead — a PostgreSQL table
-with the same three tables (``INSERT … ON CONFLICT``), or a status index as StormCrawler keeps in Elasticsearch/
-OpenSearch — not a file on a network share (SQLite's locking is unreliable over NFS).
+Two stores behind one interface, chosen by ``settings.crawl_state_url`` (:func:`open_seen`, :func:`open_polls`):
+
+* unset (the default, ``make demo``): one SQLite file (``<crawl_dir>/seen.sqlite``) in WAL mode. It survives
+  restarts and is safe for several crawl processes on one machine (readers never block, writers are serialised by
+  SQLite's lock with a 30 s busy timeout; the frontier hand-out takes the write lock first, ``BEGIN IMMEDIATE``).
+  Not for several machines: SQLite's locking is unreliable over NFS.
+* ``postgresql://…``: the same tables in PostgreSQL (:mod:`marsad.crawl.pgstate`), shared by every worker on every
+  machine; the hand-out is ``SELECT … FOR UPDATE SKIP LOCKED``.
 
 Tables:
 
 * ``seen(url, source, first_seen, last_fetched)`` — canonical URLs fetched (or finally refused). A URL is fetched
   once unless its source sets ``refetch_after_h``.
-* ``frontier(url, source, link, discovered_at, fetched_at)`` — URLs discovery found and that wait for a fetch.
-  Discovery returns a source's pending rows, so URLs past ``max_items`` or of a failed run are not lost when the
-  feed answers 304 next time; :meth:`SeenUrls.mark` closes the row.
+* ``frontier(url, source, link, discovered_at, fetched_at, handed_out, abandoned, lease_owner, leased_until)`` —
+  URLs discovery found and that wait for a fetch. Discovery hands out a source's pending rows, so URLs past
+  ``max_items`` or of a failed run are not lost when the feed answers 304 next time; :meth:`SeenUrls.mark` closes
+  the row. A handed-out row is *leased* to one worker (``settings.crawl_worker_id``) for
+  ``settings.frontier_lease_s``: no other worker gets it meanwhile (two workers never fetch one URL twice), the
+  same worker gets it again (a retried discovery is idempotent), and a worker killed mid-batch loses nothing.
 * ``polls(url, …)`` — per feed/sitemap/section URL: ETag, Last-Modified, body hash, last poll, last change, the
   current adaptive interval and the next poll due (see :class:`PollState`).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from marsad.settings import Settings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (url TEXT PRIMARY KEY, source TEXT NOT NULL, first_seen TEXT NOT NULL);
@@ -35,6 +47,34 @@ CREATE TABLE IF NOT EXISTS polls (
     last_poll TEXT, last_change TEXT, interval_s REAL NOT NULL, next_poll TEXT NOT NULL,
     polls INTEGER NOT NULL DEFAULT 0, changes INTEGER NOT NULL DEFAULT 0);
 """
+
+DEFAULT_LEASE_S = 3600.0
+"""Frontier lease when the caller names none (seconds; ``settings.frontier_lease_s``)."""
+
+
+def worker_id(settings: Settings | None = None) -> str:
+    """The frontier lease owner of this process: ``settings.crawl_worker_id`` or ``<hostname>:<pid>``."""
+    if settings is not None and settings.crawl_worker_id:
+        return settings.crawl_worker_id
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def open_seen(settings: Settings) -> SeenUrls:
+    """Seen URLs and frontier of ``settings``: PostgreSQL when ``crawl_state_url`` is set, else SQLite."""
+    if settings.crawl_state_url:
+        from marsad.crawl.pgstate import PgSeenUrls
+
+        return PgSeenUrls(settings.crawl_state_url)
+    return SeenUrls(settings.crawl_dir / "seen.sqlite")
+
+
+def open_polls(settings: Settings, min_s: float, max_s: float) -> PollState:
+    """Poll state of ``settings`` (same store as :func:`open_seen`); bounds as in :class:`PollState`."""
+    if settings.crawl_state_url:
+        from marsad.crawl.pgstate import PgPollState
+
+        return PgPollState(settings.crawl_state_url, min_s, max_s)
+    return PollState(settings.crawl_dir / "seen.sqlite", min_s, max_s)
 
 
 def _now() -> datetime:
@@ -54,6 +94,10 @@ def _connect(path: Path) -> sqlite3.Connection:
     if "last_fetched" not in cols:  # databases written before re-fetch existed
         db.execute("ALTER TABLE seen ADD COLUMN last_fetched TEXT")
         db.execute("UPDATE seen SET last_fetched = first_seen WHERE last_fetched IS NULL")
+    cols = {r[1] for r in db.execute("PRAGMA table_info(frontier)")}
+    if "lease_owner" not in cols:  # databases written before leases existed
+        db.execute("ALTER TABLE frontier ADD COLUMN lease_owner TEXT")
+        db.execute("ALTER TABLE frontier ADD COLUMN leased_until TEXT")
     db.commit()
     return db
 
@@ -85,7 +129,8 @@ class SeenUrls:
             "ON CONFLICT(url) DO UPDATE SET last_fetched = excluded.last_fetched",
             (url, source, t, t),
         )
-        self._db.execute("UPDATE frontier SET fetched_at = ? WHERE url = ?", (t, url))
+        self._db.execute("UPDATE frontier SET fetched_at = ?, lease_owner = NULL, leased_until = NULL WHERE url = ?",
+                         (t, url))
         self._db.commit()
 
     def enqueue(self, items: list[tuple[str, str]], source: str, now: datetime | None = None) -> int:
@@ -97,7 +142,8 @@ class SeenUrls:
             cur = self._db.execute(
                 "INSERT INTO frontier (url, source, link, discovered_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(url) DO UPDATE SET fetched_at = NULL, discovered_at = excluded.discovered_at, "
-                "link = excluded.link, source = excluded.source, handed_out = 0, abandoned = 0 "
+                "link = excluded.link, source = excluded.source, handed_out = 0, abandoned = 0, lease_owner = NULL, "
+                "leased_until = NULL "
                 "WHERE frontier.fetched_at IS NOT NULL",
                 (url, source, link, t),
             )
@@ -105,25 +151,60 @@ class SeenUrls:
         self._db.commit()
         return added
 
-    def pending(self, source: str, limit: int | None = None, *, hand_out: bool = False) -> list[str]:
-        """Links waiting in ``source``'s frontier, oldest discovery first (at most ``limit``). With ``hand_out``
-        the returned rows count one more attempt (see :meth:`abandon`)."""
-        rows = self._db.execute(
-            "SELECT url, link FROM frontier WHERE source = ? AND fetched_at IS NULL "
-            "ORDER BY discovered_at, rowid LIMIT ?",
-            (source, -1 if limit is None else limit),
-        ).fetchall()
-        if hand_out and rows:
-            self._db.executemany("UPDATE frontier SET handed_out = handed_out + 1 WHERE url = ?",
-                                 [(r[0],) for r in rows])
+    def pending(self, source: str, limit: int | None = None, *, hand_out: bool = False, owner: str | None = None,
+                lease_s: float = DEFAULT_LEASE_S, now: datetime | None = None) -> list[str]:
+        """Links waiting in ``source``'s frontier, oldest discovery first (at most ``limit``).
+
+        Without ``hand_out``: every pending link (leased or not), nothing changes. With ``hand_out``: the rows not
+        leased to another worker (no lease, an expired one, or one of ``owner``), leased to ``owner`` (default
+        :func:`worker_id`) until ``now + lease_s`` seconds, each counting one more attempt (see :meth:`abandon`).
+        Atomic across processes: two workers handing out one frontier never get the same URL.
+        """
+        if not hand_out:
+            rows = self._db.execute(
+                "SELECT url, link FROM frontier WHERE source = ? AND fetched_at IS NULL "
+                "ORDER BY discovered_at, rowid LIMIT ?",
+                (source, -1 if limit is None else limit),
+            ).fetchall()
+            return [r[1] for r in rows]
+        owner = owner or worker_id()
+        t = now or _now()
+        self._db.execute("BEGIN IMMEDIATE")  # the write lock before reading: no other worker hands out meanwhile
+        try:
+            rows = self._db.execute(
+                "SELECT url, link FROM frontier WHERE source = ? AND fetched_at IS NULL "
+                "AND (lease_owner IS NULL OR lease_owner = ? OR leased_until <= ?) "
+                "ORDER BY discovered_at, rowid LIMIT ?",
+                (source, owner, _iso(t), -1 if limit is None else limit),
+            ).fetchall()
+            until = _iso(t + timedelta(seconds=lease_s))
+            self._db.executemany("UPDATE frontier SET handed_out = handed_out + 1, lease_owner = ?, "
+                                 "leased_until = ? WHERE url = ?", [(owner, until, r[0]) for r in rows])
             self._db.commit()
+        except BaseException:
+            self._db.rollback()
+            raise
         return [r[1] for r in rows]
 
-    def refund(self, urls: list[str]) -> None:
-        """Take back one hand-out of the pending ``urls`` (canonical): the run they were handed to could not publish
-        anything (Kafka down), so it was no attempt of theirs — an outage must not make :meth:`abandon` drop them."""
-        self._db.executemany("UPDATE frontier SET handed_out = max(handed_out - 1, 0) "
+    def waiting(self, source: str, now: datetime | None = None) -> int:
+        """Pending rows of ``source`` not leased to anyone now (what the next hand-out could get)."""
+        return self._db.execute(
+            "SELECT count(*) FROM frontier WHERE source = ? AND fetched_at IS NULL "
+            "AND (lease_owner IS NULL OR leased_until <= ?)", (source, _iso(now or _now()))).fetchone()[0]
+
+    def release(self, urls: list[str]) -> None:
+        """End the lease of the pending ``urls`` (canonical) without closing them: their fetch failed transiently,
+        the next hand-out (by any worker) may take them at once."""
+        self._db.executemany("UPDATE frontier SET lease_owner = NULL, leased_until = NULL "
                              "WHERE url = ? AND fetched_at IS NULL", [(u,) for u in urls])
+        self._db.commit()
+
+    def refund(self, urls: list[str]) -> None:
+        """Take back one hand-out of the pending ``urls`` (canonical) and end their lease: the run they were handed
+        to could not publish anything (Kafka down), so it was no attempt of theirs — an outage must not make
+        :meth:`abandon` drop them."""
+        self._db.executemany("UPDATE frontier SET handed_out = max(handed_out - 1, 0), lease_owner = NULL, "
+                             "leased_until = NULL WHERE url = ? AND fetched_at IS NULL", [(u,) for u in urls])
         self._db.commit()
 
     def abandon(self, source: str, max_attempts: int, now: datetime | None = None) -> list[str]:
@@ -185,10 +266,14 @@ class PollState:
     """
 
     def __init__(self, path: Path, min_s: float, max_s: float) -> None:
-        if not 0 < min_s <= max_s:
-            raise ValueError(f"poll interval bounds must satisfy 0 < min <= max, got {min_s}, {max_s}")
+        self._check_bounds(min_s, max_s)
         self._db = _connect(path)
         self.min_s, self.max_s = min_s, max_s
+
+    @staticmethod
+    def _check_bounds(min_s: float, max_s: float) -> None:
+        if not 0 < min_s <= max_s:
+            raise ValueError(f"poll interval bounds must satisfy 0 < min <= max, got {min_s}, {max_s}")
 
     def get(self, url: str) -> Poll:
         row = self._db.execute(
@@ -228,14 +313,17 @@ class PollState:
             polls=poll.polls + 1,
             changes=poll.changes + (1 if changed else 0),
         )
+        self._save(new, source)
+        return new
+
+    def _save(self, new: Poll, source: str) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO polls (url, source, etag, last_modified, body_hash, last_poll, last_change, "
             "interval_s, next_poll, polls, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (new.url, source, new.etag, new.last_modified, new.body_hash, _iso(t),
+            (new.url, source, new.etag, new.last_modified, new.body_hash, _iso(new.last_poll),
              _iso(new.last_change) if new.last_change else None, new.interval_s, _iso(new.next_poll),
              new.polls, new.changes))
         self._db.commit()
-        return new
 
     def close(self) -> None:
         self._db.close()

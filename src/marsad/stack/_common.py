@@ -323,11 +323,13 @@ def alive(pid: int) -> bool:
     return proc_cmdline(pid) is not None
 
 
-def stop_pids(pids: Sequence[int], *, timeout_s: float = 30.0) -> None:
-    """SIGTERM every pid, wait up to ``timeout_s`` for all to exit, then SIGKILL the rest (and wait 10 s more)."""
-    for pid in pids:
+def stop_pids(pids: Sequence[int], *, timeout_s: float = 30.0,
+              signals: Sequence[signal.Signals] | None = None) -> None:
+    """SIGTERM (or ``signals[i]`` for ``pids[i]``) every pid, wait up to ``timeout_s`` for all to exit, then
+    SIGKILL the rest (and wait 10 s more)."""
+    for i, pid in enumerate(pids):
         try:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signals[i] if signals else signal.SIGTERM)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout_s
@@ -344,14 +346,27 @@ def stop_pids(pids: Sequence[int], *, timeout_s: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def spawn(cmd: Sequence[str], *, cwd: Path, out_path: Path) -> subprocess.Popen[bytes]:
-    """Start ``cmd`` detached (own session, stdin closed), stdout+stderr appended to ``out_path``."""
+def spawn(cmd: Sequence[str], *, cwd: Path, out_path: Path, user: str | None = None) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` detached (own session, stdin closed), stdout+stderr appended to ``out_path``; as ``user``
+    when given (needs root; see :func:`as_user`)."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with out_path.open("ab") as out:
         out.write(f"\n{BANNER}{time.strftime('%Y-%m-%dT%H:%M:%S')} marsad stack: {' '.join(cmd)}\n".encode())
         out.flush()
         return subprocess.Popen(list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)  # fmt: skip
+                                start_new_session=True, close_fds=True, **as_user(user))  # fmt: skip
+
+
+def as_user(user: str | None) -> dict:
+    """``subprocess`` arguments running a child as ``user`` with its own primary group and no supplementary group:
+    keeping root's group 0 would make the group bits of root-owned directories (``/root`` is ``rwx------``) apply
+    instead of the "others" bits."""
+    if user is None:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 # --- ports and logs ------------------------------------------------------------------------------------

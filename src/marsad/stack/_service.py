@@ -22,6 +22,10 @@ class Service(ABC):
     title: str
     """Name in user-facing messages."""
     dirname: str
+    needs_java: bool = True
+    """Whether :meth:`prepare` and :meth:`command` need a JDK (``up`` looks for one only then)."""
+    stop_signal_name: str = "SIGTERM"
+    """First signal `down` sends (SIGKILL follows after the grace time)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -64,7 +68,7 @@ class Service(ABC):
     @property
     @abstractmethod
     def port(self) -> int:
-        """The client port (Kafka bootstrap / ES HTTP)."""
+        """The client port (Kafka bootstrap / ES HTTP / PostgreSQL)."""
 
     @property
     @abstractmethod
@@ -84,16 +88,24 @@ class Service(ABC):
         """Version the settings ask for (recorded in the pid file at start)."""
 
     @abstractmethod
-    def prepare(self, java: Path, say: Say) -> None:
+    def prepare(self, java: Path | None, say: Say) -> None:
         """Fetch jars, write config files, one-time initialisation. Raises ``StackError``."""
 
     @abstractmethod
-    def command(self, java: Path) -> list[str]:
+    def command(self, java: Path | None) -> list[str]:
         """argv of the long-running JVM."""
 
     @abstractmethod
     def probe(self) -> str | None:
         """The running version string when the service is ready to serve clients, else None. Never raises."""
+
+    @property
+    def user(self) -> str | None:
+        """System user to run the process as (None: the current user)."""
+        return None
+
+    def after_ready(self, say: Say) -> None:
+        """One-time setup once the service answers (e.g. create databases). Raises ``StackError``."""
 
     def close(self) -> None:
         """Release probe clients."""
