@@ -2,7 +2,7 @@
 touches the shared stack (9092/9200) other tests and engineers use.
 
 Ports and state dir are derived from this checkout's path (two worktrees get two stacks), or set with
-``MARSAD_PRIVATE_STACK_DIR`` / ``MARSAD_PRIVATE_STACK_PORT`` (Kafka client port; controller +1, ES HTTP +2, ES
+``MARSAD_PRIVATE_STACK_DIR`` / ``MARSAD_PRIVATE_STACK_PORT`` (Kafka client port; controller +1, ES HTTP +2, PostgreSQL +3, ES
 transport +102). The stack stays up between test sessions (``marsad stack up`` is idempotent and reuses it); stop it
 with ``MARSAD_STATE_DIR=<dir> MARSAD_KAFKA_BOOTSTRAP=… marsad stack down`` or :meth:`PrivateStack.down`.
 """
@@ -28,7 +28,8 @@ def private_settings() -> Settings:
     base = int(os.environ.get("MARSAD_PRIVATE_STACK_PORT") or 20000 + (zlib.crc32(str(REPO).encode()) % 400) * 10)
     state = Path(os.environ.get("MARSAD_PRIVATE_STACK_DIR") or f"/tmp/marsad-private-stack-{base}")
     return load_settings(state_dir=state, kafka_bootstrap=f"127.0.0.1:{base}", kafka_controller_port=base + 1,
-                         es_url=f"http://127.0.0.1:{base + 2}", es_heap="512m", kafka_heap="384m")
+                         es_url=f"http://127.0.0.1:{base + 2}", postgres_port=base + 3, es_heap="512m",
+                         kafka_heap="384m")
 
 
 class PrivateStack:
