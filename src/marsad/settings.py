@@ -159,6 +159,11 @@ class Settings(BaseSettings):
     """Per-page extraction time limit (seconds); a page over it is dead-lettered as ``extract-timeout``."""
     metrics_port: int | None = None
     """When set, consumers expose Prometheus metrics on ``127.0.0.1:<port>/metrics``."""
+    kafka_session_timeout_ms: int = Field(default=45_000, ge=6_000)
+    """Consumer ``session.timeout.ms``: how long the group waits for a member that stopped heartbeating (killed)
+    before its partitions move (librdkafka default 45 s; the broker's ``group.min.session.timeout.ms`` is 6 s)."""
+    fault_points: dict[str, str] = Field(default_factory=dict)
+    """Tests only: crash points ``{"index.claimed": "kill", ...}`` (see :mod:`marsad.faults`); empty in production."""
 
     # --- demo ----------------------------------------------------------------------------------------
     corpus_dir: Path = REPO_ROOT.parent / "shared" / "corpus"

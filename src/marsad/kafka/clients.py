@@ -46,6 +46,7 @@ def consumer(settings: Settings, group: str, **overrides: object) -> Consumer:
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "max.poll.interval.ms": 600_000,
+        "session.timeout.ms": settings.kafka_session_timeout_ms,
         "fetch.max.bytes": max(52_428_800, settings.max_message_bytes + HEADROOM),
         "max.partition.fetch.bytes": settings.max_message_bytes + HEADROOM,
         "client.id": f"marsad-{group}",
