@@ -4,7 +4,7 @@ Only tests set :attr:`marsad.settings.Settings.fault_points` (env ``MARSAD_FAULT
 ``{"<point>": "<action>"}``); with the default (empty) every :func:`point` call is a dictionary lookup and returns.
 Actions:
 
-* ``kill`` — ``SIGKILL`` to the own process, exactly as ``kill -9`` from a supervisor: no ``finally``, no flush, no
+* ``kill`` (or ``kill@N``: on the N-th time the point is reached) — ``SIGKILL`` to the own process, exactly as ``kill -9`` from a supervisor: no ``finally``, no flush, no
   offset commit, no consumer-group leave. The log line before it says which point was hit.
 * ``wait:<path>`` — create ``<path>.reached.<pid>`` and block until ``<path>`` exists (a barrier the test opens, used
   to make two consumers race deterministically, e.g. both plan before either writes).
@@ -32,24 +32,34 @@ POLL_S = 0.05
 """How often a ``wait`` action looks for its release file (seconds)."""
 
 
-def point(settings: Settings, name: str) -> None:
-    """Run the action configured for fault point ``name`` (see module docstring); nothing when none is set.
+_hits: dict[str, int] = {}
 
-    Raises ``ValueError`` for an unknown action (a typo in a test's environment must not pass silently)."""
-    action = settings.fault_points.get(name) if settings.fault_points else None
-    if not action:
+
+def point(settings: Settings, name: str) -> None:
+    """Run the actions configured for fault point ``name`` (see module docstring); nothing when none is set.
+
+    Several actions are separated by commas and run in order (``wait:/tmp/b,kill``); ``kill@N`` kills on the N-th
+    time the point is reached in this process (``kill`` = ``kill@1``). Raises ``ValueError`` for an unknown action
+    (a typo in a test's environment must not pass silently)."""
+    spec = settings.fault_points.get(name) if settings.fault_points else None
+    if not spec:
         return
-    if action == "kill":
-        log.warning("fault point %s: SIGKILL to pid %d", name, os.getpid())
-        for h in logging.getLogger().handlers:
-            h.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
-        time.sleep(60)  # never reached: SIGKILL is not deliverable-later
-    elif action.startswith("wait:"):
-        release = Path(action[len("wait:"):])
-        Path(f"{release}.reached.{os.getpid()}").touch()
-        log.warning("fault point %s: waiting for %s", name, release)
-        while not release.exists():
-            time.sleep(POLL_S)
-    else:
-        raise ValueError(f"fault point {name}: unknown action {action!r} (use 'kill' or 'wait:<path>')")
+    _hits[name] = _hits.get(name, 0) + 1
+    for action in spec.split(","):
+        action = action.strip()
+        if action == "kill" or action.startswith("kill@"):
+            if _hits[name] != int(action.partition("@")[2] or 1):
+                continue
+            log.warning("fault point %s: SIGKILL to pid %d", name, os.getpid())
+            for h in logging.getLogger().handlers:
+                h.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(60)  # SIGKILL to oneself is delivered before kill() returns; never reached
+        elif action.startswith("wait:"):
+            release = Path(action[len("wait:"):])
+            Path(f"{release}.reached.{os.getpid()}").touch()
+            log.warning("fault point %s: waiting for %s", name, release)
+            while not release.exists():
+                time.sleep(POLL_S)
+        else:
+            raise ValueError(f"fault point {name}: unknown action {action!r} (use 'kill', 'kill@N' or 'wait:<path>')")
