@@ -10,7 +10,9 @@ Jaccard ≈ 0.99). Gold, written before running anything: **one story holding bo
 
 Layouts:
 
-* ``next-batch`` — one consumer, ``A`` and ``B`` in consecutive batches of one record; the kill hits ``B``'s batch;
+* ``next-batch`` — one consumer, the two in consecutive batches of one record (the one with the larger story id first,
+  so that the race repair, which folds only into smaller ids, cannot mask a forgotten decision); the kill hits the
+  second batch;
 * ``same-batch`` — one consumer, ``A`` and ``B`` in one batch (``B`` is decided against a story of its own batch);
 * ``race`` — two consumers on two topics, held at barriers so that both decide before either writes (neither sees
   the other: two new stories), then both write; the story with the larger id folds itself into the other
@@ -82,7 +84,9 @@ def _run(make_names, tmp_path, corpus, layout: str, point: str | None) -> tuple[
     run_dir.mkdir(parents=True)
     log = run_dir / "consumers.log"
     if layout != "race":
-        _produce(s, s.articles_topic, [small, large])
+        # the larger id first: the smaller one is decided near it, and the race repair (which folds only into a
+        # smaller id) cannot hide a decision that a redelivery forgot
+        _produce(s, s.articles_topic, [large, small])
         faults = {point: "kill@2" if layout == "next-batch" else "kill"} if point else {}
         code = wait_exit(start(s, "index", log, fault_points=faults), log)
         if point:
