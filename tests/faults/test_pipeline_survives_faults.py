@@ -1,0 +1,224 @@
+"""The pipeline as OS processes on the SaudiNewsNet day, under real faults, ends with the fault-free stories
+(issue #10 item 5).
+
+Input: the 1,343 articles of ``saudinewsnet/2015-08-03.json`` (read from the shared corpus at test time) as raw
+pages — a minimal HTML page per article, each with its own URL — on 3 partitions. Two ``marsad consume extract``
+and two ``marsad consume index`` processes run per stage, alerts on with the demo rules (``alerts/rules.yaml``).
+
+Everything runs on a **private** Kafka + Elasticsearch (own ports 19092/19093/19200, own state dir, ES heap 384m),
+started once per session and shared by the scenarios: faults are injected there, never on the shared stack.
+
+The fault-free run is computed once per session; each scenario then runs the same input under new names and
+checks: same story membership, no URL in two stories, each (rule, story) alerted once, and every consumer ended by
+itself (exit 0) after the test restarted the ones it killed — as a supervisor (systemd ``Restart=on-failure``)
+would; no other step.
+
+Scenarios: (a) 20 ``kill -9`` of random consumers at random moments. (b) Elasticsearch stopped for 60 s mid-run and
+(c) the Kafka broker killed and restarted mid-run need consumers that ride out faults (issue #10 item 2, branch
+h-transport); they run once that lands.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from marsad.index.es import Es
+from marsad.settings import REPO_ROOT, Settings
+
+from .conftest import names_for
+from .processes import doubled, membership, start, stories
+
+pytestmark = pytest.mark.services
+
+PRIVATE = {"kafka_bootstrap": "127.0.0.1:19092", "kafka_controller_port": 19093, "es_url": "http://127.0.0.1:19200",
+           "es_heap": "384m", "kafka_heap": "384m"}
+KILLS = 20
+STAGES = ("extract", "extract", "index", "index")
+
+
+@pytest.fixture(scope="session")
+def private_stack(services: Settings, tmp_path_factory) -> Settings:
+    """A Kafka + Elasticsearch of this test session only (``marsad stack`` on other ports and state dir)."""
+    from marsad import stack
+
+    s = services.model_copy(update={**PRIVATE, "state_dir": tmp_path_factory.mktemp("private-stack")})
+    stack.up(s)
+    yield s
+    stack.down(s)
+
+
+def raw_pages(corpus: Path) -> list:
+    """One raw page per SaudiNewsNet article: minimal HTML (title + one ``<p>`` per line), URL unique by index."""
+    from tests.integration.helpers import raw_page
+
+    day = json.loads((corpus / "saudinewsnet" / "2015-08-03.json").read_text(encoding="utf-8"))
+    pages = []
+    for i, a in enumerate(day):
+        paras = "".join(f"<p>{html.escape(line.strip())}</p>" for line in a["content"].splitlines() if line.strip())
+        title = html.escape(a["title"] or "")
+        body = (f'<html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{title}</title></head>'
+                f"<body><article><h1>{title}</h1>{paras}</article></body></html>").encode()
+        pages.append(raw_page(f"https://{a['source']}.example/snn/{i}", body, source=a["source"]))
+    return pages
+
+
+class Pipeline:
+    """Two extract + two index consumer processes over one set of names; a supervisor that restarts the failed."""
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.settings, self.log = settings, workdir / "consumers.log"
+        self.procs: list[subprocess.Popen | None] = [None] * len(STAGES)
+        self.done = [False] * len(STAGES)
+        self.exits: Counter = Counter()
+
+    def start(self, slot: int) -> None:
+        self.procs[slot] = start(self.settings, STAGES[slot], self.log)
+
+    def supervise(self, deadline_s: float = 900) -> None:
+        """Restart every consumer that ends with a failure until all ended by themselves with exit 0."""
+        end = time.monotonic() + deadline_s
+        while not all(self.done):
+            for slot, p in enumerate(self.procs):
+                if self.done[slot] or p is None or p.poll() is None:
+                    continue
+                self.exits[p.returncode] += 1
+                if p.returncode == 0:
+                    self.done[slot] = True
+                else:
+                    self.start(slot)
+            if all(self.done) and not self.drained():  # an index consumer idled before extract was done
+                for slot in range(len(STAGES)):
+                    self.done[slot] = False
+                    self.start(slot)
+            assert time.monotonic() < end, f"pipeline not drained in {deadline_s} s: {self.log.read_text()[-3000:]}"
+            time.sleep(0.2)
+
+    def running(self) -> list[int]:
+        return [slot for slot, p in enumerate(self.procs) if p is not None and p.poll() is None]
+
+    def drained(self) -> bool:
+        from confluent_kafka import Consumer, TopicPartition
+
+        s = self.settings
+        for topic, group in ((s.raw_pages_topic, s.extract_group), (s.articles_topic, s.index_group)):
+            c = Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": group, "enable.auto.commit": False})
+            try:
+                tps = [TopicPartition(topic, p) for p in range(s.topic_partitions)]
+                for tp in c.committed(tps, timeout=30):
+                    low, high = c.get_watermark_offsets(tp, timeout=30)
+                    if high > low and tp.offset < high:
+                        return False
+            finally:
+                c.close()
+        return True
+
+    def kill_all(self) -> None:
+        for p in self.procs:
+            if p is not None and p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
+    """Produce ``pages``, run the pipeline (calling ``fault(pipeline)`` once consumers run), return the outcome."""
+    from marsad.alerts.rules import RuleStore, parse_rules_file
+    from marsad.index.templates import apply_templates
+    from marsad.kafka.clients import ensure_topics
+    from tests.integration.helpers import publish
+
+    s = names_for(base, topic_partitions=3, idle_timeout_s=8.0, alerts_enabled=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    apply_templates(s)
+    ensure_topics(s)
+    rules, problems = parse_rules_file(REPO_ROOT / "alerts" / "rules.yaml")
+    assert not problems
+    RuleStore(s).sync(rules)
+    publish(s, pages)
+    pipe = Pipeline(s, workdir)
+    try:
+        for slot in range(len(STAGES)):
+            pipe.start(slot)
+        if fault:
+            fault(pipe)
+        pipe.supervise()
+    finally:
+        pipe.kill_all()
+    docs = stories(s)
+    es = Es(s.es_url)
+    es.request("POST", f"/{s.alerts_sent_index}/_refresh")
+    sent = es.request("POST", f"/{s.alerts_sent_index}/_search", {
+        "size": 10_000, "query": {"term": {"kind": "alert"}}, "_source": ["rule", "story_id"]})["hits"]["hits"]
+    members = {d["_id"]: frozenset([d["canonical_url"], *(r["canonical_url"] for r in d.get("republications") or [])])
+               for d in docs}
+    alerted = Counter((h["_source"]["rule"], members.get(h["_source"]["story_id"])) for h in sent)
+    return {"membership": membership(docs), "doubled": doubled(docs), "alerted": alerted, "exits": pipe.exits,
+            "settings": s}
+
+
+@pytest.fixture(scope="session")
+def snn_pages(corpus_dir_session) -> list:
+    return raw_pages(corpus_dir_session)
+
+
+@pytest.fixture(scope="session")
+def corpus_dir_session() -> Path:
+    from tests.conftest import CORPUS
+
+    if not CORPUS.exists():
+        pytest.skip(f"corpus folder {CORPUS} not present")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def fault_free(private_stack, snn_pages, tmp_path_factory) -> dict:
+    out = run(private_stack, tmp_path_factory.mktemp("fault-free"), snn_pages)
+    assert out["exits"] == Counter({0: len(STAGES)}), out["exits"]
+    return out
+
+
+def _check(result: dict, fault_free: dict) -> None:
+    assert result["doubled"] == {}
+    lost = fault_free["membership"] - result["membership"]
+    extra = result["membership"] - fault_free["membership"]
+    assert not lost and not extra, f"{len(lost)} fault-free stories differ; first: {sorted(map(sorted, extra))[:3]}"
+    assert all(n == 1 for n in result["alerted"].values()), [k for k, n in result["alerted"].items() if n > 1]
+    assert set(result["alerted"]) == set(fault_free["alerted"])
+
+
+def test_fault_free_run_is_sane(fault_free, snn_pages):
+    urls = set().union(*fault_free["membership"])
+    assert len(urls) > 1000  # a few pages are discarded (too short) — the rest are in stories
+    assert fault_free["doubled"] == {}
+    assert fault_free["alerted"] and all(n == 1 for n in fault_free["alerted"].values())
+
+
+def test_twenty_kill_9_of_consumers(private_stack, snn_pages, fault_free, tmp_path):
+    rng = random.Random(20150803)
+    killed: list[str] = []
+
+    def kills(pipe: Pipeline) -> None:
+        while len(killed) < KILLS:
+            time.sleep(rng.uniform(0.3, 1.5))
+            alive = pipe.running()
+            if not alive:
+                return  # everything ended by itself before all kills: the assertion below says so
+            slot = rng.choice(alive)
+            os.killpg(pipe.procs[slot].pid, signal.SIGKILL)
+            pipe.procs[slot].wait()
+            killed.append(STAGES[slot])
+            pipe.exits[-9] += 1
+            pipe.start(slot)  # the supervisor's restart
+
+    result = run(private_stack, tmp_path, snn_pages, kills)
+    assert len(killed) == KILLS
+    _check(result, fault_free)
