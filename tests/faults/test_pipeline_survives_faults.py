@@ -5,7 +5,7 @@ Input: the 1,343 articles of ``saudinewsnet/2015-08-03.json`` (read from the sha
 pages — a minimal HTML page per article, each with its own URL — on 3 partitions. Two ``marsad consume extract``
 and two ``marsad consume index`` processes run per stage, alerts on with the demo rules (``alerts/rules.yaml``).
 
-Everything runs on a **private** Kafka + Elasticsearch (own ports 19092/19093/19200, own state dir, ES heap 384m),
+Everything runs on a **private** Kafka + Elasticsearch (own free ports, own state dir, ES heap 384m),
 started once per session and shared by the scenarios: faults are injected there, never on the shared stack.
 
 The fault-free run is computed once per session; each scenario then runs the same input under new names and
@@ -40,8 +40,19 @@ from .processes import doubled, membership, start, stories
 
 pytestmark = pytest.mark.services
 
-PRIVATE = {"kafka_bootstrap": "127.0.0.1:19092", "kafka_controller_port": 19093, "es_url": "http://127.0.0.1:19200",
-           "es_heap": "384m", "kafka_heap": "384m"}
+PRIVATE = {"es_heap": "384m", "kafka_heap": "384m"}
+
+
+def private_ports() -> dict[str, object]:
+    """Kafka client/controller and ES HTTP ports of the private stack: the first base in 21000, 22000 … whose
+    ``+92``, ``+93``, ``+200`` and ``+300`` (ES transport) are all free — other engineers run private stacks too."""
+    from marsad.stack._common import port_free
+
+    for base in range(21000, 40000, 1000):
+        if all(port_free(base + d) for d in (92, 93, 200, 300)):
+            return {"kafka_bootstrap": f"127.0.0.1:{base + 92}", "kafka_controller_port": base + 93,
+                    "es_url": f"http://127.0.0.1:{base + 200}"}
+    raise RuntimeError("no free port range for the private stack")
 KILLS = 20
 STAGES = ("extract", "extract", "index", "index")
 
@@ -51,7 +62,7 @@ def private_stack(services: Settings, tmp_path_factory) -> Settings:
     """A Kafka + Elasticsearch of this test session only (``marsad stack`` on other ports and state dir)."""
     from marsad import stack
 
-    s = services.model_copy(update={**PRIVATE, "state_dir": tmp_path_factory.mktemp("private-stack")})
+    s = services.model_copy(update={**PRIVATE, **private_ports(), "state_dir": tmp_path_factory.mktemp("private-stack")})
     stack.up(s)
     yield s
     stack.down(s)
@@ -190,7 +201,8 @@ def _check(result: dict, fault_free: dict) -> None:
     assert result["doubled"] == {}
     lost = fault_free["membership"] - result["membership"]
     extra = result["membership"] - fault_free["membership"]
-    assert not lost and not extra, f"{len(lost)} fault-free stories differ; first: {sorted(map(sorted, extra))[:3]}"
+    assert not lost and not extra, (f"{len(lost)} fault-free stories differ:\n fault-free: "
+                                    f"{sorted(map(sorted, lost))}\n after faults: {sorted(map(sorted, extra))}")
     assert all(n == 1 for n in result["alerted"].values()), [k for k, n in result["alerted"].items() if n > 1]
     assert set(result["alerted"]) == set(fault_free["alerted"])
 
