@@ -56,6 +56,7 @@ def names(services: Settings, tmp_path: Path):
         "raw_pages_topic": f"{tag}.raw-pages.v1",
         "articles_topic": f"{tag}.articles.v1",
         "dead_letter_topic": f"{tag}.dead-letter.v1",
+        "outcomes_topic": f"{tag}.outcomes.v1",
         "extract_group": f"{tag}.extract",
         "index_group": f"{tag}.index",
         "stories_alias": f"{tag}-stories",

@@ -17,13 +17,14 @@ def extract_worker(settings: Settings) -> Worker:
         sources = load_registry(settings.sources_file)
     except ConfigError:
         sources = []
-    return Worker(settings, ExtractStage(settings, sources), settings.raw_pages_topic, settings.extract_group)
+    return Worker(settings, ExtractStage(settings, sources), settings.raw_pages_topic, settings.extract_group,
+                  ledger=True)
 
 
 def index_worker(settings: Settings) -> Worker:
     from marsad.index.stage import IndexStage
 
-    return Worker(settings, IndexStage(settings), settings.articles_topic, settings.index_group)
+    return Worker(settings, IndexStage(settings), settings.articles_topic, settings.index_group, ledger=True)
 
 
 def drain(settings: Settings, progress: Callable[[str, WorkerStats], None] | None = None) -> dict[str, dict]:

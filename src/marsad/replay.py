@@ -45,8 +45,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from marsad.errors import ConfigError, TransientError
 from marsad.kafka import clients
-from marsad.kafka.worker import DeliveryTracker, Outcome, Record
-from marsad.messages import DLQ_AT, DLQ_REASON, DLQ_TOPIC, META_HEADER, dead_letter_headers
+from marsad.kafka.transport import Backoff, Transport, retry_transient
+from marsad.stage import Outcome, Record
+from marsad.messages import DLQ_AT, DLQ_REASON, DLQ_TOPIC, META_HEADER
 from marsad.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -314,8 +315,7 @@ class Replayer:
         })
         self.index = IndexStage(self.index_settings, self.es)
         self.stats = ReplayStats(index=index, group=replay_group(settings, index))
-        self._producer = clients.producer(settings)
-        self._delivery = DeliveryTracker()
+        self.transport = Transport(settings, "replay")
 
     # --- the whole run -----------------------------------------------------------------------------------
     def run(self, start: datetime, end: datetime | None = None, swap: bool = False,
@@ -352,7 +352,7 @@ class Replayer:
                 self._catch_up(ranges, from_ms, progress)
         self.es.request("POST", f"/{self.version.stories_index}/_refresh")
         self.stats.seconds = time.monotonic() - t0
-        self._producer.flush(30)
+        self.transport.flush()
         return self.stats
 
     def _catch_up(self, previous: list[PartitionRange], from_ms: int, progress: ProgressFn | None) -> None:
@@ -424,13 +424,10 @@ class Replayer:
                 else:
                     self._count(out.label, "")
         for raw, stage, out in dead:
-            self._dead_letter(raw, stage, out)
+            self.transport.dead_letter(raw, out.error, stage)
             self._count("dead_lettered", out.error.reason)
         if dead:
-            remaining = self._producer.flush(60)
-            if remaining:
-                raise TransientError(f"{remaining} dead letters still unacknowledged after 60 s")
-            self._delivery.raise_if_failed()
+            self.transport.flush()
         self.stats.done += len(records)
 
     def _count(self, outcome: str, reason: str) -> None:
@@ -439,37 +436,20 @@ class Replayer:
             self.stats.reasons[f"{outcome}:{reason}"] += 1
 
     def _retrying(self, stage, records: list[Record]) -> list[Outcome]:
-        """``stage.process_batch`` with the worker's transient-retry policy (1 s, 2 s, … ≤ 30 s; then raise)."""
+        """``stage.process_batch`` with the transport's transient-retry policy (1 s, 2 s, … ≤ 30 s; after
+        ``max_transient_retries`` failures the last error is raised)."""
         if not records:
             return []
-        attempt = 0
-        while True:
-            try:
-                outcomes = stage.process_batch(records)
-                if len(outcomes) != len(records):
-                    raise RuntimeError(f"stage {stage.name} returned {len(outcomes)} outcomes for {len(records)}")
-                return outcomes
-            except TransientError as exc:
-                attempt += 1
-                if attempt > self.settings.max_transient_retries:
-                    raise
-                delay = min(30.0, 2.0 ** (attempt - 1))
-                log.warning("replay %s: transient failure (%s), retry %d in %.0f s", stage.name, exc, attempt, delay)
-                time.sleep(delay)
 
-    def _dead_letter(self, raw: Record, stage: str, out: Outcome) -> None:
-        err = out.error
-        headers = dead_letter_headers(raw.headers, reason=err.reason, detail=err.detail, stage=stage,
-                                      error_class=type(err).__name__, topic=raw.topic, partition=raw.partition,
-                                      offset=raw.offset)
-        log.warning("replay: dead-lettered %s@%s: %s", raw.topic, raw.offset, err)
-        while True:
-            try:
-                self._producer.produce(self.settings.dead_letter_topic, value=raw.value or b"", key=raw.key,
-                                       headers=headers, on_delivery=self._delivery)
-                return
-            except BufferError:
-                self._producer.poll(0.5)
+        def once() -> list[Outcome]:
+            outcomes = stage.process_batch(records)
+            if len(outcomes) != len(records):
+                raise RuntimeError(f"stage {stage.name} returned {len(outcomes)} outcomes for {len(records)}")
+            return outcomes
+
+        attempts = Backoff(cap_s=30.0)
+        return retry_transient(once, what=f"replay {stage.name}", logger=log, backoff=attempts,
+                               should_stop=lambda: attempts.attempt > self.settings.max_transient_retries)
 
 
 def replay(settings: Settings, start: datetime, end: datetime | None, index: str, *, source: str | None = None,
@@ -565,8 +545,7 @@ def dlq_replay(settings: Settings, *, reason: str | None = None, since: datetime
     topic = settings.dead_letter_topic
     clients.ensure_topics(settings)
     consumer = clients.consumer(settings, group, **{"enable.partition.eof": True})
-    producer = clients.producer(settings)
-    delivery = DeliveryTracker()
+    transport = Transport(settings, "dlq-replay")
     try:
         md = consumer.list_topics(topic, timeout=KAFKA_TIMEOUT_S)
         parts = sorted(md.topics[topic].partitions)
@@ -617,17 +596,9 @@ def dlq_replay(settings: Settings, *, reason: str | None = None, since: datetime
                     continue
                 origin = f"{topic}/{m.partition()}/{m.offset()}"
                 out_headers = original_headers(headers) + [(REPLAYED_FROM, origin.encode())]
-                while True:
-                    try:
-                        producer.produce(source_topic, key=m.key(), value=m.value() or b"", headers=out_headers,
-                                         on_delivery=delivery)
-                        break
-                    except BufferError:
-                        producer.poll(0.5)
+                transport.send(source_topic, m.key(), m.value() or b"", out_headers)
             if not dry_run:
-                if producer.flush(60):
-                    raise TransientError("replayed dead letters still unacknowledged after 60 s")
-                delivery.raise_if_failed()
+                transport.flush()
                 consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()],
                                 asynchronous=False)
             if progress:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     raw_pages_topic: str = topics.RAW_PAGES
     articles_topic: str = topics.ARTICLES
     dead_letter_topic: str = topics.DEAD_LETTER
+    outcomes_topic: str = topics.OUTCOMES
+    """The ledger: one compacted record per (raw page, stage) naming its outcome (:mod:`marsad.ledger`)."""
     extract_group: str = topics.GROUP_EXTRACT
     index_group: str = topics.GROUP_INDEX
     stories_alias: str = topics.STORIES_ALIAS
@@ -153,15 +155,31 @@ class Settings(BaseSettings):
     idle_timeout_s: float = 5.0
     """With ``--until-idle``: stop after this long without messages once every partition is caught up."""
     max_transient_retries: int = 5
+    """Replay and DLQ replay: transient failures of one batch tolerated before the run stops (consumers use
+    ``consumer_retry_limit_s``)."""
+    consumer_retry_limit_s: float | None = Field(default=None, gt=0)
+    """How long a consumer keeps retrying one batch that fails transiently (Elasticsearch or Kafka down), with its
+    partitions paused and its group membership kept, before it exits without committing (seconds). ``None``
+    (default): indefinitely — an outage of any length needs no human."""
+    consumer_backoff_max_s: float = Field(default=30.0, gt=0)
+    """Cap of the backoff between two attempts of a failing batch (seconds; doubles from 1 s)."""
+    consumer_session_timeout_s: float = Field(default=10.0, ge=6, le=300)
+    """Kafka ``session.timeout.ms`` of the consumers (seconds): a member killed with SIGKILL holds its partitions
+    this long before the group gives them to the others (a member that exits normally leaves at once). 10 s instead
+    of librdkafka's 45 s; the broker's ``group.min.session.timeout.ms`` (6 s) is the floor. Heartbeats every third of
+    it (Kafka's advice: ``heartbeat.interval.ms`` ≤ 1/3 of the session timeout)."""
+    consumer_max_poll_interval_s: float = Field(default=600.0, gt=0)
+    """Kafka ``max.poll.interval.ms`` (seconds): one attempt of one batch must finish within it. Waits between
+    attempts keep polling (partitions paused), so an outage never exceeds it."""
+    delivery_timeout_s: float = Field(default=60.0, gt=0)
+    """Producer ``message.timeout.ms`` (seconds): a message not acknowledged within it is reported failed, and the
+    batch is retried (a flush waits this long plus 10 s)."""
     dedup_window_days: float = 7.0
     """Near-duplicate candidates are stories fetched within this many days (bounds the LSH lookup)."""
     page_time_limit_s: float = 20.0
     """Per-page extraction time limit (seconds); a page over it is dead-lettered as ``extract-timeout``."""
     metrics_port: int | None = None
     """When set, consumers expose Prometheus metrics on ``127.0.0.1:<port>/metrics``."""
-    kafka_session_timeout_ms: int = Field(default=45_000, ge=6_000)
-    """Consumer ``session.timeout.ms``: how long the group waits for a member that stopped heartbeating (killed)
-    before its partitions move (librdkafka default 45 s; the broker's ``group.min.session.timeout.ms`` is 6 s)."""
     fault_points: dict[str, str] = Field(default_factory=dict)
     """Tests only: crash points ``{"index.claimed": "kill", ...}`` (see :mod:`marsad.faults`); empty in production."""
 
@@ -199,7 +217,7 @@ ENV_FIELDS = (
     "poll_min_interval_s", "poll_max_interval_s", "news_max_age_h", "sitemap_max_depth",
     "sitemap_max_children", "health_stale_h", "fetch_batch_size",
     "frontier_max_attempts",
-    "alerts_topic", "alert_rules_alias", "alerts_sent_index", "alerts_enabled",
+    "alerts_topic", "alert_rules_alias", "alerts_sent_index", "alerts_enabled", "outcomes_topic",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

@@ -16,6 +16,10 @@ DEAD_LETTER = "marsad.dead-letter.v1"
 ALERTS = "marsad.alerts.v1"
 """Alert events: key = alert id (sha1 of rule name + story id), value = :class:`marsad.alerts.events.AlertEvent`."""
 
+OUTCOMES = "marsad.outcomes.v1"
+"""The ledger (``cleanup.policy=compact``): key = ``<raw topic>/<partition>/<offset>/<stage>``, value = one
+:mod:`marsad.ledger` outcome record (JSON) — what happened to that raw page in that stage."""
+
 GROUP_EXTRACT = "marsad.extract"
 GROUP_INDEX = "marsad.index"
 GROUP_REPLAY_PREFIX = "marsad.replay"

@@ -20,7 +20,7 @@ def names_for(base: Settings, **update: object) -> Settings:
         "fingerprints_index": f"{tag}-fingerprints", "alerts_topic": f"{tag}.alerts.v1",
         "alert_rules_alias": f"{tag}-alert-rules", "alerts_sent_index": f"{tag}-alerts-sent",
         "webhook_group": f"{tag}.webhooks", "idle_timeout_s": 2.0, "topic_partitions": 1,
-        "kafka_session_timeout_ms": 6000, **update,
+        "consumer_session_timeout_s": 6.0, **update,
     })
 
 

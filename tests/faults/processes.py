@@ -26,7 +26,7 @@ def consumer_env(settings: Settings, **extra: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARSAD_")}
     env.update(to_env(settings))
     env["PYTHONPATH"] = f"{SRC}{os.pathsep}{env['PYTHONPATH']}" if env.get("PYTHONPATH") else str(SRC)
-    for key in ("idle_timeout_s", "batch_size", "kafka_session_timeout_ms", "index_group", "articles_topic",
+    for key in ("idle_timeout_s", "batch_size", "consumer_session_timeout_s", "index_group", "articles_topic",
                 "max_transient_retries", "topic_partitions"):
         env[f"MARSAD_{key.upper()}"] = str(getattr(settings, key))
     for key, value in extra.items():

@@ -86,7 +86,7 @@ def test_index_worker_same_page_twice_is_one_document_and_copy_is_a_republicatio
 
 
 def test_index_worker_does_not_commit_when_alias_is_missing(names):
-    """Consumers never create indices: without `templates apply` the batch is retried, then the worker stops."""
+    """Consumers never create indices: without `templates apply` the batch is retried (paused) until the configured limit, then the worker stops uncommitted."""
     from marsad.errors import TransientError
     from marsad.messages import Article, utcnow
 
@@ -98,7 +98,7 @@ def test_index_worker_does_not_commit_when_alias_is_missing(names):
     p = Producer({"bootstrap.servers": names.kafka_bootstrap})
     p.produce(names.articles_topic, key=b"https://x.example/a", value=art.to_json())
     p.flush(10)
-    s = names.model_copy(update={"max_transient_retries": 1})
+    s = names.model_copy(update={"consumer_retry_limit_s": 2.0})
     with pytest.raises(TransientError):
         index_worker(s).run(until_idle=True)
     es = Es(names.es_url)

@@ -81,7 +81,7 @@ def test_one_item_rejected_by_mapping_is_dead_lettered_and_rest_indexed(env):
 
 def test_article_with_immense_url_is_dead_lettered_not_a_poison_pill(env):
     s, es = env
-    s = s.model_copy(update={"max_transient_retries": 0})
+    s = s.model_copy(update={"consumer_retry_limit_s": 1.0})
     long_url = "https://a.example/" + "%D8%A7" * 5600   # a 5,600-letter Arabic slug, percent-encoded
     huge = article(long_url, text_n(1))
     ok = article("https://a.example/ok", text_n(2))
@@ -196,7 +196,7 @@ def test_naive_published_at_is_not_silently_indexed_as_utc(env):
 def test_fingerprint_index_deleted_mid_run_does_not_silently_misclassify(env):
     """Losing the fingerprint index must not drop records; after `templates apply` the worker resumes."""
     s, es = env
-    s = s.model_copy(update={"max_transient_retries": 0})
+    s = s.model_copy(update={"consumer_retry_limit_s": 1.0})
     origin = article("https://origin.example/1", text_n(1))
     produce(s, [(origin.canonical_url.encode(), origin.to_json(), None)])
     assert index_worker(s).run(until_idle=True).outcomes["indexed"] == 1

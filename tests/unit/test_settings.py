@@ -29,6 +29,7 @@ def _custom(tmp_path: Path) -> Settings:
         raw_pages_topic="t.raw",
         articles_topic="t.articles",
         dead_letter_topic="t.dlq",
+        outcomes_topic="t.outcomes",
         extract_group="g.extract",
         index_group="g.index",
         replay_group_prefix="g.replay",

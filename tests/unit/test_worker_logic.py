@@ -1,4 +1,4 @@
-"""Unit tests of marsad.kafka.worker.per_record (exception → outcome mapping; no Kafka)."""
+"""Unit tests of marsad.stage.per_record (exception → outcome mapping; no Kafka)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from marsad.errors import Discard, PermanentError, TransientError
-from marsad.kafka.worker import Outcome, Output, Record, per_record
+from marsad.stage import Outcome, Output, Record, per_record
 
 
 def _rec(offset: int, value: bytes) -> Record:
@@ -56,14 +56,14 @@ def test_transient_error_propagates_for_the_whole_batch():
 
 def test_unexpected_exception_becomes_permanent_error_and_is_logged(caplog):
     batch = per_record(_fn, "extract")
-    with caplog.at_level(logging.ERROR, logger="marsad.kafka.worker"):
+    with caplog.at_level(logging.ERROR, logger="marsad.stage"):
         out = batch([_rec(41, b"keyerror"), _rec(42, b"ok")])
     err = out[0].error
     assert isinstance(err, PermanentError)
     assert err.reason == "unexpected-KeyError"
     assert "missing" in err.detail
     assert out[1].outputs and out[1].error is None  # the batch goes on
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "marsad.kafka.worker"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "marsad.stage"]
     assert len(errors) == 1
     msg = errors[0].getMessage()
     assert "extract" in msg and "raw/1@41" in msg
@@ -77,7 +77,7 @@ def test_unexpected_exception_detail_is_truncated():
 
 
 def test_expected_outcomes_are_not_logged_as_errors(caplog):
-    with caplog.at_level(logging.DEBUG, logger="marsad.kafka.worker"):
+    with caplog.at_level(logging.DEBUG, logger="marsad.stage"):
         per_record(_fn, "t")([_rec(0, b"discard"), _rec(1, b"perm")])
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 

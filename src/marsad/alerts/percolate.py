@@ -98,18 +98,20 @@ class AlertHook:
     retried; all its writes are idempotent) or when the rules/alerts-sent aliases are missing.
     """
 
-    def __init__(self, settings: Settings, es: Es, producer: Any = None) -> None:
+    def __init__(self, settings: Settings, es: Es, transport: Any = None) -> None:
         self.settings = settings
         self.es = es
-        self._producer = producer
+        self._transport = transport
 
     @property
-    def producer(self):
-        if self._producer is None:
-            from marsad.kafka.clients import producer
+    def transport(self):
+        """The alerts' :class:`~marsad.kafka.transport.Transport` (built on first use: no Kafka client for a
+        batch without matches)."""
+        if self._transport is None:
+            from marsad.kafka.transport import Transport
 
-            self._producer = producer(self.settings, **{"linger.ms": 0})
-        return self._producer
+            self._transport = Transport(self.settings, "alerts", **{"linger.ms": 0})
+        return self._transport
 
     # --- 1. percolate ----------------------------------------------------------------------------------
     def match(self, stories: list[tuple[str, Article]]) -> list[AlertEvent]:
@@ -163,25 +165,14 @@ class AlertHook:
         """Produce ``events`` to the alerts topic and wait until Kafka acknowledged every one."""
         if not events:
             return
-        errors: list[str] = []
-
-        def report(err, msg) -> None:
-            if err is not None:
-                errors.append(f"{msg.topic()}: {err.str()}")
-
         for e in events:
-            while True:
-                try:
-                    self.producer.produce(self.settings.alerts_topic, key=e.alert_id.encode(), value=e.to_json(),
-                                          headers=[("marsad.schema", b"alert.v1")], on_delivery=report)
-                    break
-                except BufferError:
-                    self.producer.poll(0.5)
-        if self.producer.flush(30):
-            raise TransientError("alert events still in the producer queue after 30 s")
-        if errors:
-            ALERTS.labels("publish_failed").inc(len(errors))
-            raise TransientError(f"{len(errors)} alert deliveries failed, first: {errors[0]}")
+            self.transport.send(self.settings.alerts_topic, e.alert_id.encode(), e.to_json(),
+                                [("marsad.schema", b"alert.v1")])
+        try:
+            self.transport.flush()
+        except TransientError:
+            ALERTS.labels("publish_failed").inc(len(events))
+            raise
         ALERTS.labels("published").inc(len(events))
 
     def record(self, events: list[AlertEvent]) -> None:
@@ -275,5 +266,5 @@ class AlertHook:
                 for r in (d.get("_source") or {}).get("republications") or [] if r.get("canonical_url")]
 
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.flush(30)
+        if self._transport is not None:
+            self._transport.close(30)

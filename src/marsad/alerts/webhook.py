@@ -31,7 +31,7 @@ from prometheus_client import Counter as PromCounter
 from marsad.alerts.events import AlertEvent
 from marsad.crawl.fetch import FetchRefused, check_address
 from marsad.errors import PermanentError
-from marsad.kafka.worker import Outcome, Record, Worker
+from marsad.stage import Outcome, Record
 from marsad.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -186,11 +186,6 @@ class WebhookStage:
         return outcomes
 
 
-MAX_POLL_INTERVAL_S = 600.0
-"""The consumers' ``max.poll.interval.ms`` (:func:`marsad.kafka.clients.consumer`): a batch must finish within it, or
-the broker evicts the consumer and the batch is redelivered — forever, if its webhooks keep failing."""
-
-
 def worst_case_s(settings: Settings) -> float:
     """Longest time one event can take: every attempt times out, plus the backoff between attempts (seconds)."""
     n = settings.webhook_max_attempts
@@ -198,13 +193,18 @@ def worst_case_s(settings: Settings) -> float:
 
 
 def webhook_batch_size(settings: Settings) -> int:
-    """Events per batch such that a batch of failing webhooks takes at most half of ``max.poll.interval.ms``
-    (18 with the defaults: 3 × 5 s + 1.5 s per event), and never more than ``settings.batch_size``."""
-    return max(1, min(settings.batch_size, int(MAX_POLL_INTERVAL_S / 2 // worst_case_s(settings))))
+    """Events per batch such that a batch of failing webhooks takes at most half of the consumers'
+    ``max.poll.interval.ms`` (``settings.consumer_max_poll_interval_s``; 18 with the defaults: 600 s / 2 over
+    3 × 5 s + 1.5 s per event), and never more than ``settings.batch_size``. A batch over it would get the consumer
+    evicted and the batch redelivered — forever, if its webhooks keep failing."""
+    return max(1, min(settings.batch_size,
+                      int(settings.consumer_max_poll_interval_s / 2 // worst_case_s(settings))))
 
 
-def webhook_worker(settings: Settings) -> Worker:
+def webhook_worker(settings: Settings):
     """The ``marsad alerts deliver`` worker: alerts topic → webhooks, group ``settings.webhook_group``, batches of
     :func:`webhook_batch_size` events."""
+    from marsad.kafka.worker import Worker
+
     settings = settings.model_copy(update={"batch_size": webhook_batch_size(settings)})
     return Worker(settings, WebhookStage(settings), settings.alerts_topic, settings.webhook_group)

@@ -27,7 +27,7 @@ from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.extract.dates import find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html
 from marsad.extract.metadata import page_metadata
-from marsad.kafka.worker import Output, Record, per_record
+from marsad.stage import Output, Record, per_record
 from marsad.messages import Article, RawPage
 from marsad.settings import Settings
 from marsad.text.arabic import arabic_ratio, content_hash, normalize_for_matching

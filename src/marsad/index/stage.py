@@ -45,7 +45,7 @@ from marsad.dedup.near import Fingerprint, decide, fingerprint
 
 from marsad.errors import PermanentError, TransientError
 from marsad.index.es import Es, EsHttpError, doc_id
-from marsad.kafka.worker import Outcome, Record
+from marsad.stage import DUPLICATE, REPUBLICATION, STORY, Outcome, Record
 from marsad.messages import Article, utcnow
 from marsad.settings import Settings
 
@@ -197,6 +197,15 @@ DECISION_VERSION = 2
 """``decision_version`` of a claim that carries its story decision (story id, match, similarity) from its creation.
 Claims without it (created before, or rebuilt from stories by :func:`marsad.index.templates.rebuild_claims`) still
 name the story; their match and similarity are unknown and read as ``exact`` / 1.0."""
+
+
+def _kind(p: "Plan", label: str) -> str:
+    """The ledger kind of a written plan (:mod:`marsad.stage`): a new or rewritten story document is a ``story``; an
+    older fetch of it (``stale``) or a copy with the same text a ``duplicate``; a near-duplicate copy a
+    ``republication``."""
+    if p.kind == "indexed":
+        return STORY if label == "indexed" else DUPLICATE
+    return REPUBLICATION if p.kind == "near" else DUPLICATE
 
 
 @dataclass
@@ -486,7 +495,7 @@ class IndexStage:
                 label = "indexed" if p.kind == "indexed" else "duplicate"
                 if p.kind == "indexed" and res.get("result") == "noop":
                     label = "stale"  # an older fetch of a page whose newer version is indexed: left alone
-                outcomes[p.index] = Outcome(label=label)
+                outcomes[p.index] = Outcome(label=label, kind=_kind(p, label), story_id=p.story_id)
             elif status == 429 or status >= 500:
                 raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
             elif status == 404:
@@ -519,7 +528,7 @@ class IndexStage:
         for p, item in zip(plans, resp["items"]):
             status, res = _item_status(item)
             if 200 <= status < 300:
-                outcomes[p.index] = Outcome(label="duplicate")
+                outcomes[p.index] = Outcome(label="duplicate", kind=_kind(p, "duplicate"), story_id=res.get("_id"))
                 if res.get("result") == "created":  # the copy is the story document now: percolated as new
                     p.stand_in = res.get("_id")
             elif status == 429 or status >= 500 or status == 404:
@@ -548,7 +557,7 @@ class IndexStage:
             target = best[0]
             self._fold(p, target, best)
             log.info("race repair: story %s folded into %s", p.story_id, target)
-            outcomes[p.index] = Outcome(label="duplicate")
+            outcomes[p.index] = Outcome(label="duplicate", kind=REPUBLICATION, story_id=target)
 
     def _resume_folds(self, plans: list[Plan]) -> None:
         """Finish folds a crash interrupted: a redelivered article whose claim names another story (``near``) but

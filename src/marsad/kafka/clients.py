@@ -45,8 +45,9 @@ def consumer(settings: Settings, group: str, **overrides: object) -> Consumer:
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
-        "max.poll.interval.ms": 600_000,
-        "session.timeout.ms": settings.kafka_session_timeout_ms,
+        "max.poll.interval.ms": int(settings.consumer_max_poll_interval_s * 1000),
+        "session.timeout.ms": int(settings.consumer_session_timeout_s * 1000),
+        "heartbeat.interval.ms": max(1000, int(settings.consumer_session_timeout_s * 1000 / 3)),
         "fetch.max.bytes": max(52_428_800, settings.max_message_bytes + HEADROOM),
         "max.partition.fetch.bytes": settings.max_message_bytes + HEADROOM,
         "client.id": f"marsad-{group}",
@@ -61,14 +62,26 @@ def admin(settings: Settings) -> AdminClient:
 
 def topic_names(settings: Settings) -> list[str]:
     """Topics of the pipeline, in data-path order."""
-    return [settings.raw_pages_topic, settings.articles_topic, settings.dead_letter_topic, settings.alerts_topic]
+    return [settings.raw_pages_topic, settings.articles_topic, settings.dead_letter_topic, settings.alerts_topic,
+            settings.outcomes_topic]
+
+
+def topic_config(settings: Settings, name: str) -> dict[str, str]:
+    """Config of a pipeline topic at creation: ``max.message.bytes`` for all; the ledger topic
+    (``outcomes_topic``) is compacted (``cleanup.policy=compact``: the last outcome per raw page and stage is kept
+    for good, older versions are cleaned)."""
+    conf = {"max.message.bytes": str(settings.max_message_bytes + HEADROOM)}
+    if name == settings.outcomes_topic:
+        conf["cleanup.policy"] = "compact"
+    return conf
 
 
 def ensure_topics(settings: Settings, names: list[str] | None = None, timeout_s: float | None = None) -> list[str]:
     """Create missing pipeline topics; return the names created (``[]`` when all existed).
 
     Topics get ``settings.topic_partitions`` partitions, replication 1 (single local broker; compose overrides
-    nothing else) and ``max.message.bytes = settings.max_message_bytes + HEADROOM``.
+    nothing else) and :func:`topic_config` (``max.message.bytes = settings.max_message_bytes + HEADROOM``; the
+    ledger compacted).
     Raises :class:`TransientError` when the cluster does not answer within ``timeout_s`` (seconds; default
     ``settings.kafka_admin_timeout_s``).
     """
@@ -88,7 +101,7 @@ def ensure_topics(settings: Settings, names: list[str] | None = None, timeout_s:
                 n,
                 num_partitions=settings.topic_partitions,
                 replication_factor=1,
-                config={"max.message.bytes": str(settings.max_message_bytes + HEADROOM)},
+                config=topic_config(settings, n),
             )
             for n in missing
         ],

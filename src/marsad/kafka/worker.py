@@ -1,123 +1,69 @@
-"""The generic worker loop: poll → process → produce → flush → commit.
+"""The consumer worker loop: poll → stage → transport (produce + flush + delivery check) → commit.
 
-Only this module knows about offsets, retries and the dead-letter topic (DLQ). Stages are objects with a
-``process_batch(records) -> list[Outcome]`` method (one outcome per record, same order) that may raise
-:class:`~marsad.errors.TransientError` for the whole batch.
+Stages only see :mod:`marsad.stage`; producing, committing, retrying and dead-lettering are
+:mod:`marsad.kafka.transport`'s. This module adds the consumer side: riding out faults without a human.
 
-Guarantees (at-least-once):
+Guarantees (at-least-once, see ``docs/decisions.md`` "Transport"):
 
-* offsets of a batch are committed only after every output and dead letter of that batch was acknowledged by
-  the broker (producer ``flush`` + per-message delivery reports) and the stage's own sinks returned
-  (the index stage returns only after Elasticsearch acknowledged its bulk request);
-* a :class:`TransientError` re-runs the same batch with capped exponential backoff
-  (1 s, 2 s, 4 s … ≤ 30 s); after ``settings.max_transient_retries`` the worker stops **without committing**, so
-  the batch is delivered again to the next worker of the group;
+* offsets of a batch are committed only after every output, dead letter and ledger record of that batch was
+  acknowledged by the broker and the stage's own sinks returned (the index stage returns only after Elasticsearch
+  acknowledged its bulk request);
+* a :class:`TransientError` (Elasticsearch down, a delivery failed, a commit timed out) **pauses** the assigned
+  partitions and retries the same batch with capped exponential backoff (1 s, 2 s … ≤ ``consumer_backoff_max_s``)
+  for ``consumer_retry_limit_s`` (default: forever). While waiting the consumer keeps polling, so it keeps its group
+  membership and never exceeds ``max.poll.interval.ms``; the reason and the lag are logged once per change and
+  exported as the ``marsad_consumer_paused`` and ``marsad_consumer_lag`` gauges. When the limit is reached the worker
+  stops **without committing** (the next member gets the batch);
+* Kafka conditions — rebalances, coordinator moves, ``Broker transport failure``, ``NOT_LEADER_FOR_PARTITION``,
+  timeouts of ``committed``/``list_topics``/watermarks — are transient: logged once per change of state, retried,
+  never a crash. Only a fatal client error (``KafkaError.fatal()``) stops the worker;
+* a rebalance while a batch waits to be retried, or a commit refused because the partitions moved, abandons the
+  batch (never committed; the new owner gets it again);
+* SIGTERM/SIGINT: the batch in progress finishes (or, while waiting to be retried, is abandoned uncommitted) and
+  the consumer is closed at once, so it leaves the group and the others take its partitions without waiting for the
+  session timeout;
 * every record ends in exactly one counted outcome: ``ok`` (outputs produced), ``discarded`` (with a reason) or
-  ``dead_lettered`` (with a reason, original payload and headers kept).
+  ``dead_lettered`` (with a reason, original payload and headers kept) — and, for the pipeline stages, one ledger
+  record (:mod:`marsad.ledger`).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
-import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import Counter as PromCounter
+from prometheus_client import Gauge, Histogram
 
-from marsad.errors import Discard, PermanentError, TransientError
+from marsad.errors import PermanentError, TransientError
 from marsad.kafka import clients
-from marsad.messages import dead_letter_headers
+from marsad.kafka.transport import Backoff, StateLog, Transport, error_state, raw_timestamp_ms
 from marsad.settings import Settings
+from marsad.stage import Outcome, Output, Record, Stage, per_record  # noqa: F401 - re-exported for old importers
 
 log = logging.getLogger(__name__)
 
 RECORDS = PromCounter("marsad_records_total", "Records processed by outcome", ["stage", "outcome", "reason"])
+PAUSED = Gauge("marsad_consumer_paused", "1 while the consumer's partitions are paused waiting for a dependency",
+               ["group", "reason"])
+LAG = Gauge("marsad_consumer_lag", "Records between the consumer's position and the high watermark",
+            ["group", "topic", "partition"])
+BATCH_SECONDS = Histogram("marsad_batch_seconds", "Wall time of one batch from poll to commit, retries included",
+                          ["stage"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+FETCH_TO_SEARCHABLE = Histogram(
+    "marsad_fetch_to_searchable_seconds",
+    "From the raw page's publish to Kafka (crawl: right after the fetch) to its commit by the index stage "
+    "(searchable: the index stage writes with refresh=wait_for)",
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 86400))
 
-
-@dataclass(frozen=True)
-class Record:
-    """A consumed Kafka record, decoupled from the client library (so stages are testable without Kafka)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-    timestamp_ms: int | None = None
-
-    @classmethod
-    def from_message(cls, msg: Message) -> "Record":
-        ts_type, ts = msg.timestamp()
-        return cls(
-            topic=msg.topic(),
-            partition=msg.partition(),
-            offset=msg.offset(),
-            key=msg.key(),
-            value=msg.value(),
-            headers=list(msg.headers() or []),
-            timestamp_ms=ts if ts_type else None,
-        )
-
-
-@dataclass
-class Output:
-    """One record to produce: ``topic``, ``key``, ``value``, ``headers``."""
-
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-@dataclass
-class Outcome:
-    """What happened to one record. Exactly one of: outputs (possibly empty, ``ok``), discard, error."""
-
-    outputs: list[Output] = field(default_factory=list)
-    discard: Discard | None = None
-    error: PermanentError | None = None
-    label: str = "ok"
-    """Finer ``ok`` label for counters, e.g. ``indexed`` or ``duplicate``."""
-
-
-class Stage(Protocol):
-    name: str
-
-    def process_batch(self, records: list[Record]) -> list[Outcome]: ...
-
-
-def per_record(fn: Callable[[Record], list[Output]], name: str) -> Callable[[list[Record]], list[Outcome]]:
-    """Lift a per-record function into a batch function that maps exceptions to outcomes.
-
-    :class:`Discard` and :class:`PermanentError` become outcomes; :class:`TransientError` propagates (the
-    batch is retried); any other exception is a bug or unforeseen input: it is logged with its traceback and
-    the record is dead-lettered with reason ``unexpected-<ExceptionClass>`` — never swallowed.
-    """
-
-    def batch(records: list[Record]) -> list[Outcome]:
-        outcomes = []
-        for rec in records:
-            try:
-                outcomes.append(Outcome(outputs=fn(rec)))
-            except Discard as d:
-                outcomes.append(Outcome(discard=d))
-            except PermanentError as e:
-                outcomes.append(Outcome(error=e))
-            except TransientError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - routed to the DLQ with the traceback, see docstring
-                log.error("%s: unexpected error on %s/%s@%s\n%s", name, rec.topic, rec.partition, rec.offset,
-                          traceback.format_exc())
-                outcomes.append(Outcome(error=PermanentError(f"unexpected-{type(exc).__name__}", str(exc)[:500])))
-        return outcomes
-
-    return batch
+PAUSE_REASON_CHARS = 60
+"""Length of the ``reason`` label of :data:`PAUSED` (the failure's first words; bounded label cardinality)."""
 
 
 @dataclass
@@ -126,6 +72,8 @@ class WorkerStats:
     produced: int = 0
     outcomes: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
+    abandoned_batches: int = 0
+    paused_s: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -133,59 +81,54 @@ class WorkerStats:
             "produced": self.produced,
             "outcomes": dict(self.outcomes),
             "reasons": dict(self.reasons),
+            "abandoned_batches": self.abandoned_batches,
+            "paused_s": round(self.paused_s, 1),
         }
 
 
-class DeliveryTracker:
-    """Collects producer delivery reports; :meth:`raise_if_failed` turns failures into TransientError."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-        self.delivered = 0
-
-    def __call__(self, err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            self.errors.append(f"{msg.topic()}: {err.str()}")
-        else:
-            self.delivered += 1
-
-    def raise_if_failed(self) -> None:
-        if self.errors:
-            errs, self.errors = self.errors, []
-            raise TransientError(f"{len(errs)} deliveries failed, first: {errs[0]}")
+class _Abandon(Exception):
+    """The batch in hand must not be committed (rebalance, stop requested)."""
 
 
 class Worker:
-    """Runs one stage for one consumer group over one input topic. See module docstring for guarantees."""
+    """Runs one stage for one consumer group over one input topic. See module docstring for guarantees.
 
-    def __init__(self, settings: Settings, stage: Stage, input_topic: str, group: str) -> None:
+    ``ledger``: record each input record's outcome in the ledger topic (the pipeline stages; not webhooks).
+    """
+
+    def __init__(self, settings: Settings, stage: Stage, input_topic: str, group: str, *, ledger: bool = False) -> None:
         self.settings = settings
         self.stage = stage
         self.input_topic = input_topic
         self.group = group
         self.stats = WorkerStats()
         self._consumer = clients.consumer(settings, group)
-        self._producer = clients.producer(settings)
-        self._delivery = DeliveryTracker()
+        self.transport = Transport(settings, stage.name, ledger=ledger)
         self._assigned: list[TopicPartition] = []
+        self._paused = False
+        self._pause_label: tuple[str, str] | None = None
+        self._revoked = False
+        self._stop = threading.Event()
+        self._kafka_state = StateLog(log, f"{stage.name} consumer ({group})")
+
+    def stop(self) -> None:
+        """Ask the loop to stop after (or abandon) the batch in hand; safe from a signal handler or another thread."""
+        self._stop.set()
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def run(self, until_idle: bool = False, max_records: int | None = None,
             progress: Callable[[WorkerStats], None] | None = None) -> WorkerStats:
-        """Consume until stopped (Ctrl-C), or until every assigned partition is drained when ``until_idle``."""
-        clients.ensure_topics(self.settings)
-        self._consumer.subscribe([self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
-        idle_since = time.monotonic()
+        """Consume until stopped (SIGTERM/SIGINT or :meth:`stop`), or until every partition of the input topic is
+        drained when ``until_idle``. Raises :class:`TransientError` only when ``consumer_retry_limit_s`` ran out."""
+        restore = self._install_signals()
         try:
-            while True:
-                msgs = self._consumer.consume(self.settings.batch_size, timeout=self.settings.poll_timeout_s)
-                records = []
-                for m in msgs:
-                    if m.error():
-                        if m.error().code() == KafkaError._PARTITION_EOF:
-                            continue
-                        raise KafkaException(m.error())
-                    records.append(Record.from_message(m))
+            self._retry_kafka(lambda: clients.ensure_topics(self.settings), "topic check")
+            self._consumer.subscribe([self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                     on_lost=self._on_revoke)
+            idle_since = time.monotonic()
+            while not self._stop.is_set():
+                self._revoked = False
+                records = self._poll()
                 if records:
                     self._handle(records)
                     idle_since = time.monotonic()
@@ -198,62 +141,252 @@ class Worker:
                         break
                     idle_since = time.monotonic()
         finally:
-            self._consumer.close()
-            self._producer.flush(30)
+            restore()
+            self._close()
         return self.stats
+
+    def _close(self) -> None:
+        try:
+            self._consumer.close()  # leaves the group now: the others get our partitions without a session timeout
+        except KafkaException as exc:
+            log.warning("%s: closing the consumer failed: %s", self.stage.name, error_state(exc))
+        left = self.transport.close(5.0)
+        if left:
+            log.warning("%s: %d messages of an abandoned batch left unsent at exit (batch not committed)",
+                        self.stage.name, left)
+
+    def _install_signals(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+        def handler(signum: int, _frame: object) -> None:
+            if self._stop.is_set() and signum == signal.SIGINT:
+                raise KeyboardInterrupt  # a second Ctrl-C: the user insists
+            log.warning("%s: %s received, stopping after the batch in hand", self.stage.name,
+                        signal.Signals(signum).name)
+            self._stop.set()
+
+        for s in previous:
+            signal.signal(s, handler)
+
+        def restore() -> None:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+        return restore
 
     def _on_assign(self, consumer, partitions: list[TopicPartition]) -> None:
         self._assigned = list(partitions)
+        if self._paused and partitions:
+            consumer.assign(partitions)
+            consumer.pause(partitions)  # waiting for a dependency: new partitions wait too
 
     def _on_revoke(self, consumer, partitions: list[TopicPartition]) -> None:
         self._assigned = []
+        self._revoked = True
+        for tp in partitions:
+            try:
+                LAG.remove(self.group, tp.topic, str(tp.partition))
+            except KeyError:  # never measured
+                pass
+
+    # --- polling, riding out Kafka conditions ----------------------------------------------------------
+    def _poll(self) -> list[Record]:
+        try:
+            msgs = self._consumer.consume(self.settings.batch_size, timeout=self.settings.poll_timeout_s)
+        except KafkaException as exc:
+            self._kafka_error(exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None, exc)
+            return []
+        records = []
+        for m in msgs:
+            err = m.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    self._kafka_error(err, None)
+                continue
+            records.append(Record.from_message(m))
+        if records:
+            self._kafka_state.ok()
+        return records
+
+    def _kafka_error(self, err: KafkaError | None, exc: BaseException | None) -> None:
+        """Transient unless fatal: log once per change of state, wait a little, go on polling."""
+        if err is not None and err.fatal():
+            raise KafkaException(err)
+        self._kafka_state.failing(f"Kafka {err.name()}: {err.str()}" if err is not None else error_state(exc))
+        self._stop.wait(min(1.0, self.settings.consumer_backoff_max_s))
+
+    def _retry_kafka(self, fn: Callable[[], object], what: str) -> object:
+        backoff = Backoff(cap_s=self.settings.consumer_backoff_max_s, limit_s=self.settings.consumer_retry_limit_s)
+        state = StateLog(log, f"{self.stage.name}: {what}")
+        while True:
+            try:
+                result = fn()
+                state.ok()
+                return result
+            except (TransientError, KafkaException) as exc:
+                if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError) \
+                        and exc.args[0].fatal():
+                    raise
+                delay = backoff.failed()
+                state.failing(error_state(exc))
+                if backoff.expired() or self._stop.is_set():
+                    raise TransientError(f"{what}: {error_state(exc)}") from exc
+                self._stop.wait(delay)
 
     def _caught_up(self) -> bool:
-        """True when the group's committed offset reaches the high watermark on every partition of the topic."""
-        md = self._consumer.list_topics(self.input_topic, timeout=10)
-        tps = [TopicPartition(self.input_topic, p) for p in md.topics[self.input_topic].partitions]
-        committed = {tp.partition: tp.offset for tp in self._consumer.committed(tps, timeout=10)}
-        for tp in tps:
-            low, high = self._consumer.get_watermark_offsets(tp, timeout=10)
-            pos = committed.get(tp.partition, -1001)
-            if high > low and (pos < 0 or pos < high):
-                return False
+        """True when the group's committed offset reaches the high watermark on every partition of the topic.
+        A Kafka error (timeout during a rebalance, broker restarting) means "not known yet": False, logged once."""
+        try:
+            md = self._consumer.list_topics(self.input_topic, timeout=10)
+            topic = md.topics.get(self.input_topic)
+            if topic is None or topic.error is not None:
+                raise TransientError(f"metadata of {self.input_topic} unavailable: {topic.error if topic else 'none'}")
+            tps = [TopicPartition(self.input_topic, p) for p in topic.partitions]
+            committed = {tp.partition: tp.offset for tp in self._consumer.committed(tps, timeout=10)}
+            for tp in tps:
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=10)
+                pos = committed.get(tp.partition, -1001)
+                if high > low and (pos < 0 or pos < high):
+                    self._kafka_state.ok()
+                    return False
+        except (KafkaException, TransientError) as exc:
+            self._kafka_state.failing(f"idle check: {error_state(exc)}")
+            return False
+        self._kafka_state.ok()
         return True
+
+    def _update_lag(self) -> int | None:
+        """Set :data:`LAG` for the assigned partitions from positions and cached watermarks; return the total."""
+        try:
+            assigned = self._consumer.assignment()
+            if not assigned:
+                return None
+            total = 0
+            for tp in self._consumer.position(assigned):
+                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if tp.offset < 0 or high < 0:
+                    continue
+                lag = max(0, high - tp.offset)
+                LAG.labels(self.group, tp.topic, str(tp.partition)).set(lag)
+                total += lag
+            return total
+        except KafkaException:
+            return None  # informational only; the next batch tries again
 
     # --- one batch ----------------------------------------------------------------------------------
     def _handle(self, records: list[Record]) -> None:
-        attempt = 0
-        while True:
-            try:
-                outcomes = self.stage.process_batch(records)
-                if len(outcomes) != len(records):
-                    raise RuntimeError(f"stage {self.stage.name} returned {len(outcomes)} outcomes for "
-                                       f"{len(records)} records")
-                outcomes = self._guard_sizes(outcomes)
-                self._produce_outcomes(records, outcomes)
-                self._commit(records)
-                break
-            except TransientError as exc:
-                attempt += 1
-                if attempt > self.settings.max_transient_retries:
-                    log.error("%s: giving up after %d transient failures, not committing: %s",
-                              self.stage.name, attempt - 1, exc)
-                    raise
-                delay = min(30.0, 2.0 ** (attempt - 1))
-                log.warning("%s: transient failure (%s), retry %d in %.0f s", self.stage.name, exc, attempt, delay)
-                time.sleep(delay)
+        started = time.monotonic()
+        backoff = Backoff(cap_s=self.settings.consumer_backoff_max_s, limit_s=self.settings.consumer_retry_limit_s)
+        batch_state = StateLog(log, f"{self.stage.name} ({self.group})")
+        committed_outputs = False
+        try:
+            while True:
+                try:
+                    if not committed_outputs:
+                        outcomes = self.stage.process_batch(records)
+                        if len(outcomes) != len(records):
+                            raise RuntimeError(f"stage {self.stage.name} returned {len(outcomes)} outcomes for "
+                                               f"{len(records)} records")
+                        outcomes = self._guard_sizes(outcomes)
+                        produced = self.transport.emit(records, outcomes)
+                        committed_outputs = True  # outputs durable: a retry only needs the commit
+                    if not self.transport.commit(self._consumer, records):
+                        raise _Abandon("partitions moved to another member")
+                    break
+                except TransientError as exc:
+                    delay = backoff.failed()
+                    if batch_state.failing(error_state(exc), f"retrying with partitions paused, lag "
+                                                            f"{self._update_lag()}"):
+                        self._set_paused(error_state(exc))
+                    if backoff.expired():
+                        log.error("%s: giving up after %.0f s of transient failures, not committing: %s",
+                                  self.stage.name, backoff.failing_for_s(), exc)
+                        raise
+                    self._wait_paused(delay)
+        except _Abandon as why:
+            self.stats.abandoned_batches += 1
+            log.warning("%s: batch of %d records abandoned uncommitted (%s); it will be delivered again",
+                        self.stage.name, len(records), why)
+            return
+        finally:
+            if self._paused:
+                self.stats.paused_s += backoff.failing_for_s()
+                self._resume()
+                batch_state.ok(f"after {backoff.failing_for_s():.0f} s")
+        BATCH_SECONDS.labels(self.stage.name).observe(time.monotonic() - started)
         self.stats.consumed += len(records)
+        self.stats.produced += produced
+        now_ms = time.time() * 1000
         for rec, out in zip(records, outcomes):
-            if out.error is not None:
-                key, reason = "dead_lettered", out.error.reason
-            elif out.discard is not None:
-                key, reason = "discarded", out.discard.reason
-            else:
-                key, reason = out.label, ""
+            key, reason = out.status, out.reason
             self.stats.outcomes[key] += 1
             if reason:
                 self.stats.reasons[f"{key}:{reason}"] += 1
             RECORDS.labels(self.stage.name, key, reason).inc()
+            if self.stage.name == "index" and out.kind is not None:
+                ts = raw_timestamp_ms(rec)
+                if ts is not None:
+                    FETCH_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
+        self._update_lag()
+
+    def _set_paused(self, reason: str) -> None:
+        if not self._paused:
+            self._paused = True
+            try:
+                self._consumer.pause(self._consumer.assignment())
+            except KafkaException as exc:
+                log.warning("%s: pause failed (%s); polled records are put back", self.stage.name, error_state(exc))
+        self._clear_pause_gauge()
+        self._pause_label = (self.group, reason[:PAUSE_REASON_CHARS])
+        PAUSED.labels(*self._pause_label).set(1)
+
+    def _clear_pause_gauge(self) -> None:
+        if self._pause_label is not None:
+            PAUSED.remove(*self._pause_label)
+            self._pause_label = None
+
+    def _resume(self) -> None:
+        self._paused = False
+        self._clear_pause_gauge()
+        try:
+            self._consumer.resume(self._consumer.assignment())
+        except KafkaException as exc:
+            log.warning("%s: resume failed (%s); the next poll retries", self.stage.name, error_state(exc))
+
+    def _wait_paused(self, delay_s: float) -> None:
+        """Wait ``delay_s`` while polling (partitions paused) so the group keeps us; raise :class:`_Abandon` on a
+        rebalance or a stop request. A record polled anyway (a partition assigned between pause calls) is put back
+        with ``seek`` — never skipped."""
+        deadline = time.monotonic() + delay_s
+        while True:
+            if self._stop.is_set():
+                raise _Abandon("stop requested")
+            if self._revoked:
+                raise _Abandon("partitions revoked by a rebalance")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                m = self._consumer.poll(min(0.5, left))
+            except KafkaException as exc:
+                self._kafka_state.failing(error_state(exc))
+                continue
+            if m is None:
+                continue
+            if m.error() is not None:
+                if m.error().code() != KafkaError._PARTITION_EOF:
+                    if m.error().fatal():
+                        raise KafkaException(m.error())
+                    self._kafka_state.failing(f"Kafka {m.error().name()}: {m.error().str()}")
+                continue
+            tp = TopicPartition(m.topic(), m.partition(), m.offset())
+            try:
+                self._consumer.seek(tp)
+                self._consumer.pause([tp])
+            except KafkaException as exc:
+                raise _Abandon(f"could not put back {m.topic()}/{m.partition()}@{m.offset()}: {exc}") from exc
 
     def _guard_sizes(self, outcomes: list[Outcome]) -> list[Outcome]:
         """Turn an outcome whose output exceeds ``max_message_bytes`` into a dead letter of its input.
@@ -272,39 +405,3 @@ class Worker:
             guarded.append(out)
         return guarded
 
-    def _produce_outcomes(self, records: list[Record], outcomes: Iterable[Outcome]) -> None:
-        n = 0
-        for rec, out in zip(records, outcomes):
-            if out.error is not None:
-                self._send(self.settings.dead_letter_topic, rec.key, rec.value or b"",
-                           dead_letter_headers(rec.headers, reason=out.error.reason, detail=out.error.detail,
-                                               stage=self.stage.name, error_class=type(out.error).__name__,
-                                               topic=rec.topic, partition=rec.partition, offset=rec.offset))
-                n += 1
-                log.warning("%s: dead-lettered %s@%s: %s", self.stage.name, rec.topic, rec.offset, out.error)
-            for o in out.outputs:
-                self._send(o.topic, o.key, o.value, o.headers)
-                n += 1
-        remaining = self._producer.flush(60)
-        if remaining:
-            raise TransientError(f"{remaining} messages still in the producer queue after 60 s")
-        self._delivery.raise_if_failed()
-        self.stats.produced += n
-
-    def _send(self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
-        while True:
-            try:
-                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._delivery)
-                return
-            except BufferError:
-                self._producer.poll(0.5)
-
-    def _commit(self, records: list[Record]) -> None:
-        last: dict[tuple[str, int], int] = {}
-        for r in records:
-            last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
-        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
-        try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as exc:
-            raise TransientError(f"offset commit failed: {exc}") from exc
