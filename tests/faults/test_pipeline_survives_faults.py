@@ -13,9 +13,9 @@ checks: same story membership, no URL in two stories, each (rule, story) alerted
 itself (exit 0) after the test restarted the ones it killed — as a supervisor (systemd ``Restart=on-failure``)
 would; no other step.
 
-Scenarios: (a) 20 ``kill -9`` of random consumers at random moments. (b) Elasticsearch stopped for 60 s mid-run and
-(c) the Kafka broker killed and restarted mid-run need consumers that ride out faults (issue #10 item 2, branch
-h-transport); they run once that lands.
+Scenarios: (a) 20 ``kill -9`` of random consumers at random moments. (b) Elasticsearch stopped (SIGKILL) for 60 s mid-run:
+the index consumers pause and keep their group membership. (c) the Kafka broker killed (SIGKILL) and restarted
+mid-run. After each, the ledger audit (:func:`marsad.ledger.audit`) shows 0 unaccounted and no URL in two stories.
 """
 
 from __future__ import annotations
@@ -172,7 +172,10 @@ def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
     members = {d["_id"]: frozenset([d["canonical_url"], *(r["canonical_url"] for r in d.get("republications") or [])])
                for d in docs}
     alerted = Counter((h["_source"]["rule"], members.get(h["_source"]["story_id"])) for h in sent)
-    return {"membership": membership(docs), "doubled": doubled(docs), "alerted": alerted, "exits": pipe.exits,
+    from marsad.ledger import audit
+
+    report = audit(s).as_dict()
+    return {"audit": report, "membership": membership(docs), "doubled": doubled(docs), "alerted": alerted, "exits": pipe.exits,
             "settings": s}
 
 
@@ -199,6 +202,8 @@ def fault_free(private_stack, snn_pages, tmp_path_factory) -> dict:
 
 def _check(result: dict, fault_free: dict) -> None:
     assert result["doubled"] == {}
+    assert result["audit"]["unaccounted"] == 0 and not result["audit"]["urls_in_more_than_one_story"], result["audit"]
+    assert result["audit"]["produced"] == fault_free["audit"]["produced"]
     lost = fault_free["membership"] - result["membership"]
     extra = result["membership"] - fault_free["membership"]
     assert not lost and not extra, (f"{len(lost)} fault-free stories differ:\n fault-free: "
@@ -234,3 +239,43 @@ def test_twenty_kill_9_of_consumers(private_stack, snn_pages, fault_free, tmp_pa
     result = run(private_stack, tmp_path, snn_pages, kills)
     assert len(killed) == KILLS
     _check(result, fault_free)
+
+
+def _pid(settings: Settings, service: str) -> int:
+    from marsad.stack import _services
+    from marsad.stack._common import read_pid
+
+    kafka, es = _services(settings)
+    return read_pid((kafka if service == "kafka" else es).pid_file).pid
+
+
+def _outage(private_stack: Settings, service: str, down_s: float):
+    """A fault: once the index consumers have written some stories, SIGKILL ``service`` of the private stack, keep
+    it down ``down_s`` seconds, then start it again with ``marsad stack up`` (same state dir: data kept)."""
+    from marsad import stack
+
+    def fault(pipe: Pipeline) -> None:
+        es = Es(pipe.settings.es_url)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # mid-run: some stories written, not all
+            es.request("POST", f"/{pipe.settings.stories_alias}/_refresh")
+            if es.request("GET", f"/{pipe.settings.stories_alias}/_count")["count"] >= 100:
+                break
+            time.sleep(0.5)
+        os.kill(_pid(private_stack, service), signal.SIGKILL)
+        time.sleep(down_s)
+        stack.up(private_stack)
+
+    return fault
+
+
+def test_elasticsearch_down_60_s(private_stack, snn_pages, fault_free, tmp_path):
+    result = run(private_stack, tmp_path, snn_pages, _outage(private_stack, "es", 60))
+    _check(result, fault_free)
+    assert set(result["exits"]) == {0}, result["exits"]  # nobody had to be restarted
+
+
+def test_kafka_broker_killed_and_restarted(private_stack, snn_pages, fault_free, tmp_path):
+    result = run(private_stack, tmp_path, snn_pages, _outage(private_stack, "kafka", 5))
+    _check(result, fault_free)
+    assert set(result["exits"]) == {0}, result["exits"]
