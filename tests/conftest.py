@@ -48,11 +48,9 @@ def services(base_settings: Settings) -> Settings:
     return base_settings
 
 
-@pytest.fixture
-def names(services: Settings, tmp_path: Path):
-    """Settings with topic, group, index and alias names unique to this test; cleaned up afterwards."""
+def _unique_names(base: Settings, tmp_path: Path) -> tuple[str, Settings]:
     tag = f"t{uuid.uuid4().hex[:10]}"
-    s = services.model_copy(update={
+    return tag, base.model_copy(update={
         "raw_pages_topic": f"{tag}.raw-pages.v1",
         "articles_topic": f"{tag}.articles.v1",
         "dead_letter_topic": f"{tag}.dead-letter.v1",
@@ -72,7 +70,11 @@ def names(services: Settings, tmp_path: Path):
         "idle_timeout_s": 2.0,
         "topic_partitions": 2,
     })
-    yield s
+
+
+def _drop_names(tag: str, s: Settings) -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
     from marsad.index.es import Es
     from marsad.kafka.clients import admin, topic_names
 
@@ -82,14 +84,45 @@ def names(services: Settings, tmp_path: Path):
         es.request("DELETE", f"/_index_template/{t}", ok=(404,))
     client = admin(s)  # keep a reference: the futures die with the client
     futures = client.delete_topics(topic_names(s), operation_timeout=30)
-    from confluent_kafka import KafkaError, KafkaException
-
     for f in futures.values():
         try:
             f.result()
         except KafkaException as exc:  # a topic this test never created is fine, anything else is not
             if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
                 raise
+
+
+@pytest.fixture
+def names(services: Settings, tmp_path: Path):
+    """Settings with topic, group, index and alias names unique to this test; cleaned up afterwards."""
+    tag, s = _unique_names(services, tmp_path)
+    yield s
+    _drop_names(tag, s)
+
+
+@pytest.fixture(scope="session")
+def private_stack():
+    """This checkout's private Kafka + Elasticsearch (``tests/private_stack.py``), started once (or reused): fault
+    tests stop and kill its engines, never the shared stack's."""
+    from marsad.stack import StackError
+    from tests.private_stack import PrivateStack
+
+    ps = PrivateStack()
+    try:
+        ps.up()
+    except StackError as exc:
+        _unavailable(f"private stack for fault tests did not start: {exc}")
+    return ps
+
+
+@pytest.fixture
+def private_names(private_stack, tmp_path: Path):
+    """Like ``names``, on the private stack; the engines are started again (if a test left one down) before the
+    names are dropped."""
+    tag, s = _unique_names(private_stack.settings, tmp_path)
+    yield s
+    private_stack.up()
+    _drop_names(tag, s)
 
 
 @pytest.fixture

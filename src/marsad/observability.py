@@ -16,8 +16,11 @@ def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level.upper(), format="%(name)s: %(message)s", datefmt="[%X]",
                         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=True)],
                         force=True)
-    for noisy in ("elastic_transport", "httpx", "httpcore", "trafilatura", "htmldate", "urllib3"):
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # elastic_transport logs every connection retry with three chained tracebacks at WARNING; an outage is reported
+    # once per change of state by the consumer (marsad.kafka.transport.StateLog) instead
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 def start_metrics_server(port: int) -> None:

@@ -13,6 +13,7 @@ from confluent_kafka import KafkaError, KafkaException, Message
 
 from marsad.errors import TransientError
 from marsad.kafka import clients
+from marsad.kafka.transport import Transport
 from marsad.messages import RawPage, dead_letter_headers
 from marsad.settings import Settings
 
@@ -22,50 +23,44 @@ log = logging.getLogger(__name__)
 class RawPagePublisher:
     """``publish(page)`` queues a raw page; ``close()`` flushes and returns the delivery counts.
 
-    Counts: ``published`` (acknowledged by the broker), ``too_large`` (dead-lettered instead), ``failed``.
-    :meth:`close` raises :class:`TransientError` if any delivery failed, after flushing the rest.
+    All producing goes through :class:`~marsad.kafka.transport.Transport` (delivery callback per message, flush,
+    check). Counts: ``published`` (acknowledged by the broker), ``too-large`` / ``dead_lettered`` (dead-lettered
+    instead), ``failed``. :meth:`close` raises :class:`TransientError` if any delivery failed, after flushing the
+    rest — the caller then refunds the run's URLs (:func:`marsad.crawl.run.fetch_and_publish`).
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         clients.ensure_topics(settings)
-        self.producer = clients.producer(settings)
+        self.transport = Transport(settings, "crawl")
         self.counts: Counter = Counter()
-        self.failures: list[str] = []
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
             self.counts["published" if msg.topic() == self.settings.raw_pages_topic else "dead_lettered"] += 1
         else:
             self.counts["failed"] += 1
-            self.failures.append(f"{msg.key()!r}: {err.str()}")
 
     def publish(self, page: RawPage) -> None:
         key, value, headers = page.to_kafka()
         if len(value) > self.settings.max_message_bytes:
             self._too_large(key, headers, len(value))
             return
-        while True:
-            try:
-                self.producer.produce(self.settings.raw_pages_topic, value=value, key=key, headers=headers,
-                                      on_delivery=self._on_delivery)
-                break
-            except BufferError:
-                self.producer.poll(0.5)
-            except KafkaException as exc:
-                if exc.args and exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
-                    self._too_large(key, headers, len(value))
-                    return
-                raise
-        self.producer.poll(0)
+        try:
+            self.transport.send(self.settings.raw_pages_topic, key, value, headers, on_delivery=self._on_delivery)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                self._too_large(key, headers, len(value))
+                return
+            raise
 
     def dead_letter(self, key: bytes, headers: list[tuple[str, bytes]], reason: str, detail: str) -> None:
         """Send a metadata-only dead letter for a page refused on the crawl side."""
         self.counts[reason] += 1
-        self.producer.produce(
-            self.settings.dead_letter_topic, value=b"", key=key,
-            headers=dead_letter_headers(headers, reason=reason, detail=detail, stage="crawl",
-                                        error_class="FetchRefused", topic="", partition=-1, offset=-1),
+        self.transport.send(
+            self.settings.dead_letter_topic, key, b"",
+            dead_letter_headers(headers, reason=reason, detail=detail, stage="crawl",
+                                error_class="FetchRefused", topic="", partition=-1, offset=-1),
             on_delivery=self._on_delivery,
         )
 
@@ -76,10 +71,9 @@ class RawPagePublisher:
                                                     f"{self.settings.max_message_bytes}")
 
     def close(self) -> Counter:
-        remaining = self.producer.flush(60)
-        if remaining:
-            self.counts["failed"] += remaining
-            self.failures.append(f"{remaining} messages not delivered within 60 s")
-        if self.failures:
-            raise TransientError(f"{len(self.failures)} raw pages not delivered; first: {self.failures[0]}")
+        """Flush; return the counts. Raises :class:`TransientError` when a raw page was not delivered."""
+        try:
+            self.transport.flush()
+        except TransientError as exc:
+            raise TransientError(f"raw pages not delivered ({dict(self.counts)}): {exc}") from exc
         return self.counts

@@ -258,22 +258,24 @@ class Worker:
         return True
 
     def _update_lag(self) -> int | None:
-        """Set :data:`LAG` for the assigned partitions from positions and cached watermarks; return the total."""
+        """Set :data:`LAG` for the assigned partitions — high watermark minus the group's committed offset, as
+        ``kafka-consumer-groups --describe`` reports it (a batch in hand, uncommitted, still counts) — and return the
+        total. Informational: a Kafka error leaves the gauges as they were and returns None."""
         try:
             assigned = self._consumer.assignment()
             if not assigned:
                 return None
             total = 0
-            for tp in self._consumer.position(assigned):
-                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
-                if tp.offset < 0 or high < 0:
-                    continue
-                lag = max(0, high - tp.offset)
+            for tp in self._consumer.committed(assigned, timeout=5):
+                low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0:
+                    low, high = self._consumer.get_watermark_offsets(tp, timeout=5)
+                lag = max(0, high - (tp.offset if tp.offset >= 0 else low))
                 LAG.labels(self.group, tp.topic, str(tp.partition)).set(lag)
                 total += lag
             return total
         except KafkaException:
-            return None  # informational only; the next batch tries again
+            return None
 
     # --- one batch ----------------------------------------------------------------------------------
     def _handle(self, records: list[Record]) -> None:

@@ -184,7 +184,7 @@ def up(settings: Settings, console: Console | None = None, *, timeout_s: float =
         deadline = time.monotonic() + timeout_s
         for svc in services:
             pid = reused[svc.name] if svc.name in reused else procs[svc.name].pid
-            version = _wait_ready(svc, pid, deadline, timeout_s)
+            version = _wait_ready(svc, pid, deadline, timeout_s, procs.get(svc.name))
             say(f"{svc.title} {version} ready at {svc.url} ({time.monotonic() - t0:.1f} s)")
         result = _status(services)
         return StackStatus(
@@ -196,12 +196,17 @@ def up(settings: Settings, console: Console | None = None, *, timeout_s: float =
             svc.close()
 
 
-def _wait_ready(svc: Service, pid: int, deadline: float, timeout_s: float) -> str:
+def _wait_ready(svc: Service, pid: int, deadline: float, timeout_s: float,
+                proc: subprocess.Popen[bytes] | None = None) -> str:
+    """Wait until ``svc`` serves. A JVM this call spawned (``proc``) has exited only when ``wait`` says so:
+    ``/proc/<pid>/cmdline`` reads empty for a moment while a busy machine starts the JVM, which was taken for an exit
+    (the pid file was removed and the next ``up`` started a second broker that lost the port to the first)."""
     while True:
         version = svc.probe()
         if version is not None:
             return version
-        if not is_ours(pid, svc.markers()):
+        exited = proc.poll() is not None if proc is not None else not is_ours(pid, svc.markers())
+        if exited:
             svc.pid_file.unlink(missing_ok=True)
             raise StackError(
                 f"{svc.title} exited during start-up: {last_line(svc.out_log, svc.log_path)}; see {svc.log_path} "
