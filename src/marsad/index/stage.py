@@ -294,9 +294,28 @@ class IndexStage:
         created += [(p.stand_in, p.article) for p in ok if p.kind != "indexed" and p.stand_in]
         copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed" and not p.stand_in]
         folded = [p.article for p in ok if p.kind == "indexed" and outcomes[p.index].label != "indexed"]
-        self.alerts.on_batch(created, copies, folded)
+        events = self.alerts.on_batch(created, copies, folded)
+        # a story that fired here may have been folded by another consumer's repair after our own repair looked
+        # (that fold moved the alerts recorded before it): move what we recorded since to where the claim points
+        fired = {e.story_id: e.canonical_url for e in events}
+        if fired:
+            got = self.es.request("POST", f"/{self.settings.stories_alias}/_mget", {"ids": sorted(fired)},
+                                  params={"_source": "false"})
+            gone = {d["_id"] for d in got["docs"] if not d.get("found")}
+            by_story = {sid: a for sid, a in created if sid in gone}
+            if by_story:
+                claims = self._claims_of([a.content_hash for a in by_story.values()])
+                for sid, a in sorted(by_story.items()):
+                    claim = claims.get(a.content_hash)
+                    if claim is not None and claim.story_id != sid:
+                        self.alerts.rehome(sid, claim.story_id)
 
     # --- step 1: read the claims ---------------------------------------------------------------------------
+    def _claims_of(self, hashes: list[str]) -> dict[str, Claim]:
+        """``content_hash -> Claim`` as stored now (real-time ``_mget``)."""
+        got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget", {"ids": sorted(set(hashes))})
+        return {d["_id"]: Claim.from_source(d["_source"]) for d in got["docs"] if d.get("found")}
+
     def _read_claims(self, articles: list[tuple[int, Article]]) -> dict[str, Claim]:
         """``content_hash -> Claim`` of the batch's texts that are claimed already (real-time ``_mget``)."""
         ids = sorted({a.content_hash for _, a in articles})
@@ -411,10 +430,12 @@ class IndexStage:
                 out.append((src.get("story_id") or h["_id"], Fingerprint.from_dict(src["dedup_fp"]), src.get("source")))
         return out
 
-    def _best(self, a: Article, fp: Fingerprint, cands) -> tuple[str, float, str] | None:
+    def _best(self, source: str | None, fp: Fingerprint, cands) -> tuple[str, float, str] | None:
+        """The best confirmed near-duplicate ``(story id, similarity, match)`` of a text (fingerprint ``fp``, site
+        ``source``) among ``cands`` (:meth:`_candidates`), or ``None``."""
         best = None
-        for story_id, old, source in cands:
-            dec = decide(fp, old, same_source=(source == a.source))
+        for story_id, old, cand_source in cands:
+            dec = decide(fp, old, same_source=(cand_source == source))
             if dec.duplicate and (best is None or dec.similarity > best[1]):
                 best = (story_id, dec.similarity, dec.kind)
         return best
@@ -438,7 +459,7 @@ class IndexStage:
                 plans.append(Plan(i, a, "duplicate", own_id, copy_of=deciders[a.content_hash]))
                 continue
             fp = fingerprint(a.text)
-            best = self._best(a, fp, self._candidates(fp, own_id) + batch_new) if fp else None
+            best = self._best(a.source, fp, self._candidates(fp, own_id) + batch_new) if fp else None
             if best:
                 p = Plan(i, a, "near", best[0], fp, best[1], best[2], sibling=new_plan.get(best[0]))
             else:
@@ -540,24 +561,49 @@ class IndexStage:
 
     # --- step 5: repair races between consumers ----------------------------------------------------------
     def _repair(self, new: list[Plan], outcomes: list[Outcome | None]) -> None:
-        """Merge a new story into an older near-duplicate story another consumer wrote at the same moment.
+        """Merge near-duplicate stories that consumers on different partitions created at the same moment.
 
-        Two index consumers on different partitions can each miss the other's copy (neither was searchable yet)
-        and create two stories. After the batch is written and refreshed, each new story looks again; if it is a
-        near-duplicate of a story with a *smaller* id, it folds itself into that one (its article and any
-        republications move, the claim is retargeted, the doc is deleted). The order is deterministic, so the two
-        consumers never fold into each other; the loser's article ends as a republication.
-        """
+        Two index consumers can each miss the other's copy (neither was searchable yet) and create two stories.
+        After the batch is written and refreshed, each new story looks again, in **both** directions:
+
+        * a near-duplicate story with a *smaller* id: this story folds itself into the best of them;
+        * a near-duplicate story with a *larger* id (another consumer's): that story's own repair is run here on its
+          behalf (its best near-duplicate among the stories with a smaller id than its own, usually this one) and
+          it is folded there (:meth:`_fold_other`).
+
+        A story always folds into a smaller id, so two consumers never fold into each other, and whichever repair
+        runs last sees both stories written: every write is refreshed before its repair searches and the stories
+        index has one shard, so if the first repair missed the second story, the second repair sees the first.
+        Each fold is decided by its claim (:meth:`_fold`: a conditional retarget), so two consumers folding the
+        same story agree on its target."""
         for p in new:
             if p.fp is None:
                 continue
-            best = self._best(p.article, p.fp, [c for c in self._candidates(p.fp, p.story_id) if c[0] < p.story_id])
-            if not best:
-                continue
-            target = best[0]
-            self._fold(p, target, best)
-            log.info("race repair: story %s folded into %s", p.story_id, target)
-            outcomes[p.index] = Outcome(label="duplicate", kind=REPUBLICATION, story_id=target)
+            cands = self._candidates(p.fp, p.story_id)
+            best = self._best(p.article.source, p.fp, [c for c in cands if c[0] < p.story_id])
+            if best:
+                target = self._fold(p.story_id, p.article.content_hash, best)
+                if target is not None:
+                    log.info("race repair: story %s folded into %s", p.story_id, target)
+                    outcomes[p.index] = Outcome(label="duplicate", kind=REPUBLICATION, story_id=target)
+                    continue
+            for other, other_fp, other_source in sorted(c for c in cands if c[0] > p.story_id):
+                if decide(other_fp, p.fp, same_source=(other_source == p.article.source)).duplicate:
+                    self._fold_other(other, other_fp, other_source)
+
+    def _fold_other(self, story_id: str, fp: Fingerprint, source: str | None) -> None:
+        """Run the race repair of another consumer's story ``story_id``: fold it into its best near-duplicate with a
+        smaller id (found now; the same rule its own consumer applies), if it still exists."""
+        best = self._best(source, fp, [c for c in self._candidates(fp, story_id) if c[0] < story_id])
+        if not best:
+            return
+        got = self.es.request("GET", f"/{self.settings.stories_alias}/_doc/{story_id}", ok=(404,),
+                              params={"_source": "content_hash"})
+        if not got.get("found") or not got["_source"].get("content_hash"):
+            return  # folded meanwhile by its own consumer (or a story written before content hashes: left alone)
+        target = self._fold(story_id, got["_source"]["content_hash"], best)
+        if target is not None:
+            log.info("race repair: story %s (another consumer's) folded into %s", story_id, target)
 
     def _resume_folds(self, plans: list[Plan]) -> None:
         """Finish folds a crash interrupted: a redelivered article whose claim names another story (``near``) but
@@ -575,31 +621,60 @@ class IndexStage:
             own_id = doc_id(p.article.canonical_url)
             if own_id in alive and own_id != p.story_id:
                 log.info("race repair resumed: story %s folded into %s", own_id, p.story_id)
-                self._fold(Plan(p.index, p.article, "indexed", own_id, p.fp), p.story_id,
-                           (p.story_id, p.similarity, p.match))
+                self._fold(own_id, p.article.content_hash, (p.story_id, p.similarity, p.match))
+            elif own_id != p.story_id and self.alerts is not None:
+                # folded by another consumer after this article's first attempt alerted its story, before the
+                # crash: the alert recorded then still names the folded story
+                self.alerts.rehome(own_id, p.story_id)
 
-    def _fold(self, p: Plan, target: str, best: tuple[str, float, str]) -> None:
-        """Move story ``p.story_id`` (its article and republications) into ``target`` and delete it.
+    RETARGET = """
+if (ctx._source.story_id == params.from) {
+  ctx._source.story_id = params.to; ctx._source.match = params.match; ctx._source.similarity = params.similarity;
+  ctx._source.decision_version = params.v;
+} else { ctx.op = 'none'; }
+"""
+    """Painless: move a claim from the folded story to the target only if it still names the folded story — the
+    first fold to retarget a claim decides where that story goes; later ones follow the claim."""
 
-        The claim is retargeted first, with the near-duplicate decision (match, similarity), so writers that read it
-        afterwards go straight to ``target`` and a redelivery of the article repeats the decision and finishes the
-        fold (:meth:`_resume_folds`): a crash between any two steps leaves a state the redelivery completes. The
-        delete is conditional on the document's ``_seq_no``: if a copy was added to it meanwhile (a writer that read
-        the claim before the retarget), the move is repeated with the new republications, so no copy is lost.
+    def _fold(self, story_id: str, content_hash: str, best: tuple[str, float, str]) -> str | None:
+        """Move story ``story_id`` (its owner, whose text has claim ``content_hash``, and its republications) into
+        ``best[0]`` and delete it; ``best`` = (target story id, similarity, match). Returns the story it was folded
+        into (the claim's target), or ``None`` when the claim names neither (nothing done).
+
+        The claim is retargeted first — conditionally (:data:`RETARGET`), so if another consumer already folded this
+        story elsewhere, this fold follows the claim to that target — with the decision (match, similarity), so
+        writers that read it afterwards go straight to the target and a redelivery of the owner repeats the decision
+        and finishes the fold (:meth:`_resume_folds`); a redelivery of the consumer that folded another consumer's
+        story finds it again in its repair. The owner is moved as a republication built from the stored story
+        document, so any consumer can fold any story. The story's alerts move with it
+        (:meth:`marsad.alerts.percolate.AlertHook.rehome`) before the delete. The delete is conditional on the
+        document's ``_seq_no``: if a copy was added to it meanwhile (a writer that read the claim before the
+        retarget), the move is repeated with the new republications, so no copy is lost. A crash between any two
+        steps leaves a state that the redelivery completes.
         """
         alias, fps = self.settings.stories_alias, self.settings.fingerprints_index
-        claim = [{"update": {"_index": fps, "_id": p.article.content_hash, "require_alias": True}},
-                 {"doc": {"story_id": target, "match": best[2], "similarity": round(float(best[1]), 4),
-                          "decision_version": DECISION_VERSION}}]
-        self._bulk_ok(claim)
+        self.es.request("POST", f"/{fps}/_update/{content_hash}", ok=(404,), body={
+            "script": {"source": self.RETARGET, "lang": "painless",
+                       "params": {"from": story_id, "to": best[0], "match": best[2],
+                                  "similarity": round(float(best[1]), 4), "v": DECISION_VERSION}}})
+        got = self.es.request("GET", f"/{fps}/_doc/{content_hash}", ok=(404,))
+        if not got.get("found"):
+            return None
+        claim = Claim.from_source(got["_source"])
+        if claim.story_id == story_id:
+            return None
+        target = claim.story_id
         faults.point(self.settings, "index.fold.retargeted")
-        own_rep = republication(p.article, best[2], best[1])
         for _ in range(10):
-            own = self.es.request("GET", f"/{alias}/_doc/{p.story_id}", ok=(404,))
+            own = self.es.request("GET", f"/{alias}/_doc/{story_id}", ok=(404,))
             if not own.get("found"):
-                return
-            moved = [(own_rep, own["_source"].get("origin") or origin_of(p.article)),
-                     *((r, origin_of_republication(r)) for r in own["_source"].get("republications") or [])]
+                return target
+            src = own["_source"]
+            own_rep = {**{k: src.get(k) for k in ("url", "canonical_url", "source", "sitename", "title",
+                                                   "published_at", "fetched_at")},
+                       "match": claim.match, "similarity": round(float(claim.similarity), 4)}
+            moved = [(own_rep, src.get("origin") or origin_of_republication(own_rep)),
+                     *((r, origin_of_republication(r)) for r in src.get("republications") or [])]
             lines: list[dict[str, Any]] = []
             for rep, origin in moved:
                 lines.append({"update": {"_index": alias, "_id": target, "retry_on_conflict": 5,
@@ -608,13 +683,15 @@ class IndexStage:
                                          "params": {"r": rep, "o": origin}}})
             self._bulk_ok(lines)
             faults.point(self.settings, "index.fold.moved")
+            if self.alerts is not None:
+                self.alerts.rehome(story_id, target)
             index = own["_index"]
-            deleted = self.es.request("DELETE", f"/{index}/_doc/{p.story_id}", ok=(404, 409),
+            deleted = self.es.request("DELETE", f"/{index}/_doc/{story_id}", ok=(404, 409),
                                       params={"if_seq_no": own["_seq_no"], "if_primary_term": own["_primary_term"],
                                               "refresh": "wait_for"})
             if deleted.get("result") in ("deleted", "not_found"):
-                return
-        raise TransientError(f"race repair of {p.story_id} kept conflicting")
+                return target
+        raise TransientError(f"race repair of {story_id} kept conflicting")
 
     def _bulk_ok(self, lines: list[dict[str, Any]]) -> None:
         resp = self.es.bulk(lines, refresh="wait_for")
