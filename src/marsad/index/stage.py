@@ -653,7 +653,7 @@ if (ctx._source.story_id == params.from) {
         steps leaves a state that the redelivery completes.
         """
         alias, fps = self.settings.stories_alias, self.settings.fingerprints_index
-        self.es.request("POST", f"/{fps}/_update/{content_hash}", ok=(404,), body={
+        self.es.request("POST", f"/{fps}/_update/{content_hash}", ok=(404,), params={"retry_on_conflict": 5}, body={
             "script": {"source": self.RETARGET, "lang": "painless",
                        "params": {"from": story_id, "to": best[0], "match": best[2],
                                   "similarity": round(float(best[1]), 4), "v": DECISION_VERSION}}})
