@@ -16,6 +16,20 @@ would; no other step.
 Scenarios: (a) 20 ``kill -9`` of random consumers at random moments. (b) Elasticsearch stopped (SIGKILL) for 60 s mid-run:
 the index consumers pause and keep their group membership. (c) the Kafka broker killed (SIGKILL) and restarted
 mid-run. After each, the ledger audit (:func:`marsad.ledger.audit`) shows 0 unaccounted and no URL in two stories.
+
+**Story criterion** (docs/decisions.md, "Fault suite: which story differences are order effects"; chosen before the
+runs it judges). Two fault-free runs of this input are *not* identical: with two index consumers on three
+partitions the order in which articles become searchable varies, and greedy clustering of a near-duplicate chain
+(A~B, B~C, A≁C) depends on that order (A first: A and C may start two stories; B first: one story). So a story of the
+fault run may differ from the fault-free stories **only inside an order-sensitive component**: take the stories that
+differ (fault-free side and fault side; they cover the same URLs), build the near-duplicate graph on their articles
+with the stage's own rule (:func:`marsad.dedup.near.decide` on the extracted texts read back from the articles topic)
+and require, for every connected component of it, that (1) it is **not a clique** — some pair in it is not a
+near-duplicate, so the grouping is legitimately order-dependent — and (2) every differing story, on either side,
+lies inside one component and is connected by near-duplicate edges. A clique split into several stories (the
+race-repair failure) or a story joining unrelated texts fails. The differing stories are printed with their
+components either way; the same check is applied to a second fault-free run (``fault_free_again``), which must pass
+it too.
 """
 
 from __future__ import annotations
@@ -176,7 +190,77 @@ def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
 
     report = audit(s).as_dict()
     return {"audit": report, "membership": membership(docs), "doubled": doubled(docs), "alerted": alerted, "exits": pipe.exits,
-            "settings": s}
+            "settings": s, "fingerprints": _fingerprints(s)}
+
+
+def _fingerprints(s: Settings) -> dict:
+    """``canonical URL -> (Fingerprint | None, source)`` of every article the extract stage produced (read back)."""
+    from marsad.dedup.near import fingerprint
+    from marsad.kafka.clients import read_to_end
+    from marsad.messages import Article
+
+    out = {}
+    for m in read_to_end(s, s.articles_topic, timeout_s=60):
+        a = Article.from_json(m.value())
+        out[a.canonical_url] = (fingerprint(a.text), a.source)
+    return out
+
+
+def order_effects(expected: set, got: set, fps: dict) -> tuple[list[str], list[str]]:
+    """Judge the stories that differ between ``expected`` and ``got`` (sets of frozensets of canonical URLs) by the
+    story criterion of the module docstring. Returns ``(violations, explanation)``: an empty ``violations`` means
+    every difference is an order effect of a near-duplicate chain."""
+    from marsad.dedup.near import decide
+
+    lost, extra = expected - got, got - expected
+    urls = set().union(*lost, *extra) if (lost or extra) else set()
+    near = {u: set() for u in urls}
+    ordered = sorted(urls)
+    for i, u in enumerate(ordered):
+        for v in ordered[i + 1:]:
+            (fu, su), (fv, sv) = fps.get(u, (None, None)), fps.get(v, (None, None))
+            if fu is not None and fv is not None and decide(fu, fv, same_source=su == sv).duplicate:
+                near[u].add(v)
+                near[v].add(u)
+    comp: dict[str, int] = {}
+    for u in ordered:  # connected components
+        if u in comp:
+            continue
+        comp[u], todo = len(set(comp.values())), [u]
+        while todo:
+            x = todo.pop()
+            for y in near[x]:
+                if y not in comp:
+                    comp[y] = comp[u]
+                    todo.append(y)
+    members: dict[int, set] = {}
+    for u, c in comp.items():
+        members.setdefault(c, set()).add(u)
+
+    def connected(story: frozenset) -> bool:
+        start = next(iter(story))
+        seen, todo = {start}, [start]
+        while todo:
+            x = todo.pop()
+            for y in near[x] & story:
+                if y not in seen:
+                    seen.add(y)
+                    todo.append(y)
+        return seen == set(story)
+
+    violations, explanation = [], []
+    for c, ms in sorted(members.items(), key=lambda kv: sorted(kv[1])):
+        clique = all(near[u] >= ms - {u} for u in ms)
+        side_exp = sorted(map(sorted, (x for x in lost if x <= ms)))
+        side_got = sorted(map(sorted, (x for x in extra if x <= ms)))
+        explanation.append(f"component {sorted(ms)} (clique: {clique}): fault-free {side_exp} / this run {side_got}")
+        if clique:
+            violations.append(f"near-duplicate clique grouped differently: {side_exp} vs {side_got}")
+    for side, stories_ in (("fault-free", lost), ("this run", extra)):
+        for x in stories_:
+            if len({comp[u] for u in x}) > 1 or not connected(x):
+                violations.append(f"{side} story not connected by near-duplicate edges: {sorted(x)}")
+    return violations, explanation
 
 
 @pytest.fixture(scope="session")
@@ -204,12 +288,29 @@ def _check(result: dict, fault_free: dict) -> None:
     assert result["doubled"] == {}
     assert result["audit"]["unaccounted"] == 0 and not result["audit"]["urls_in_more_than_one_story"], result["audit"]
     assert result["audit"]["produced"] == fault_free["audit"]["produced"]
-    lost = fault_free["membership"] - result["membership"]
-    extra = result["membership"] - fault_free["membership"]
-    assert not lost and not extra, (f"{len(lost)} fault-free stories differ:\n fault-free: "
-                                    f"{sorted(map(sorted, lost))}\n after faults: {sorted(map(sorted, extra))}")
+    assert set().union(*result["membership"]) == set().union(*fault_free["membership"])  # same URLs in stories
+    violations, explanation = order_effects(fault_free["membership"], result["membership"],
+                                            fault_free["fingerprints"] | result["fingerprints"])
+    print(f"{len(fault_free['membership'] - result['membership'])} fault-free stories differ (order effects "
+          f"allowed):", *explanation, sep="\n  ")
+    assert not violations, "\n".join(violations + ["explanation:"] + explanation)
     assert all(n == 1 for n in result["alerted"].values()), [k for k, n in result["alerted"].items() if n > 1]
-    assert set(result["alerted"]) == set(fault_free["alerted"])
+    same = fault_free["membership"] & result["membership"]  # alerts of the stories both runs grouped alike
+    assert {k for k in result["alerted"] if k[1] in same} == {k for k in fault_free["alerted"] if k[1] in same}
+    assert all(k[1] is not None for k in result["alerted"])  # every alert names a story that exists
+
+
+@pytest.fixture(scope="session")
+def fault_free_again(private_stack, snn_pages, tmp_path_factory) -> dict:
+    out = run(private_stack, tmp_path_factory.mktemp("fault-free-again"), snn_pages)
+    assert out["exits"] == Counter({0: len(STAGES)}), out["exits"]
+    return out
+
+
+def test_second_fault_free_run_differs_only_by_order_effects(fault_free, fault_free_again):
+    """The criterion's premise, checked every time: a second fault-free run may differ only in near-duplicate
+    chains (the differences and their components are printed)."""
+    _check(fault_free_again, fault_free)
 
 
 def test_fault_free_run_is_sane(fault_free, snn_pages):
