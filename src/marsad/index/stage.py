@@ -17,9 +17,10 @@ Per batch (all writes idempotent, so redelivery after a crash is harmless):
 4. **Write** in one bulk (split at ~10 MiB) with ``refresh=wait_for`` so the next batch can find these stories:
    owners as partial updates with upsert (republications kept), copies through a painless script that appends a
    republication once per canonical URL.
-5. **Repair**: a new story that is a near-duplicate of a story with a smaller id (written at the same moment by a
-   consumer on another partition) folds itself into it — see :meth:`IndexStage._repair`; a fold interrupted by a
-   crash is finished by the redelivery (:meth:`IndexStage._resume_folds`).
+5. **Repair**: near-duplicate stories written at the same moment by consumers on different partitions are merged,
+   always the larger id into the smaller, by whichever consumer's repair runs last (each new story folds itself
+   into a smaller-id one, or folds larger-id ones into where they belong) — see :meth:`IndexStage._repair`; a fold
+   interrupted by a crash is finished by the redelivery (:meth:`IndexStage._resume_folds`, or the repair again).
 5b. **Alerts**: the stories the batch created are percolated against the alert rules; each (rule, story) fires
    once — see :meth:`IndexStage._alert` and :mod:`marsad.alerts.percolate`.
 6. Offsets are committed by the worker only after all this returned; per-item failures are classified:
