@@ -15,8 +15,10 @@ Layouts:
   second batch;
 * ``same-batch`` — one consumer, ``A`` and ``B`` in one batch (``B`` is decided against a story of its own batch);
 * ``race`` — two consumers on two topics, held at barriers so that both decide before either writes (neither sees
-  the other: two new stories), then both write; the story with the larger id folds itself into the other
-  (``IndexStage._repair``), and the kill hits that consumer inside or around the fold.
+  the other: two new stories), then both write; the story with the larger id is folded into the other
+  (``IndexStage._repair``: by its own consumer and, since both repairs see both stories, possibly by the other one at
+  the same moment — the claim decides the target), and the kill hits the larger story's consumer in or around its
+  fold. ``test_race_repair_folds_either_way.py`` covers the smaller story written late.
 """
 
 from __future__ import annotations
