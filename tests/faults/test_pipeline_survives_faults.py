@@ -68,6 +68,10 @@ def private_ports() -> dict[str, object]:
                     "es_url": f"http://127.0.0.1:{base + 200}"}
     raise RuntimeError("no free port range for the private stack")
 KILLS = 20
+HUNG_AFTER_DRAINED_S = 90
+"""A consumer still running this long after every record was committed is hung at exit (seen once: ``close()``
+blocked in librdkafka's ``rd_kafka_assign`` from the rebalance callback, cf. confluentinc/librdkafka#4884); it is
+killed and counted as ``exits["hung at exit"]`` so the test fails with that reason instead of at the deadline."""
 STAGES = ("extract", "extract", "index", "index")
 
 
@@ -112,7 +116,18 @@ class Pipeline:
     def supervise(self, deadline_s: float = 900) -> None:
         """Restart every consumer that ends with a failure until all ended by themselves with exit 0."""
         end = time.monotonic() + deadline_s
+        drained_since, checked = None, 0.0
         while not all(self.done):
+            if any(self.done) and time.monotonic() - checked > 5:  # some ended: is the rest idling out, or hung?
+                checked = time.monotonic()
+                drained_since = (drained_since or checked) if self.drained() else None
+                if drained_since and checked - drained_since > HUNG_AFTER_DRAINED_S:
+                    for slot in self.running():  # nothing left to do for minutes: a hang at exit, not work
+                        os.killpg(self.procs[slot].pid, signal.SIGKILL)
+                        self.procs[slot].wait()
+                        self.done[slot] = True
+                        self.exits["hung at exit"] += 1
+                    break
             for slot, p in enumerate(self.procs):
                 if self.done[slot] or p is None or p.poll() is None:
                     continue
@@ -339,6 +354,7 @@ def test_twenty_kill_9_of_consumers(private_stack, snn_pages, fault_free, tmp_pa
 
     result = run(private_stack, tmp_path, snn_pages, kills)
     assert len(killed) == KILLS
+    assert "hung at exit" not in result["exits"], result["exits"]
     _check(result, fault_free)
 
 
