@@ -226,6 +226,8 @@ class Settings(BaseSettings):
     """Per-page extraction time limit (seconds); a page over it is dead-lettered as ``extract-timeout``."""
     metrics_port: int | None = None
     """When set, consumers expose Prometheus metrics on ``127.0.0.1:<port>/metrics``."""
+    fault_points: dict[str, str] = Field(default_factory=dict)
+    """Tests only: crash points ``{"index.claimed": "kill", ...}`` (see :mod:`marsad.faults`); empty in production."""
 
     # --- demo ----------------------------------------------------------------------------------------
     corpus_dir: Path = REPO_ROOT.parent / "shared" / "corpus"

@@ -252,6 +252,36 @@ class AlertHook:
         self.mark_copies(list(copies) + self.folded_targets(list(folded)) + self.republications_of(events), events)
         return events
 
+    def rehome(self, story_id: str, target: str) -> int:
+        """Story ``story_id`` is being folded into ``target`` by the race repair: its alerts become the target's.
+
+        For each rule that fired on ``story_id``: a ``kind=copy`` marker with ``_id = alert_id(rule, target)`` (so the
+        target, percolated now or on a redelivery, does not fire that rule again; ``409`` = the target fired it
+        already — two consumers alerted the two halves of one story before either folded, at-least-once), and the
+        alert record's ``story_id`` moves to ``target`` (so copies of the target are marked, and the record names a
+        story that exists). Idempotent: a redelivered fold repeats it. Returns the number of alerts moved."""
+        self.es.request("POST", f"/{self.settings.alerts_sent_index}/_refresh")
+        hits = self.es.request("POST", f"/{self.settings.alerts_sent_index}/_search", {
+            "size": 10_000, "_source": ["alert_id", "rule", "rule_query", "story_id", "url"],
+            "query": {"bool": {"filter": [{"term": {"story_id": story_id}}, {"term": {"kind": "alert"}}]}}},
+        )["hits"]["hits"]
+        if not hits:
+            return 0
+        now = utcnow().isoformat()
+        self._create([(alert_id(h["_source"]["rule"], target),
+                       {**h["_source"], "story_id": target, "kind": "copy", "fired_at": now}) for h in hits])
+        lines: list[dict[str, Any]] = []
+        for h in hits:
+            lines.append({"update": {"_index": h["_index"], "_id": h["_id"]}})
+            lines.append({"doc": {"story_id": target}})
+        resp = self.es.bulk(lines, refresh="wait_for")
+        bad = [it for it in resp["items"] if (next(iter(it.values())).get("status") or 500) >= 300]
+        if bad:
+            raise TransientError(f"alert rehome failed: {bad[0]}")
+        log.info("alerts of story %s moved to story %s: %s", story_id[:12], target[:12],
+                 sorted(h["_source"]["rule"] for h in hits))
+        return len(hits)
+
     def republications_of(self, events: list[AlertEvent]) -> list[tuple[str, str]]:
         """``[(story_id, canonical_url)]`` of the republications the alerted stories hold *now* (a real-time
         ``_mget``). A copy joined by another consumer before this alert was recorded found no alert to mark; marking

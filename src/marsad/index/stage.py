@@ -2,24 +2,31 @@
 
 Per batch (all writes idempotent, so redelivery after a crash is harmless):
 
-1. **Claim** each article's content hash (SHA-256 of the normalised body) in the fingerprints index with
-   ``op_type=create``: exactly one canonical URL owns a text, even with several consumers racing. The claim also
-   records the story the text belongs to.
-2. **Plan**: a copy of a claimed text is a ``duplicate`` of the claim's story. A freshly claimed text gets a MinHash
-   fingerprint (:mod:`marsad.dedup.near`); stories sharing an LSH band or the lead key, indexed within
-   ``dedup_window_days``, plus the new stories of the same batch, are candidates; the best confirmed match
-   (Jaccard, or containment for teasers; number/name conflicts refused) makes it a ``near`` duplicate, and the claim
-   is retargeted to that story. Otherwise it starts a new story (``_id = sha1(canonical URL)``) that stores its band
-   keys and fingerprint. A redelivered text repeats the decision its claim recorded; no new search.
-3. **Write** in one bulk (split at ~10 MiB) with ``refresh=wait_for`` so the next batch can find these stories:
+1. **Read claims**: ``_mget`` of each article's content hash (SHA-256 of the normalised body) in the fingerprints
+   index. A claim names the canonical URL that owns the text and the story **decision** for it.
+2. **Decide** (only for texts nobody claimed yet): the article gets a MinHash fingerprint
+   (:mod:`marsad.dedup.near`); stories sharing an LSH band or the lead key, indexed within ``dedup_window_days``,
+   plus the new stories of the same batch, are candidates; the best confirmed match (Jaccard, or containment for
+   teasers; number/name conflicts refused) makes it a ``near`` duplicate of that story. Otherwise it starts a new
+   story (``_id = sha1(canonical URL)``) that stores its band keys and fingerprint.
+3. **Claim with the decision**, one ``op_type=create`` per text: exactly one canonical URL owns a text, even with
+   several consumers racing, and the same write makes its decision (story id, match, similarity) durable. A lost
+   race (``409``) turns the article into a copy of the winner's story. A redelivered article finds its own claim
+   and repeats the recorded decision — no new search, so a crash after the claim cannot change it; a crash before
+   the claim leaves nothing behind, and the decision is simply made again (docs/decisions.md, "Story decision").
+4. **Write** in one bulk (split at ~10 MiB) with ``refresh=wait_for`` so the next batch can find these stories:
    owners as partial updates with upsert (republications kept), copies through a painless script that appends a
    republication once per canonical URL.
-4. **Repair**: a new story that is a near-duplicate of a story with a smaller id (written at the same moment by a
-   consumer on another partition) folds itself into it — see :meth:`IndexStage._repair`.
-4b. **Alerts**: the stories the batch created are percolated against the alert rules; each (rule, story) fires
+5. **Repair**: near-duplicate stories written at the same moment by consumers on different partitions are merged,
+   always the larger id into the smaller, by whichever consumer's repair runs last (each new story folds itself
+   into a smaller-id one, or folds larger-id ones into where they belong) — see :meth:`IndexStage._repair`; a fold
+   interrupted by a crash is finished by the redelivery (:meth:`IndexStage._resume_folds`, or the repair again).
+5b. **Alerts**: the stories the batch created are percolated against the alert rules; each (rule, story) fires
    once — see :meth:`IndexStage._alert` and :mod:`marsad.alerts.percolate`.
-5. Offsets are committed by the worker only after all this returned; per-item failures are classified:
+6. Offsets are committed by the worker only after all this returned; per-item failures are classified:
    429/5xx → :class:`TransientError` (batch retried), other 4xx → that record is dead-lettered.
+
+Crash points for the fault tests (:mod:`marsad.faults`) sit between these steps.
 
 The story's ``origin`` moves to a copy that names the first publisher in an attribution header, or else to the
 earliest-published copy (see :data:`ADD_REPUBLICATION`); the story document itself stays the first indexed copy.
@@ -35,6 +42,7 @@ from urllib.parse import urlsplit
 
 from prometheus_client import Counter as PromCounter
 
+from marsad import faults
 from marsad.alerts.percolate import AlertHook
 from marsad.dedup.urls import canonical_url
 from marsad.dedup.near import Fingerprint, decide, fingerprint
@@ -189,6 +197,12 @@ def _item_status(item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return res.get("status", 500), res
 
 
+DECISION_VERSION = 2
+"""``decision_version`` of a claim that carries its story decision (story id, match, similarity) from its creation.
+Claims without it (created before, or rebuilt from stories by :func:`marsad.index.templates.rebuild_claims`) still
+name the story; their match and similarity are unknown and read as ``exact`` / 1.0."""
+
+
 def _kind(p: "Plan", label: str) -> str:
     """The ledger kind of a written plan (:mod:`marsad.stage`): a new or rewritten story document is a ``story``; an
     older fetch of it (``stale``) or a copy with the same text a ``duplicate``; a near-duplicate copy a
@@ -200,12 +214,18 @@ def _kind(p: "Plan", label: str) -> str:
 
 @dataclass
 class Claim:
-    """Who owns a normalised text: the owner's canonical URL and the story it belongs to; ``fresh`` when the claim
-    was created by this batch (only then is the near-duplicate search run, so a redelivery repeats no decision)."""
+    """Who owns a normalised text and the story decision recorded with it: the owner's canonical URL, the story it
+    belongs to (the owner's own story id, or the story it is a near-duplicate of), and that match."""
 
     owner: str
     story_id: str
-    fresh: bool = False
+    match: str = "exact"
+    similarity: float = 1.0
+
+    @classmethod
+    def from_source(cls, src: dict[str, Any]) -> "Claim":
+        return cls(src["canonical_url"], src.get("story_id") or doc_id(src["canonical_url"]),
+                   src.get("match") or "exact", float(src.get("similarity") or 1.0))
 
 
 @dataclass
@@ -220,6 +240,12 @@ class Plan:
     stand_in: str | None = None
     """Story id whose document this copy *created* (its owner's write never happened, see ``_retry_missing``):
     a new story, so it is percolated like one."""
+    redelivered: bool = False
+    """The article owns a claim made before this batch: the plan repeats the decision recorded in it."""
+    sibling: "Plan | None" = None
+    """A ``near`` decision against a new story of the same batch (its claim must be settled first)."""
+    copy_of: "Plan | None" = None
+    """An earlier article of the same batch with the same text (it decides; this one follows)."""
 
 
 CANONICAL_COLLISIONS = PromCounter(
@@ -261,19 +287,26 @@ class IndexStage:
                 outcomes[i] = Outcome(error=e)
         if articles:
             articles = self._keep_canonical_collisions_apart(articles)
-            claims = self._claim(articles, outcomes)
-            articles = [(i, a) for i, a in articles if outcomes[i] is None]
-            if articles:
-                plans = self._plan(articles, claims)
+            plans = self._plan(articles, self._read_claims(articles))
+            faults.point(self.settings, "index.planned")
+            self._claim(plans, outcomes)
+            faults.point(self.settings, "index.claimed")
+            plans = [p for p in plans if outcomes[p.index] is None]
+            if plans:
                 self._write(plans, outcomes)
+                faults.point(self.settings, "index.written")
+                self._resume_folds([p for p in plans if p.redelivered and p.kind == "near" and outcomes[p.index]
+                                    and outcomes[p.index].error is None])
                 # only stories this batch wrote: a "stale" plan (an older fetch, a noop) changed nothing, and its old
                 # text must not fold away the document that holds the newer version
                 self._repair([p for p in plans if p.kind == "indexed" and outcomes[p.index]
                               and outcomes[p.index].error is None and outcomes[p.index].label == "indexed"], outcomes)
+                faults.point(self.settings, "index.repaired")
                 self._alert(plans, outcomes)
+                faults.point(self.settings, "index.alerted")
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
 
-    # --- step 4b: alerts -----------------------------------------------------------------------------------
+    # --- step 5b: alerts -----------------------------------------------------------------------------------
     def _alert(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
         """Percolate the stories this batch created: not copies joined to a story, not stories ``_repair`` folded
         (their outcome became ``duplicate``); copies only mark alerted stories. Once per (rule, story):
@@ -285,7 +318,21 @@ class IndexStage:
         created += [(p.stand_in, p.article) for p in ok if p.kind != "indexed" and p.stand_in]
         copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed" and not p.stand_in]
         folded = [p.article for p in ok if p.kind == "indexed" and outcomes[p.index].label != "indexed"]
-        self.alerts.on_batch(created, copies, folded)
+        events = self.alerts.on_batch(created, copies, folded)
+        # a story that fired here may have been folded by another consumer's repair after our own repair looked
+        # (that fold moved the alerts recorded before it): move what we recorded since to where the claim points
+        fired = {e.story_id: e.canonical_url for e in events}
+        if fired:
+            got = self.es.request("POST", f"/{self.settings.stories_alias}/_mget", {"ids": sorted(fired)},
+                                  params={"_source": "false"})
+            gone = {d["_id"] for d in got["docs"] if not d.get("found")}
+            by_story = {sid: a for sid, a in created if sid in gone}
+            if by_story:
+                claims = self._claims_of([a.content_hash for a in by_story.values()])
+                for sid, a in sorted(by_story.items()):
+                    claim = claims.get(a.content_hash)
+                    if claim is not None and claim.story_id != sid:
+                        self.alerts.rehome(sid, claim.story_id)
 
     # --- step 0: one key, one page ---------------------------------------------------------------------
     def _keep_canonical_collisions_apart(self, articles: list[tuple[int, Article]]) -> list[tuple[int, Article]]:
@@ -328,45 +375,105 @@ class IndexStage:
             out.append((i, a))
         return out
 
-    # --- step 1: exact-text claims ----------------------------------------------------------------------
-    def _claim(self, articles: list[tuple[int, Article]], outcomes: list[Outcome | None]) -> dict[str, Claim]:
-        """Return ``content_hash -> Claim`` for the batch; a claim ES rejects (4xx other than 409)
-        dead-letters its record instead of blocking the partition."""
+    # --- step 1: read the claims ---------------------------------------------------------------------------
+    def _claims_of(self, hashes: list[str]) -> dict[str, Claim]:
+        """``content_hash -> Claim`` as stored now (real-time ``_mget``)."""
+        got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget", {"ids": sorted(set(hashes))})
+        return {d["_id"]: Claim.from_source(d["_source"]) for d in got["docs"] if d.get("found")}
+
+    def _read_claims(self, articles: list[tuple[int, Article]]) -> dict[str, Claim]:
+        """``content_hash -> Claim`` of the batch's texts that are claimed already (real-time ``_mget``)."""
+        ids = sorted({a.content_hash for _, a in articles})
+        try:
+            got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget", {"ids": ids})
+        except EsHttpError as exc:
+            if exc.status == 404:
+                raise TransientError(f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`")
+            raise TransientError(f"fingerprint read failed: {exc}") from exc
+        return {d["_id"]: Claim.from_source(d["_source"]) for d in got["docs"] if d.get("found")}
+
+    # --- step 3: claims carrying their decision ------------------------------------------------------------
+    def _claim(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
+        """Create the claim of every newly decided text **with** its decision, in one ``op_type=create`` each.
+
+        Two rounds: first the texts whose decision stands alone (a new story, or near an already searchable one),
+        then those near a new story of this batch, once that story's own claim is settled (a story whose claim
+        was lost to another consumer is not written, so its near copies follow its text to the winner's story).
+        A claim ES rejects (4xx other than 409) dead-letters its record instead of blocking the partition.
+        Mutates ``plans`` (lost races become copies) and ``outcomes``."""
+        deciding = [p for p in plans if not p.redelivered and p.copy_of is None and p.kind != "duplicate"]
+        first = [p for p in deciding if p.sibling is None]
+        self._create_claims(first, outcomes)
+        second = [p for p in deciding if p.sibling is not None]
+        for p in second:
+            sib = p.sibling
+            if outcomes[sib.index] is not None:  # the sibling story will not be written (dead-lettered)
+                p.kind, p.story_id, p.match, p.similarity, p.sibling = "indexed", doc_id(p.article.canonical_url), \
+                    "exact", 1.0, None
+            else:
+                p.story_id = sib.story_id  # its own id, or the winner's story when it lost its claim
+        self._create_claims(second, outcomes)
+        for p in plans:
+            if p.copy_of is not None:
+                src = p.copy_of
+                if outcomes[src.index] is not None and src.article.canonical_url != p.article.canonical_url:
+                    p.kind, p.story_id = "duplicate", doc_id(src.article.canonical_url)
+                elif src.article.canonical_url == p.article.canonical_url:  # the same page twice in one batch
+                    p.kind, p.story_id, p.match, p.similarity, p.fp = src.kind, src.story_id, src.match, \
+                        src.similarity, src.fp
+                else:
+                    p.kind, p.story_id = "duplicate", src.story_id
+
+    def _create_claims(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
+        if not plans:
+            return
         lines: list[dict[str, Any]] = []
-        for _, a in articles:
-            lines.append({"create": {"_index": self.settings.fingerprints_index, "_id": a.content_hash,
+        for p in plans:
+            lines.append({"create": {"_index": self.settings.fingerprints_index, "_id": p.article.content_hash,
                                      "require_alias": True}})
-            lines.append({"canonical_url": a.canonical_url, "story_id": doc_id(a.canonical_url),
-                          "claimed_at": utcnow().isoformat()})
+            lines.append({"canonical_url": p.article.canonical_url, "story_id": p.story_id,
+                          "match": p.match if p.kind == "near" else "exact",
+                          "similarity": round(float(p.similarity), 4) if p.kind == "near" else 1.0,
+                          "decision_version": DECISION_VERSION, "claimed_at": utcnow().isoformat()})
         try:
             resp = self.es.bulk(lines)
         except EsHttpError as exc:
             raise TransientError(f"fingerprint claim failed: {exc}") from exc
-        claims: dict[str, Claim] = {}
-        lost: set[str] = set()
-        for (i, a), item in zip(articles, resp["items"]):
+        lost: list[Plan] = []
+        for p, item in zip(plans, resp["items"]):
             status, res = _item_status(item)
             if status == 404:
                 raise TransientError(f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`")
-            if status == 201 and a.content_hash not in claims:
-                claims[a.content_hash] = Claim(a.canonical_url, doc_id(a.canonical_url), fresh=True)
-            elif status in (201, 409):
-                lost.add(a.content_hash)
+            if status == 201:
+                continue
+            if status == 409:
+                lost.append(p)
             elif status == 429 or status >= 500:
                 raise TransientError(f"fingerprint claim item failed: {status} {res.get('error')}")
             else:
                 err = res.get("error") or {}
-                outcomes[i] = Outcome(error=PermanentError(f"es-claim-{err.get('type', status)}",
-                                                           str(err.get("reason", ""))[:500]))
-        lost -= claims.keys()
+                outcomes[p.index] = Outcome(error=PermanentError(f"es-claim-{err.get('type', status)}",
+                                                                 str(err.get("reason", ""))[:500]))
         if lost:
-            got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget", {"ids": sorted(lost)})
-            for d in got["docs"]:
-                if not d.get("found"):
-                    raise TransientError(f"fingerprint {d['_id']} conflicted but is not readable yet")
-                src = d["_source"]
-                claims[d["_id"]] = Claim(src["canonical_url"], src.get("story_id") or doc_id(src["canonical_url"]))
-        return claims
+            got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget",
+                                  {"ids": sorted({p.article.content_hash for p in lost})})
+            now = {d["_id"]: Claim.from_source(d["_source"]) for d in got["docs"] if d.get("found")}
+            for p in lost:
+                claim = now.get(p.article.content_hash)
+                if claim is None:
+                    raise TransientError(f"fingerprint {p.article.content_hash} conflicted but is not readable yet")
+                self._follow(p, claim)
+
+    def _follow(self, p: Plan, claim: Claim) -> None:
+        """Make ``p`` follow an existing claim: a copy of another owner's story, or (own claim) its decision."""
+        if claim.owner != p.article.canonical_url:
+            p.kind, p.story_id, p.match, p.similarity, p.sibling = "duplicate", claim.story_id, "exact", 1.0, None
+            return
+        own = doc_id(p.article.canonical_url)
+        p.kind = "indexed" if claim.story_id == own else "near"
+        p.story_id, p.match, p.similarity, p.redelivered, p.sibling = claim.story_id, claim.match, \
+            claim.similarity, True, None
+        p.fp = p.fp or fingerprint(p.article.text)
 
     # --- step 2: near-duplicate decisions ---------------------------------------------------------------
     def _candidates(self, fp: Fingerprint, exclude: str) -> list[tuple[str, Fingerprint, str | None]]:
@@ -388,40 +495,48 @@ class IndexStage:
                 out.append((src.get("story_id") or h["_id"], Fingerprint.from_dict(src["dedup_fp"]), src.get("source")))
         return out
 
-    def _best(self, a: Article, fp: Fingerprint, cands) -> tuple[str, float, str] | None:
+    def _best(self, source: str | None, fp: Fingerprint, cands) -> tuple[str, float, str] | None:
+        """The best confirmed near-duplicate ``(story id, similarity, match)`` of a text (fingerprint ``fp``, site
+        ``source``) among ``cands`` (:meth:`_candidates`), or ``None``."""
         best = None
-        for story_id, old, source in cands:
-            dec = decide(fp, old, same_source=(source == a.source))
+        for story_id, old, cand_source in cands:
+            dec = decide(fp, old, same_source=(cand_source == source))
             if dec.duplicate and (best is None or dec.similarity > best[1]):
                 best = (story_id, dec.similarity, dec.kind)
         return best
 
     def _plan(self, articles: list[tuple[int, Article]], claims: dict[str, Claim]) -> list[Plan]:
+        """Step 2: one plan per article. Claimed texts follow their claim (a redelivery repeats the recorded
+        decision); unclaimed texts are decided now (candidate search + this batch's new stories)."""
         plans: list[Plan] = []
         batch_new: list[tuple[str, Fingerprint, str | None]] = []  # new stories of this batch (not yet searchable)
-        retargeted: dict[str, str] = {}
+        new_plan: dict[str, Plan] = {}
+        deciders: dict[str, Plan] = {}  # content hash -> the first article of this batch that decides it
         for i, a in articles:
-            claim = claims[a.content_hash]
             own_id = doc_id(a.canonical_url)
-            if claim.owner != a.canonical_url:
-                plans.append(Plan(i, a, "duplicate", retargeted.get(a.content_hash, claim.story_id)))
+            claim = claims.get(a.content_hash)
+            if claim is not None:
+                p = Plan(i, a, "duplicate", claim.story_id)
+                self._follow(p, claim)
+                plans.append(p)
                 continue
-            if not claim.fresh:  # redelivery: repeat the decision recorded in the claim
-                kind = "indexed" if claim.story_id == own_id else "near"
-                plans.append(Plan(i, a, kind, claim.story_id, fingerprint(a.text)))
+            if a.content_hash in deciders:
+                plans.append(Plan(i, a, "duplicate", own_id, copy_of=deciders[a.content_hash]))
                 continue
             fp = fingerprint(a.text)
-            best = self._best(a, fp, self._candidates(fp, own_id) + batch_new) if fp else None
+            best = self._best(a.source, fp, self._candidates(fp, own_id) + batch_new) if fp else None
             if best:
-                retargeted[a.content_hash] = best[0]
-                plans.append(Plan(i, a, "near", best[0], fp, best[1], best[2]))
+                p = Plan(i, a, "near", best[0], fp, best[1], best[2], sibling=new_plan.get(best[0]))
             else:
-                plans.append(Plan(i, a, "indexed", own_id, fp))
+                p = Plan(i, a, "indexed", own_id, fp)
                 if fp:
                     batch_new.append((own_id, fp, a.source))
+                    new_plan[own_id] = p
+            deciders[a.content_hash] = p
+            plans.append(p)
         return plans
 
-    # --- step 3: writes ---------------------------------------------------------------------------------
+    # --- step 4: writes ---------------------------------------------------------------------------------
     def _write(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
         alias = self.settings.stories_alias
         lines: list[dict[str, Any]] = []
@@ -447,11 +562,6 @@ class IndexStage:
                 # no upsert: a missing story means it was folded into another one (see _retry_missing)
                 lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless",
                                          "params": {"r": rep, "o": origin_of(a)}}})
-        for p in plans:  # the claim remembers a near-duplicate decision, so exact copies join the same story
-            if p.kind == "near":
-                lines.append({"update": {"_index": self.settings.fingerprints_index, "_id": p.article.content_hash,
-                                         "require_alias": True}})
-                lines.append({"doc": {"story_id": p.story_id}})
         items: list[dict[str, Any]] = []
         chunks = _chunks(lines, MAX_BULK_BYTES)
         for n, chunk in enumerate(chunks):
@@ -480,10 +590,6 @@ class IndexStage:
                 err = res.get("error") or {}
                 outcomes[p.index] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
                                                                  str(err.get("reason", ""))[:500]))
-        for item in items[len(plans):]:
-            status, res = _item_status(item)
-            if not 200 <= status < 300:
-                raise TransientError(f"claim retarget failed ({status}): {res.get('error')}")
         if missing:
             self._retry_missing(missing, outcomes)
 
@@ -518,45 +624,122 @@ class IndexStage:
                 outcomes[p.index] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
                                                                  str(err.get("reason", ""))[:500]))
 
-    # --- step 4: repair races between consumers ----------------------------------------------------------
+    # --- step 5: repair races between consumers ----------------------------------------------------------
     def _repair(self, new: list[Plan], outcomes: list[Outcome | None]) -> None:
-        """Merge a new story into an older near-duplicate story another consumer wrote at the same moment.
+        """Merge near-duplicate stories that consumers on different partitions created at the same moment.
 
-        Two index consumers on different partitions can each miss the other's copy (neither was searchable yet)
-        and create two stories. After the batch is written and refreshed, each new story looks again; if it is a
-        near-duplicate of a story with a *smaller* id, it folds itself into that one (its article and any
-        republications move, the claim is retargeted, the doc is deleted). The order is deterministic, so the two
-        consumers never fold into each other; the loser's article ends as a republication.
-        """
+        Two index consumers can each miss the other's copy (neither was searchable yet) and create two stories.
+        After the batch is written and refreshed, each new story looks again, in **both** directions:
+
+        * a near-duplicate story with a *smaller* id: this story folds itself into the best of them;
+        * a near-duplicate story with a *larger* id (another consumer's): that story's own repair is run here on its
+          behalf (its best near-duplicate among the stories with a smaller id than its own, usually this one) and
+          it is folded there (:meth:`_fold_other`).
+
+        A story always folds into a smaller id, so two consumers never fold into each other, and whichever repair
+        runs last sees both stories written: every write is refreshed before its repair searches and the stories
+        index has one shard, so if the first repair missed the second story, the second repair sees the first.
+        Each fold is decided by its claim (:meth:`_fold`: a conditional retarget), so two consumers folding the
+        same story agree on its target."""
         for p in new:
             if p.fp is None:
                 continue
-            best = self._best(p.article, p.fp, [c for c in self._candidates(p.fp, p.story_id) if c[0] < p.story_id])
-            if not best:
-                continue
-            target = best[0]
-            self._fold(p, target, best)
-            log.info("race repair: story %s folded into %s", p.story_id, target)
-            outcomes[p.index] = Outcome(label="duplicate", kind=REPUBLICATION, story_id=target)
+            cands = self._candidates(p.fp, p.story_id)
+            best = self._best(p.article.source, p.fp, [c for c in cands if c[0] < p.story_id])
+            if best:
+                target = self._fold(p.story_id, p.article.content_hash, best)
+                if target is not None:
+                    log.info("race repair: story %s folded into %s", p.story_id, target)
+                    outcomes[p.index] = Outcome(label="duplicate", kind=REPUBLICATION, story_id=target)
+                    continue
+            for other, other_fp, other_source in sorted(c for c in cands if c[0] > p.story_id):
+                if decide(other_fp, p.fp, same_source=(other_source == p.article.source)).duplicate:
+                    self._fold_other(other, other_fp, other_source)
 
-    def _fold(self, p: Plan, target: str, best: tuple[str, float, str]) -> None:
-        """Move story ``p.story_id`` (its article and republications) into ``target`` and delete it.
+    def _fold_other(self, story_id: str, fp: Fingerprint, source: str | None) -> None:
+        """Run the race repair of another consumer's story ``story_id``: fold it into its best near-duplicate with a
+        smaller id (found now; the same rule its own consumer applies), if it still exists."""
+        best = self._best(source, fp, [c for c in self._candidates(fp, story_id) if c[0] < story_id])
+        if not best:
+            return
+        got = self.es.request("GET", f"/{self.settings.stories_alias}/_doc/{story_id}", ok=(404,),
+                              params={"_source": "content_hash"})
+        if not got.get("found") or not got["_source"].get("content_hash"):
+            return  # folded meanwhile by its own consumer (or a story written before content hashes: left alone)
+        target = self._fold(story_id, got["_source"]["content_hash"], best)
+        if target is not None:
+            log.info("race repair: story %s (another consumer's) folded into %s", story_id, target)
 
-        The claim is retargeted first, so writers that read it afterwards go straight to ``target``. The delete is
-        conditional on the document's ``_seq_no``: if a copy was added to it meanwhile (a writer that read the claim
-        before the retarget), the move is repeated with the new republications, so no copy is lost.
+    def _resume_folds(self, plans: list[Plan]) -> None:
+        """Finish folds a crash interrupted: a redelivered article whose claim names another story (``near``) but
+        whose own story document still exists was being folded (:meth:`_fold`) when its consumer died — after the
+        claim was retargeted, before the document was deleted. Left alone, its URL would be listed twice: as its
+        own story and as a republication of the target. The fold is repeated from the start (every step is
+        idempotent), so the state after it is the one an uninterrupted fold leaves."""
+        if not plans:
+            return
+        got = self.es.request("POST", f"/{self.settings.stories_alias}/_mget",
+                              {"ids": sorted({doc_id(p.article.canonical_url) for p in plans})},
+                              params={"_source": "false"})
+        alive = {d["_id"] for d in got["docs"] if d.get("found")}
+        for p in plans:
+            own_id = doc_id(p.article.canonical_url)
+            if own_id in alive and own_id != p.story_id:
+                log.info("race repair resumed: story %s folded into %s", own_id, p.story_id)
+                self._fold(own_id, p.article.content_hash, (p.story_id, p.similarity, p.match))
+            elif own_id != p.story_id and self.alerts is not None:
+                # folded by another consumer after this article's first attempt alerted its story, before the
+                # crash: the alert recorded then still names the folded story
+                self.alerts.rehome(own_id, p.story_id)
+
+    RETARGET = """
+if (ctx._source.story_id == params.from) {
+  ctx._source.story_id = params.to; ctx._source.match = params.match; ctx._source.similarity = params.similarity;
+  ctx._source.decision_version = params.v;
+} else { ctx.op = 'none'; }
+"""
+    """Painless: move a claim from the folded story to the target only if it still names the folded story — the
+    first fold to retarget a claim decides where that story goes; later ones follow the claim."""
+
+    def _fold(self, story_id: str, content_hash: str, best: tuple[str, float, str]) -> str | None:
+        """Move story ``story_id`` (its owner, whose text has claim ``content_hash``, and its republications) into
+        ``best[0]`` and delete it; ``best`` = (target story id, similarity, match). Returns the story it was folded
+        into (the claim's target), or ``None`` when the claim names neither (nothing done).
+
+        The claim is retargeted first — conditionally (:data:`RETARGET`), so if another consumer already folded this
+        story elsewhere, this fold follows the claim to that target — with the decision (match, similarity), so
+        writers that read it afterwards go straight to the target and a redelivery of the owner repeats the decision
+        and finishes the fold (:meth:`_resume_folds`); a redelivery of the consumer that folded another consumer's
+        story finds it again in its repair. The owner is moved as a republication built from the stored story
+        document, so any consumer can fold any story. The story's alerts move with it
+        (:meth:`marsad.alerts.percolate.AlertHook.rehome`) before the delete. The delete is conditional on the
+        document's ``_seq_no``: if a copy was added to it meanwhile (a writer that read the claim before the
+        retarget), the move is repeated with the new republications, so no copy is lost. A crash between any two
+        steps leaves a state that the redelivery completes.
         """
         alias, fps = self.settings.stories_alias, self.settings.fingerprints_index
-        claim = [{"update": {"_index": fps, "_id": p.article.content_hash, "require_alias": True}},
-                 {"doc": {"story_id": target}}]
-        self._bulk_ok(claim)
-        own_rep = republication(p.article, best[2], best[1])
+        self.es.request("POST", f"/{fps}/_update/{content_hash}", ok=(404,), params={"retry_on_conflict": 5}, body={
+            "script": {"source": self.RETARGET, "lang": "painless",
+                       "params": {"from": story_id, "to": best[0], "match": best[2],
+                                  "similarity": round(float(best[1]), 4), "v": DECISION_VERSION}}})
+        got = self.es.request("GET", f"/{fps}/_doc/{content_hash}", ok=(404,))
+        if not got.get("found"):
+            return None
+        claim = Claim.from_source(got["_source"])
+        if claim.story_id == story_id:
+            return None
+        target = claim.story_id
+        faults.point(self.settings, "index.fold.retargeted")
         for _ in range(10):
-            own = self.es.request("GET", f"/{alias}/_doc/{p.story_id}", ok=(404,))
+            own = self.es.request("GET", f"/{alias}/_doc/{story_id}", ok=(404,))
             if not own.get("found"):
-                return
-            moved = [(own_rep, own["_source"].get("origin") or origin_of(p.article)),
-                     *((r, origin_of_republication(r)) for r in own["_source"].get("republications") or [])]
+                return target
+            src = own["_source"]
+            own_rep = {**{k: src.get(k) for k in ("url", "canonical_url", "source", "sitename", "title",
+                                                   "published_at", "fetched_at")},
+                       "match": claim.match, "similarity": round(float(claim.similarity), 4)}
+            moved = [(own_rep, src.get("origin") or origin_of_republication(own_rep)),
+                     *((r, origin_of_republication(r)) for r in src.get("republications") or [])]
             lines: list[dict[str, Any]] = []
             for rep, origin in moved:
                 lines.append({"update": {"_index": alias, "_id": target, "retry_on_conflict": 5,
@@ -564,13 +747,16 @@ class IndexStage:
                 lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless",
                                          "params": {"r": rep, "o": origin}}})
             self._bulk_ok(lines)
+            faults.point(self.settings, "index.fold.moved")
+            if self.alerts is not None:
+                self.alerts.rehome(story_id, target)
             index = own["_index"]
-            deleted = self.es.request("DELETE", f"/{index}/_doc/{p.story_id}", ok=(404, 409),
+            deleted = self.es.request("DELETE", f"/{index}/_doc/{story_id}", ok=(404, 409),
                                       params={"if_seq_no": own["_seq_no"], "if_primary_term": own["_primary_term"],
                                               "refresh": "wait_for"})
             if deleted.get("result") in ("deleted", "not_found"):
-                return
-        raise TransientError(f"race repair of {p.story_id} kept conflicting")
+                return target
+        raise TransientError(f"race repair of {story_id} kept conflicting")
 
     def _bulk_ok(self, lines: list[dict[str, Any]]) -> None:
         resp = self.es.bulk(lines, refresh="wait_for")
