@@ -27,7 +27,9 @@ with the stage's own rule (:func:`marsad.dedup.near.decide` on the extracted tex
 and require, for every connected component of it, that (1) it is **not a clique** — some pair in it is not a
 near-duplicate, so the grouping is legitimately order-dependent — and (2) every differing story, on either side,
 lies inside one component and is connected by near-duplicate edges. A clique split into several stories (the
-race-repair failure) or a story joining unrelated texts fails. The differing stories are printed with their
+race-repair failure) or a story joining unrelated texts fails. Limit: a race split *inside* a non-clique chain
+passes too (the old one-way repair passed scenario (b) under this criterion: 10 stories in 6 chains) — the race
+repair is proven by ``test_race_repair_folds_either_way.py``. The differing stories are printed with their
 components either way; the same check is applied to a second fault-free run (``fault_free_again``, opt-in:
 ``MARSAD_FAULTS_BASELINE_TWICE=1``), which must pass it too.
 """
