@@ -24,7 +24,7 @@ from marsad.crawl.registry import Source, load_registry
 from marsad.settings import load_settings
 
 
-def build_crawl_dag(source: Source):
+def build_crawl_dag(source: Source, retry_delay_s: float = 120.0):
     @dag(
         dag_id=source.dag_id,
         description=f"Crawl {source.site}: feeds, sitemaps, section pages -> new article pages -> Kafka raw pages",
@@ -32,7 +32,8 @@ def build_crawl_dag(source: Source):
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
-        default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True},
+        default_args={"retries": 2, "retry_delay": timedelta(seconds=retry_delay_s),
+                      "retry_exponential_backoff": True},
         tags=["marsad", "crawl", source.language],
     )
     def crawl():
@@ -71,6 +72,7 @@ def build_crawl_dag(source: Source):
     return crawl()
 
 
-for _source in load_registry(load_settings().sources_file):
+_settings = load_settings()
+for _source in load_registry(_settings.sources_file):
     if _source.enabled:
-        globals()[_source.dag_id] = build_crawl_dag(_source)
+        globals()[_source.dag_id] = build_crawl_dag(_source, _settings.crawl_task_retry_delay_s)

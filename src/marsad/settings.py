@@ -186,6 +186,9 @@ class Settings(BaseSettings):
     """Child sitemaps read per sitemap index and run (newest ``<lastmod>`` first); the rest count ``sitemap-capped``."""
     fetch_batch_size: int = Field(default=50, ge=1)
     """Crawl DAG: at most this many article URLs per mapped ``fetch_and_publish`` task (one retry unit)."""
+    crawl_task_retry_delay_s: float = Field(default=120.0, gt=0)
+    """Crawl DAG tasks: Airflow's ``retry_delay`` before the first retry of a failed task (seconds; doubled per
+    further try, ``retry_exponential_backoff``). Read when the DAG file is parsed (dag-processor)."""
     frontier_max_attempts: int = Field(default=5, ge=1)
     """A discovered URL handed to this many crawl runs without being fetched (transient errors every time) leaves the
     frontier, counted ``discover:abandoned``, so it cannot hold a ``max_items`` slot forever."""
@@ -261,7 +264,7 @@ ENV_FIELDS = (
     "max_crawl_delay_s", "robots_cache_h", "obey_robots", "warc_enabled", "warc_dir", "warc_roll_bytes",
     "replay_group_prefix",
     "poll_min_interval_s", "poll_max_interval_s", "news_max_age_h", "sitemap_max_depth",
-    "sitemap_max_children", "health_stale_h", "fetch_batch_size",
+    "sitemap_max_children", "health_stale_h", "fetch_batch_size", "crawl_task_retry_delay_s",
     "frontier_max_attempts", "crawl_state_url", "crawl_worker_id", "frontier_lease_s",
     "alerts_topic", "alert_rules_alias", "alerts_sent_index", "alerts_enabled", "outcomes_topic",
 )

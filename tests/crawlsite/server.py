@@ -25,6 +25,8 @@ class Request:
     headers: dict[str, str]
     at: float
     """``time.monotonic()`` when the request arrived (seconds)."""
+    peer: tuple[str, int] | None = None
+    """The client's ``(address, port)``: which process asked can be found from it (``psutil.net_connections``)."""
 
 
 @dataclass
@@ -75,7 +77,7 @@ class CrawlSite:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 req = Request("GET", parts.path, parts.query, {k.lower(): v for k, v in self.headers.items()},
-                              time.monotonic())
+                              time.monotonic(), tuple(self.client_address[:2]))
                 with site._lock:
                     site.requests.append(req)
                 handler = ROUTES.get(parts.path)

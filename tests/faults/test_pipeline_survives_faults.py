@@ -370,7 +370,7 @@ def _pid(settings: Settings, service: str) -> int:
     from marsad.stack import _services
     from marsad.stack._common import read_pid
 
-    kafka, es = _services(settings)
+    kafka, es = (svc for svc in _services(settings) if svc.name in ("kafka", "elasticsearch"))
     return read_pid((kafka if service == "kafka" else es).pid_file).pid
 
 

@@ -51,6 +51,7 @@ def _custom(tmp_path: Path) -> Settings:
         sitemap_max_children=7,
         health_stale_h=3.5,
         fetch_batch_size=9,
+        crawl_task_retry_delay_s=7.5,
         frontier_max_attempts=3,
         crawl_state_url="postgresql://marsad:s3cret@db.internal:5433/crawl",
         crawl_worker_id="worker-7",

@@ -70,10 +70,14 @@ class RawPagePublisher:
         self.dead_letter(key, headers, "too-large", f"{size} bytes > max_message_bytes "
                                                     f"{self.settings.max_message_bytes}")
 
-    def close(self) -> Counter:
-        """Flush; return the counts. Raises :class:`TransientError` when a raw page was not delivered."""
+    def flush(self) -> None:
+        """Wait until every page sent so far is acknowledged. Raises :class:`TransientError` when one was not."""
         try:
             self.transport.flush()
         except TransientError as exc:
             raise TransientError(f"raw pages not delivered ({dict(self.counts)}): {exc}") from exc
+
+    def close(self) -> Counter:
+        """Flush; return the counts. Raises :class:`TransientError` when a raw page was not delivered."""
+        self.flush()
         return self.counts

@@ -30,17 +30,25 @@ def seen_db(settings: Settings) -> SeenUrls:
 
 
 def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> dict[str, int]:
-    """Fetch ``urls`` and publish each page to the raw-pages topic; mark them seen once delivered.
+    """Fetch ``urls`` and publish each page to the raw-pages topic; mark each URL seen as soon as its page is
+    delivered.
 
     Returns counts: ``fetched``, ``published``, ``refused:<reason>`` for every refusal (reasons in
     ``docs/crawl-fetch.md``), ``interstitial:<kind>`` and ``interstitial-rule:<rule>`` (the interstitials among the
     refusals, per kind and per rule of :mod:`marsad.crawl.interstitial`, e.g. ``onetrust-consent-wall``, for the
     registry health view), ``retries`` (extra attempts after timeouts, 429, 5xx), ``too-large`` / ``dead_lettered``
-    (pages over a size cap, sent to the dead-letter topic with metadata only).
+    (pages over a size cap, sent to the dead-letter topic with metadata only), ``already-fetched`` (URLs of the batch
+    that a previous attempt of the same task delivered — an Airflow retry after a crash mid-batch — skipped, not
+    fetched or published again).
+
+    Each page is settled before the next URL is fetched: published, its delivery acknowledged by Kafka (one flush,
+    a few ms on a broker nearby, against the ≥ 1 s per-host interval), then marked seen. A task killed mid-batch
+    therefore leaves every page it published marked, and its retry fetches only the rest (issue #13: retries do not
+    publish twice; the window left is a kill between Kafka's acknowledgement and the mark, one page at most).
     A transient refusal (``FetchRefused.transient``) leaves the URL unseen so the next run tries it again.
-    Raises :class:`~marsad.errors.TransientError` if Kafka did not acknowledge every raw page (nothing is
-    marked seen then, so the next run fetches them again; the index ``_id`` makes that harmless), and the URLs'
-    hand-out is refunded so that an outage never makes the frontier abandon them.
+    Raises :class:`~marsad.errors.TransientError` if Kafka did not acknowledge a raw page (that URL and the rest are
+    not marked seen, so the next run fetches them again; the index ``_id`` makes that harmless), and their hand-out
+    is refunded so that an outage never makes the frontier abandon them.
     """
     try:
         publisher = RawPagePublisher(settings)
@@ -49,9 +57,16 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
         raise
     fetcher = Fetcher(settings, source)
     counts: Counter = Counter()
-    done: list[str] = []
+    settled: set[str] = set()
+    transient: list[str] = []
+    seen = seen_db(settings)
     try:
         for url in urls:
+            key = _canonical([url])
+            if key and not seen.due(key[0], source.refetch_after_h):
+                counts["already-fetched"] += 1
+                settled.add(url)
+                continue
             try:
                 page = fetcher.fetch(url, source.name)
             except FetchRefused as exc:
@@ -66,30 +81,28 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
                     publisher.dead_letter(meta.canonical_url.encode(), [
                         (SCHEMA_HEADER, RAW_PAGE_SCHEMA.encode()),
                         (META_HEADER, orjson.dumps(meta.model_dump(mode="json")))], "too-large", exc.detail)
-                if not exc.transient:
-                    done.append(url)  # a final refusal is an answer: do not refetch every run
-                continue
-            counts["fetched"] += 1
-            publisher.publish(page)
-            done.append(url)
+                if exc.transient:
+                    transient.append(url)
+                    continue
+                # a final refusal is an answer: do not refetch every run
+            else:
+                counts["fetched"] += 1
+                publisher.publish(page)
+            try:
+                publisher.flush()  # raises before this URL is marked seen
+            except TransientError:
+                _refund(settings, [u for u in urls if u not in settled])
+                raise
+            if key:
+                seen.mark(key[0], source.name)
+            settled.add(url)
+        seen.release(_canonical(transient))  # transient failures: any worker may retry
     finally:
+        seen.close()
         fetcher.close()
         if fetcher.stats["retries"]:
             counts["retries"] += fetcher.stats["retries"]
-    try:
-        delivered = publisher.close()  # raises before anything is marked seen
-    except TransientError:
-        _refund(settings, urls)
-        raise
-    counts.update(delivered)
-    seen = seen_db(settings)
-    try:
-        for url in done:
-            seen.mark(canonical_url(url), source.name)
-        finished = set(done)
-        seen.release(_canonical([u for u in urls if u not in finished]))  # transient failures: any worker may retry
-    finally:
-        seen.close()
+    counts.update(publisher.close())
     return dict(counts)
 
 
