@@ -417,17 +417,18 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
 # profile of the index consumer (py-spy --format raw: "frame;frame;... count" lines, root first)
 
 STEPS = [
-    # (label, function names that identify the step on a stack; the first match from the leaf side wins)
-    ("bulk write (refresh=wait_for)", ("_write", "_retry_missing")),
-    ("candidate searches (LSH bands / lead key)", ("_candidates",)),
-    ("fingerprint claims", ("_claim",)),
-    ("canonical-collision check", ("_keep_canonical_collisions_apart",)),
-    ("race repair (search + fold)", ("_repair",)),
-    ("alert percolation + alerts-sent", ("on_batch",)),
-    ("plan / MinHash (CPU)", ("_plan",)),
+    # (label, function names that must all be on a stack); the first matching row wins
+    ("candidate searches in race repair (after the write)", ("_repair", "_candidates")),
+    ("race repair: folds", ("_repair",)),
+    ("bulk write (refresh=wait_for)", ("_write",)),
+    ("candidate searches in plan (LSH bands / lead key)", ("_candidates",)),
+    ("fingerprint claims (bulk create + mget)", ("_claim",)),
+    ("canonical-collision check (mget)", ("_keep_canonical_collisions_apart",)),
+    ("alert percolation + alerts-sent + alert publish", ("on_batch",)),
+    ("plan: MinHash + decide (CPU)", ("_plan",)),
     ("Kafka: produce outputs + ledger, flush", ("emit",)),
     ("Kafka: offset commit", ("commit",)),
-    ("Kafka: lag gauges", ("_update_lag",)),
+    ("Kafka: lag gauges (committed() round trip)", ("_update_lag",)),
     ("parse articles (JSON → Article)", ("from_json",)),
     ("Kafka: poll (incl. waiting for input)", ("_poll",)),
 ]
@@ -450,7 +451,7 @@ def profile_table(path: Path, articles: int, rate: int = 100) -> tuple[list[tupl
         names = [f.split(" (")[0].strip().rsplit(".", 1)[-1] for f in frames]
         step = "other"
         for label, funcs in STEPS:
-            if any(nm in funcs for nm in names):
+            if all(fn in names for fn in funcs):
                 step = label
                 break
         by_step[step] += n
