@@ -264,8 +264,9 @@ class RssSampler(threading.Thread):
                     continue
 
 
-def start_consumers(s: Settings, n_extract: int, n_index: int, profile_to: Path | None) -> dict[str, subprocess.Popen]:
-    env = {**os.environ, **to_env(s), "PYTHONPATH": str(REPO_ROOT / "src")}
+def start_consumers(s: Settings, n_extract: int, n_index: int, profile_to: Path | None,
+                    src: Path) -> dict[str, subprocess.Popen]:
+    env = {**os.environ, **to_env(s), "PYTHONPATH": str(src)}
     env.pop("MARSAD_METRICS_PORT", None)
     procs = {}
     for k in range(n_extract):
@@ -348,7 +349,8 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
 
 
-def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Path | None) -> dict:
+def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Path | None,
+                 src: Path = REPO_ROOT / "src") -> dict:
     tag, s = bench_settings(base, args.partitions)
     procs: dict[str, subprocess.Popen] = {}
     watcher = Watcher(s)
@@ -359,7 +361,7 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
         if problems:
             raise RuntimeError(f"alerts/rules.yaml: {problems}")
         RuleStore(s, es).sync(rules + [make_rule(name="probe-kingdom", query=PROBE_RULE)])
-        procs = start_consumers(s, args.extract_consumers, args.index_consumers, profile_to)
+        procs = start_consumers(s, args.extract_consumers, args.index_consumers, profile_to, src)
         watcher.start()
         watcher.ready.wait(30)
         # warm-up: imports, group joins, first ES connections
@@ -470,6 +472,21 @@ def profile_table(path: Path, articles: int, rate: int = 100) -> tuple[list[tupl
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def before_src(ref: str) -> Path:
+    """``src/`` of git commit ``ref`` unpacked to a temporary folder (``git archive``), for the consumers of the
+    "before" run."""
+    import tarfile
+    import tempfile
+
+    dest = Path(tempfile.mkdtemp(prefix="marsad-before-"))
+    data = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", ref, "src"], check=True, capture_output=True).stdout
+    import io
+
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "src"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workloads", default="templates,minimal")
@@ -483,6 +500,8 @@ def main() -> int:
     ap.add_argument("--profile-index", action="store_true", help="run the first index consumer under py-spy")
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument("--out", default=None, help="also write the results as JSON here")
+    ap.add_argument("--before-ref", default=None,
+                    help="also run the pipeline with the consumers of this git commit (before/after in one run)")
     args = ap.parse_args()
     base = load_settings()
     es = Es(base.es_url)
@@ -494,20 +513,28 @@ def main() -> int:
         print(f"[{wl}] {len(pages)} pages, {kib:.0f} KiB mean; bare trafilatura …", file=sys.stderr, flush=True)
         bare = run_bare(pages, args.bare_procs)
         print(f"[{wl}] bare {bare['pages_s']:.1f} pages/s; pipeline …", file=sys.stderr, flush=True)
-        prof = Path(f"/tmp/marsad-index-profile-{wl}-{uuid.uuid4().hex[:6]}.txt") if args.profile_index else None
-        pipe = run_pipeline(base, es, pages, args, prof)
-        print(f"[{wl}] pipeline {pipe['pages_s']:.1f} pages/s", file=sys.stderr, flush=True)
-        entry = {"workload": wl, "pages": len(pages), "kib": kib, "bare": {k: v for k, v in bare.items()
-                                                                          if k != "per_page_ms"},
+        variants = [("", REPO_ROOT / "src")]
+        if args.before_ref:
+            variants = [(f"before ({args.before_ref})", before_src(args.before_ref)), ("after (this tree)",
+                                                                                      REPO_ROOT / "src")]
+        entry = {"workload": wl, "pages": len(pages), "kib": kib,
+                 "bare": {k: v for k, v in bare.items() if k != "per_page_ms"},
                  "bare_p50_ms": pct(bare["per_page_ms"], .5), "bare_p95_ms": pct(bare["per_page_ms"], .95),
-                 "pipeline": pipe}
-        if prof is not None:
-            time.sleep(1)
-            if prof.exists():
-                articles = sum(v for k, v in pipe["categories"].items() if k in ("story", "republication",
-                                                                                 "duplicate")) + 2
-                entry["profile"], entry["profile_top"] = profile_table(prof, articles)
-                entry["profile_file"] = str(prof)
+                 "pipelines": []}
+        for label, src in variants:
+            prof = (Path(f"/tmp/marsad-index-profile-{wl}-{uuid.uuid4().hex[:6]}.txt") if args.profile_index
+                    else None)
+            pipe = run_pipeline(base, es, pages, args, prof, src)
+            pipe["label"] = label
+            print(f"[{wl}] pipeline {label} {pipe['pages_s']:.1f} pages/s", file=sys.stderr, flush=True)
+            if prof is not None:
+                time.sleep(1)
+                if prof.exists():
+                    articles = sum(v for k, v in pipe["categories"].items()
+                                   if k in ("story", "republication", "duplicate")) + 2
+                    pipe["profile"], pipe["profile_top"] = profile_table(prof, articles)
+                    pipe["profile_file"] = str(prof)
+            entry["pipelines"].append(pipe)
         results.append(entry)
     report = render(results, args, started)
     print(report)
@@ -523,7 +550,8 @@ def render(results: list[dict], args, started: datetime) -> str:
         "# Pipeline throughput vs bare trafilatura (benchmarks/pipeline/run.py)",
         "",
         f"Written by `benchmarks/pipeline/run.py --workloads {args.workloads} --scale {args.scale}"
-        f"{' --profile-index' if args.profile_index else ''} --write-docs` on {started:%Y-%m-%d %H:%M} UTC. "
+        f"{' --profile-index' if args.profile_index else ''}"
+        f"{' --before-ref ' + args.before_ref if args.before_ref else ''}` on {started:%Y-%m-%d %H:%M} UTC. "
         f"Shared local stack (Kafka 4.4, Elasticsearch 7.10.2, one node), 2 cores shared with other engineers' "
         f"test runs: compare the ratios, measured in the same run, not the absolute figures.",
         "",
@@ -538,26 +566,27 @@ def render(results: list[dict], args, started: datetime) -> str:
         "|---|---:|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for r in results:
-        p = r["pipeline"]
-        lines.append(
-            f"| {r['workload']} | {r['pages']} | {r['kib']:.0f} | {r['bare']['pages_s']:.1f} | {p['pages_s']:.1f} | "
-            f"**{p['pages_s'] / r['bare']['pages_s']:.2f}×** | {p['searchable_p50']:.2f} / {p['searchable_p95']:.2f} "
-            f"| {p['alert_p50']:.2f} / {p['alert_p95']:.2f} ({p['alerts']}) | {p['stories']} | "
-            f"{p['load'][0][0]:.1f} → {p['load'][1][0]:.1f} |")
+        for p in r["pipelines"]:
+            lines.append(
+                f"| {r['workload']}{' ' + p['label'] if p['label'] else ''} | {r['pages']} | {r['kib']:.0f} | "
+                f"{r['bare']['pages_s']:.1f} | {p['pages_s']:.1f} | **{p['pages_s'] / r['bare']['pages_s']:.2f}×** | "
+                f"{p['searchable_p50']:.2f} / {p['searchable_p95']:.2f} | {p['alert_p50']:.2f} / {p['alert_p95']:.2f} "
+                f"({p['alerts']}) | {p['stories']} | {p['load'][0][0]:.1f} → {p['load'][1][0]:.1f} |")
     lines += ["", "Outcomes and peak RSS of each consumer process during the run:", ""]
     for r in results:
-        p = r["pipeline"]
-        rss = ", ".join(f"{k} {v:.0f} MB" for k, v in sorted(p["rss_mb"].items()))
-        lines.append(f"* {r['workload']}: {p['categories']}; produce took {p['produce_s']:.1f} s of "
-                     f"{p['wall_s']:.1f} s; bare per-page p50/p95 {r['bare_p50_ms']:.1f}/{r['bare_p95_ms']:.1f} ms; "
-                     f"RSS: {rss}.")
+        for p in r["pipelines"]:
+            rss = ", ".join(f"{k} {v:.0f} MB" for k, v in sorted(p["rss_mb"].items()))
+            lines.append(f"* {r['workload']}{' ' + p['label'] if p['label'] else ''}: {p['categories']}; produce took "
+                         f"{p['produce_s']:.1f} s of {p['wall_s']:.1f} s; bare per-page p50/p95 "
+                         f"{r['bare_p50_ms']:.1f}/{r['bare_p95_ms']:.1f} ms; RSS: {rss}.")
     for r in results:
-        if "profile" not in r:
-            continue
-        lines += ["", f"## Where the index consumer's time goes ({r['workload']}, py-spy --idle, wall time)", "",
-                  "| step | seconds | ms per article |", "|---|---:|---:|"]
-        for label, sec, ms in r["profile"]:
-            lines.append(f"| {label} | {sec:.1f} | {ms:.1f} |")
+        for p in r["pipelines"]:
+            if "profile" not in p:
+                continue
+            lines += ["", f"### Where the index consumer's time goes ({r['workload']} {p['label']}, py-spy --idle, "
+                          f"wall time)", "", "| step | seconds | ms per article |", "|---|---:|---:|"]
+            for label, sec, ms in p["profile"]:
+                lines.append(f"| {label} | {sec:.1f} | {ms:.1f} |")
     lines.append("")
     return "\n".join(lines)
 
