@@ -268,8 +268,8 @@ def percolation_cost(base, es: Es, rng: random.Random, vocab: list[str], day: li
                 perc_mod.HIGHLIGHT = real_hl if hl else {"fields": {}}
                 body = perc_mod.percolate_body
                 if not hl:
-                    perc_mod.percolate_body = lambda docs, after=None, body=body, **kw: {
-                        k: v for k, v in body(docs, after, **kw).items() if k != "highlight"}
+                    perc_mod.percolate_body = lambda docs, after=None, body=body: {
+                        k: v for k, v in body(docs, after).items() if k != "highlight"}
                 try:
                     t0 = time.perf_counter()
                     matches = sum(len(hook.match(arts[i:i + bs])) for i in range(0, len(arts), bs))

@@ -1,6 +1,7 @@
-"""Each alert's snippet is the matched passage of *its* story, when a batch percolates several stories and only some
-match (the percolation finds the matches without highlighting, then highlights only the matched stories: the
-document slots of the second request must be mapped back to the batch's stories)."""
+"""Each alert's snippet is the matched passage of *its* story when one percolate request carries several stories and
+only some match (the document slot of a hit maps back to the batch's story). Written for a two-request percolation
+(plain, then highlight only the matched stories) that was measured slower and reverted (docs/benchmarks-pipeline.md);
+it guards any future change of how snippets are fetched."""
 
 from __future__ import annotations
 

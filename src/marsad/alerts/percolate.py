@@ -61,21 +61,15 @@ def percolate_document(a: Article) -> dict[str, Any]:
             "language": a.language}
 
 
-def percolate_body(docs: list[dict[str, Any]], after: str | None = None, *, highlight: bool = True,
-                   rules: list[str] | None = None) -> dict[str, Any]:
-    """One percolate request for ``docs`` (pure; unit-tested): matching rules sorted by name, highlighted unless
-    ``highlight`` is false; ``rules``: only these rule names."""
-    query: dict[str, Any] = {"percolate": {"field": "query", "documents": docs}}
-    if rules is not None:
-        query = {"bool": {"must": [query], "filter": [{"terms": {"rule.name": sorted(rules)}}]}}
+def percolate_body(docs: list[dict[str, Any]], after: str | None = None) -> dict[str, Any]:
+    """One percolate request for ``docs`` (pure; unit-tested): matching rules sorted by name, highlighted."""
     body: dict[str, Any] = {
         "size": PAGE_SIZE,
-        "query": query,
+        "query": {"percolate": {"field": "query", "documents": docs}},
         "sort": [{"rule.name": "asc"}],
         "_source": ["rule"],
+        "highlight": HIGHLIGHT,
     }
-    if highlight:
-        body["highlight"] = HIGHLIGHT
     if after is not None:
         body["search_after"] = [after]
     return body
@@ -121,45 +115,17 @@ class AlertHook:
 
     # --- 1. percolate ----------------------------------------------------------------------------------
     def match(self, stories: list[tuple[str, Article]]) -> list[AlertEvent]:
-        """Events for every (rule, story) match of ``stories`` (``[(story_id, article)]``), sent or not.
-
-        Two requests: the whole batch is percolated without highlighting (which matches), then only the matched
-        stories against only the matched rules with highlighting (the snippets). Highlighting every story of a batch
-        cost 1.7× the plain percolation at batch 200, though most stories match no rule
-        (docs/benchmarks-alerts.md); the matches are those of the first request."""
+        """Events for every (rule, story) match of ``stories`` (``[(story_id, article)]``), sent or not."""
         if not stories:
             return []
         docs = [percolate_document(a) for _, a in stories]
-        matches = self._percolate(docs, highlight=False)  # [(rule, slot, highlight)]
-        if not matches:
-            return []
-        slots = sorted({slot for _, slot, _ in matches})
-        sub = {slot: k for k, slot in enumerate(slots)}
-        highlights = {(rule["name"], slots[k]): hl for rule, k, hl in self._percolate(
-            [docs[s] for s in slots], highlight=True, rules=sorted({r["name"] for r, _, _ in matches}))}
-        now = utcnow()
         events: list[AlertEvent] = []
-        for rule, slot, _ in matches:
-            story_id, a = stories[slot]
-            hl = highlights.get((rule["name"], slot))
-            events.append(AlertEvent(
-                alert_id=alert_id(rule["name"], story_id), rule=rule["name"], query=rule["query"],
-                rule_source=rule.get("source"), rule_language=rule.get("language"), story_id=story_id,
-                title=a.title, url=a.url, canonical_url=a.canonical_url, source=a.source,
-                language=a.language, published_at=a.published_at,
-                snippet=snippet(hl, sub[slot], len(slots)) if hl is not None else "", fired_at=now,
-                webhook=rule.get("webhook")))
-        return events
-
-    def _percolate(self, docs: list[dict[str, Any]], *, highlight: bool,
-                   rules: list[str] | None = None) -> list[tuple[dict[str, Any], int, dict[str, list[str]]]]:
-        """``[(rule, slot, highlight)]`` for every (matching rule, document slot), all pages."""
-        out = []
+        now = utcnow()
         after = None
         while True:
             try:
                 resp = self.es.request("POST", f"/{self.settings.alert_rules_alias}/_search",
-                                       percolate_body(docs, after, highlight=highlight, rules=rules))
+                                       percolate_body(docs, after))
             except EsHttpError as exc:
                 if exc.status == 404:
                     raise TransientError(f"rules alias {self.settings.alert_rules_alias} missing: "
@@ -167,10 +133,18 @@ class AlertHook:
                 raise TransientError(f"percolation failed: {exc}") from exc
             hits = resp["hits"]["hits"]
             for h in hits:
+                rule = h["_source"]["rule"]
                 for slot in h.get("fields", {}).get("_percolator_document_slot", []):
-                    out.append((h["_source"]["rule"], slot, h.get("highlight") or {}))
+                    story_id, a = stories[slot]
+                    events.append(AlertEvent(
+                        alert_id=alert_id(rule["name"], story_id), rule=rule["name"], query=rule["query"],
+                        rule_source=rule.get("source"), rule_language=rule.get("language"), story_id=story_id,
+                        title=a.title, url=a.url, canonical_url=a.canonical_url, source=a.source,
+                        language=a.language, published_at=a.published_at,
+                        snippet=snippet(h.get("highlight") or {}, slot, len(docs)), fired_at=now,
+                        webhook=rule.get("webhook")))
             if len(hits) < PAGE_SIZE:
-                return out
+                return events
             after = hits[-1]["sort"][0]
 
     # --- 2-4. skip sent, publish, record -------------------------------------------------------------------
