@@ -1,5 +1,7 @@
-"""The mojibake measure's shortcut for plain Arabic words (``decode._PLAIN_ARABIC``) decides exactly what the
-per-character rules decide: such a word is never bad and counts as Arabic when it holds a letter."""
+"""The mojibake measure's shortcuts decide exactly what the full rules decide: a plain Arabic word
+(``decode._PLAIN_ARABIC``) is never bad and counts as Arabic when it holds a letter; a non-ASCII run without a
+character that windows-1256/1252 encode as a UTF-8 continuation byte (``decode._MAYBE_DISGUISED``) is never UTF-8 in
+disguise."""
 
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ def test_a_plain_arabic_word_is_never_bad_and_is_arabic(word):
     assert all(_script(c) in ("arabic", None) for c in word)
 
 
-MIXED = PLAIN_CHARS[:300:7] + list("AbçÇáÚÑЗбЪ\ufffd\x85\x9c é") + ["\u0345"]
+MIXED = PLAIN_CHARS[:300:7] + list("AbçÇáÚÑЗбЪ\ufffd\x85\x9c é«»ط§ظ„Ø§Ù„") + ["\u0345"]
 
 
 def _reference(text: str) -> tuple[int, int, int]:
-    """``measure`` without the shortcut (the per-character rules only), for the word counts."""
+    """``measure`` without the shortcuts (the per-character rules and every run tried), as counts."""
     words = bad = arabic = 0
     for w in _WORD.findall(text):
         if w.isascii() or not any(c.isalpha() or c == "\ufffd" or "\x80" <= c <= "\x9f" for c in w):
@@ -35,13 +37,25 @@ def _reference(text: str) -> tuple[int, int, int]:
             bad += 1
         elif all(_script(c) in ("arabic", None) for c in w):
             arabic += 1
+    disguised = sum(1 for r in decode._NON_ASCII_RUN.findall(text) if decode._utf8_in_disguise(r))
+    if disguised:
+        words = max(words, disguised)
+        bad = min(words, bad + disguised)
+        arabic = max(0, min(arabic, words - bad))
     return words, bad, arabic
 
 
 @settings(max_examples=2000, deadline=None)
 @given(st.text(alphabet=st.sampled_from(MIXED), max_size=40))
-def test_measure_counts_as_the_per_character_rules(text):
+def test_measure_counts_as_the_full_rules(text):
     m = measure(text)
-    # no run of non-ASCII that is UTF-8 in disguise here would change both alike; compare the word counts
-    if not any(decode._utf8_in_disguise(r) for r in decode._NON_ASCII_RUN.findall(text)):
-        assert (m.words, m.bad, m.arabic) == _reference(text)
+    assert (m.words, m.bad, m.arabic) == _reference(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(PLAIN_CHARS[:200:3] + list(" .،")), max_size=30))
+def test_utf8_read_as_windows_codepages_is_still_caught(text):
+    for codepage in ("cp1256", "cp1252"):
+        garbled = text.encode("utf-8").decode(codepage, errors="replace")
+        m = measure(garbled)
+        assert (m.words, m.bad, m.arabic) == _reference(garbled)
