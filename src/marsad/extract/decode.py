@@ -227,18 +227,42 @@ class Mojibake:
         return not self.acceptable and self.bad >= MOJIBAKE_MIN_WORDS
 
 
+_PLAIN_ARABIC = re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b, name in _SCRIPTS if name == "arabic")
+                           + "\u0300-\u036f0-9_]+")
+"""A word of Arabic-block characters, combining marks, ASCII digits and ``_`` only: :func:`_script` gives each of
+them ``arabic`` or ``None`` and none is upper or lower case, so :func:`_bad_word` is false and the word counts as
+Arabic whenever it holds a letter — decided without the per-character loops (most words of an Arabic page; the
+loops were two thirds of the extract stage's time on short pages, docs/benchmarks-pipeline.md)."""
+
+
+_MAYBE_DISGUISED = re.compile("[" + re.escape("".join(sorted(
+    set(bytes(range(0x80, 0xC0)).decode("cp1256")) | set(bytes(range(0x80, 0xC0)).decode("cp1252", "ignore"))))) + "]")
+"""Characters that windows-1256 or windows-1252 encode as a UTF-8 continuation byte (0x80–0xBF). A run of non-ASCII
+characters without one encodes to lead bytes only, which is never valid UTF-8, so :func:`_utf8_in_disguise` is false
+for it — checked by one regex search instead of two encodes and a decode per run."""
+
+
 def measure(text: str) -> Mojibake:
     """Score ``text`` (any length; cost linear) for mojibake: see :class:`Mojibake` and the module doc, step 4."""
     words = bad = arabic = 0
+    plain = _PLAIN_ARABIC.fullmatch
     for w in _WORD.findall(text):
-        if w.isascii() or not any(c.isalpha() or c == "\ufffd" or "\x80" <= c <= "\x9f" for c in w):
+        if w.isascii():
+            continue
+        if plain(w):
+            if any(c.isalpha() for c in w):
+                words += 1
+                arabic += 1
+            continue  # Arabic-Indic digits or marks only: no letters
+        if not any(c.isalpha() or c == "\ufffd" or "\x80" <= c <= "\x9f" for c in w):
             continue  # «©2024», «…»: no letters
         words += 1
         if _bad_word(w):
             bad += 1
         elif all(_script(c) in ("arabic", None) for c in w):
             arabic += 1
-    disguised = sum(1 for r in _NON_ASCII_RUN.findall(text) if _utf8_in_disguise(r))
+    maybe = _MAYBE_DISGUISED.search
+    disguised = sum(1 for r in _NON_ASCII_RUN.findall(text) if maybe(r) and _utf8_in_disguise(r))
     if disguised:
         words = max(words, disguised)
         bad = min(words, bad + disguised)
