@@ -13,6 +13,8 @@ from typing import Optional
 
 import typer
 
+from marsad.render import print_hits
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Marsad (مرصد): Arabic news monitoring.")
 stack_app = typer.Typer(no_args_is_help=True, help="Local Kafka + Elasticsearch + PostgreSQL without Docker.")
 templates_app = typer.Typer(no_args_is_help=True, help="Elasticsearch index templates and aliases.")
@@ -449,39 +451,6 @@ def search(query: str = typer.Argument(..., help='Words (near each other), "exac
             sys.stdout.write(orjson.dumps(h.as_dict()).decode() + "\n")
         return
     print_hits(console, query, total, hits)
-
-
-def print_hits(console, query: str, total: int, hits) -> None:
-    """Print search hits for a terminal: title (matched words highlighted), source, date, URL, republishers, snippets."""
-    from urllib.parse import unquote
-
-    from rich.markup import escape
-
-    from marsad.search import HL_POST, HL_PRE
-
-    def marked(s: str) -> str:
-        return escape(" ".join(s.split())).replace(HL_PRE, "[bold yellow]").replace(HL_POST, "[/]")
-
-    console.print(f"[bold]«{escape(query)}»[/]: {total} stories", highlight=False)
-    for n, h in enumerate(hits, 1):
-        rep = f"  +{h.republication_count} republications ({', '.join(h.republishers or [])})" \
-            if h.republication_count else ""
-        title = marked(h.title_highlight) if getattr(h, "title_highlight", None) else escape(h.title or "(untitled)")
-        console.print(f"[bold cyan]{n}.[/] [bold]{title}[/]", highlight=False)
-        console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(unquote(h.url))}{rep}",
-                      highlight=False)
-        o = h.origin or {}
-        if o.get("via") == "earliest" and o.get("url") and o.get("url") != h.url:
-            console.print(f"   [magenta]first published by {escape(o.get('site') or '')}[/] "
-                          f"({(o.get('published_at') or '')[:16]})", highlight=False)
-        if h.original and h.original.get("site"):
-            o = h.original
-            console.print(f"   [magenta]republished from {escape(o['site'])}[/]"
-                          f"{' · first published ' + o['published_at'] if o.get('published_at') else ''}"
-                          f"{' · original title «' + escape(o['title']) + '»' if o.get('title') else ''}",
-                          highlight=False)
-        for s in h.snippets[:2]:
-            console.print(f"   … {marked(s)} …", highlight=False)
 
 
 # --- replay ----------------------------------------------------------------------------------------------

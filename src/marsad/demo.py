@@ -77,13 +77,13 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
              keep_site: bool = False) -> int:
     """Run the demo; returns the process exit code (0 when every step worked and the searches found hits)."""
     from marsad import stack
-    from marsad.cli import print_hits
     from marsad.crawl.registry import load_registry
     from marsad.demo_site import build_sites, corpus_available, serve, write_registry
     from marsad.index.es import Es
     from marsad.index.templates import IncompatibleIndex, apply_templates, start_empty_version
     from marsad.kafka.clients import ensure_topics
     from marsad.pipeline import drain
+    from marsad.render import print_hits
     from marsad.search import search
 
     console = console or Console()

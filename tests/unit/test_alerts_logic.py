@@ -11,12 +11,10 @@ from typer.testing import CliRunner
 
 from marsad.alerts.events import AlertEvent, alert_id
 from marsad.alerts.percolate import percolate_body, snippet
-from marsad.alerts.rules import (
-    RuleError, make_rule, parse_rules_file, rules_template, schema_sha1,
-)
+from marsad.alerts.rules import RuleError, make_rule, parse_rules_file
 from marsad.alerts.webhook import WebhookStage, deliver
 from marsad.errors import ConfigError, PermanentError
-from marsad.index.templates import load_template
+from marsad.index.templates import load_template, rules_template, schema_sha1
 from marsad.kafka.worker import Record
 from marsad.search import text_query
 from marsad.settings import REPO_ROOT, Settings

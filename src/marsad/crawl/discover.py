@@ -61,7 +61,8 @@ from defusedxml import ElementTree as SafeET
 
 from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.registry import Source
-from marsad.crawl.state import open_polls, open_seen, worker_id
+from marsad.crawl.state import worker_id
+from marsad.crawl.stores import open_polls, open_seen
 from marsad.dedup.urls import NON_ARTICLE_SEGMENTS, canonical_url, looks_like_article  # noqa: F401 (re-exported)
 from marsad.errors import Undecodable
 from marsad.settings import Settings
