@@ -19,8 +19,9 @@ import time
 import uuid
 from pathlib import Path
 
-from marsad.demo import airflow_bin, airflow_env, migrate_airflow
-from marsad.demo_site import build_sites, serve, write_registry
+from marsad.demo.airflow import airflow_bin, airflow_env, migrate_airflow
+from marsad.demo.server import serve
+from marsad.demo.site import build_sites, write_registry
 from marsad.kafka.clients import admin, ensure_topics, topic_names
 from marsad.settings import load_settings
 

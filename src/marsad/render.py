@@ -37,3 +37,35 @@ def print_hits(console, query: str, total: int, hits) -> None:
                           highlight=False)
         for s in h.snippets[:2]:
             console.print(f"   … {marked(s)} …", highlight=False)
+
+
+def print_status(st) -> None:
+    from marsad.observability import console
+
+    for s in st.services:
+        mark = "[green]running[/]" if s.running else "[red]stopped[/]"
+        console.print(f"{s.name:14} {mark}  pid={s.pid or '-'}  {s.url}  {s.version or ''}  log={s.log_path}",
+                      highlight=False)
+
+
+def describe_rule(r) -> str:
+    from rich.markup import escape
+
+    extra = "".join(f" {k}={v}" for k, v in (("source", r.source), ("language", r.language),
+                                              ("webhook", r.webhook)) if v)
+    return f"[bold]{r.name}[/]  «{escape(r.query)}»{escape(extra)}"
+
+
+def replay_progress(console, description: str):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]} pages/s"), TextColumn("ETA"), TimeRemainingColumn(),
+                    TimeElapsedColumn(), console=console)

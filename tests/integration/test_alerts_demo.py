@@ -7,7 +7,7 @@ import pytest
 from rich.console import Console
 
 from marsad.alerts.demo import load_demo_rules, show_alerts
-from marsad.demo_site import _CorpusBuilder
+from marsad.demo.site import _CorpusBuilder
 from marsad.index.templates import apply_templates
 from marsad.kafka.clients import ensure_topics
 from marsad.messages import utcnow
