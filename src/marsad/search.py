@@ -148,7 +148,7 @@ def text_query(query: str) -> dict[str, Any]:
     Shared by :func:`build_query` (search) and the alert rules (percolator queries), so an alert fires on
     exactly what a search for the same words finds. Syntax: :func:`parse_query`. Fields: ``title``/``text``
     (``marsad_arabic``: folded, proclitics and suffixes stripped) and ``title.exact``/``text.exact``
-    (``marsad_arabic_exact``: folded only), analyzers in ``index_templates/stories.json``.
+    (``marsad_arabic_exact``: folded only), analyzers in ``marsad/index/schema/stories.json``.
     Raises :class:`ValueError` for a query with nothing to search for.
     """
     alternatives = [[_part_clause(p) for p in alt] for alt in parse_query(query)]

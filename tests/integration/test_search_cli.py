@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from marsad.cli import app
-from marsad.evaluation.search_acceptance import index_documents
+from tests.quality.evaluation.search_acceptance import index_documents
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
 

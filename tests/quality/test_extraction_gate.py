@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from marsad.errors import Discard
-from marsad.evaluation.extraction import GoldPage, evaluate, markdown_table
+from tests.quality.evaluation.extraction import GoldPage, evaluate, markdown_table
 from marsad.extract.stage import extract_article
 from marsad.messages import utcnow
 

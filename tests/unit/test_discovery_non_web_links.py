@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from marsad.crawl.discover import feed_links
-from marsad.evaluation.fuzz import SitemapPass
+from tests.quality.evaluation.fuzz import SitemapPass
 
 GOOD = "https://www.example-news.com/news/2026/01/16/story-123456"
 BAD = ["ht4p://www.example-news.com/news/2026/01/16/story-1", "ftp://www.example-news.com/news/story-2",

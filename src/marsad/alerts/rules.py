@@ -5,7 +5,7 @@ A rule is ``{name, query, source?, language?, webhook?}``. It is stored in the r
 percolator query is :func:`marsad.search.text_query` of the rule's words (the same Arabic semantics as
 ``marsad search``) plus ``term`` filters on ``source`` / ``language``.
 
-The rules index is built at ``marsad templates apply`` from ``index_templates/alert-rules.json`` plus the stories
+The rules index is built at ``marsad templates apply`` from ``marsad/index/schema/alert-rules.json`` plus the stories
 template's analysis settings and field mappings (:func:`marsad.index.templates.rules_template`): a percolated story is analysed exactly as the
 stories index analyses it. When those change, :func:`marsad.index.templates.apply_alert_indices` moves the rules to a new index version.
 """
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from pydantic import BaseModel, ValidationError, field_validator
 
 from marsad.errors import ConfigError, TransientError

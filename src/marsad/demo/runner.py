@@ -6,7 +6,7 @@
 3. run each source's crawl DAG once with ``airflow dags test`` (real Airflow, SQLite metadata DB);
 4. drain the extract and index consumers;
 5. print the counts and three Arabic searches;
-6. print the alert events of ``alerts/rules.yaml`` (loaded before the crawl) read from the alerts topic;
+6. print the alert events of ``marsad/alerts/rules.yaml`` (loaded before the crawl) read from the alerts topic;
 7. replay the retained raw pages into the next index version and swap the alias (:func:`show_replay`);
    leave the stack running.
 

@@ -1,4 +1,4 @@
-"""The Arabic analysis chain of the stories index, as data for ``index_templates/stories.json``.
+"""The Arabic analysis chain of the stories index, as data for ``marsad/index/schema/stories.json``.
 
 Elasticsearch 7.10.2 without the ICU plugin has no Unicode normalisation token filter, so the folding Marsad
 needs before tokenising is spelled out as ``mapping`` char filters. Their rules are *generated* here from Marsad's

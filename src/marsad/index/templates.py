@@ -1,4 +1,4 @@
-"""Installing index templates (``index_templates/*.json``, the single source of the schema) and aliases.
+"""Installing index templates (``marsad/index/schema/*.json``, the single source of the schema) and aliases.
 
 ``apply_templates`` is idempotent: templates are (re)put, the first versioned stories index is created with
 the alias as its write index only when the alias does not exist yet; an existing alias is left alone.
@@ -18,9 +18,9 @@ import orjson
 
 from marsad.errors import ConfigError
 from marsad.index.es import Es, EsHttpError
-from marsad.settings import REPO_ROOT, Settings
+from marsad.settings import Settings
 
-TEMPLATES_DIR = REPO_ROOT / "index_templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "schema"
 
 
 def load_template(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
@@ -171,7 +171,6 @@ def rebuild_claims(settings: Settings, es: Es) -> int:
         "script": {"lang": "painless", "source": REBUILD_SCRIPT},
     }, params={"refresh": True})
     return int(resp.get("created", 0))
-    return done
 
 
 # --- index versions (replay into a new index, then move the aliases) -------------------------------------
@@ -282,12 +281,12 @@ def next_index_name(settings: Settings, es: Es) -> str:
     return f"{prefix}{max(versions, default=1) + 1}"
 
 
-# --- alert indices: rules (percolator) and alerts-sent ------------------------------------------------------------------------
+# --- alert indices: rules (percolator) and alerts-sent --------------------------------------------------
 def rules_template(settings: Settings, stories: dict[str, Any]) -> dict[str, Any]:
-    """The rules index template: ``index_templates/alert-rules.json`` + the stories template's ``analysis``
+    """The rules index template: ``marsad/index/schema/alert-rules.json`` + the stories template's ``analysis``
     settings and every story field mapping (so ``text_query`` finds the same fields and analyzers), with
-    ``_meta.schema_sha1`` over the assembled analysis + properties. Raises :class:`~marsad.errors.ConfigError` when a story field
-    collides with the rule's own fields (``query``, ``rule``)."""
+    ``_meta.schema_sha1`` over the assembled analysis + properties. Raises :class:`~marsad.errors.ConfigError` when a
+    story field collides with the rule's own fields (``query``, ``rule``)."""
     t = load_template("alert-rules")
     t["index_patterns"] = [f"{settings.alert_rules_alias}-v*"]
     analysis = copy.deepcopy(stories["template"]["settings"].get("analysis", {}))

@@ -208,7 +208,7 @@ def original_from_seed(seed_text: str) -> tuple[bytes, str]:
 def load_html(corpus: Path, es: EvalSet) -> None:
     """CNN ×4, chardet ×2, youm7 original + aggregator full/teaser, seed + rebuilt original (all positives)."""
     from marsad.errors import Discard
-    from marsad.evaluation.extraction import seed_html
+    from tests.quality.evaluation.extraction import seed_html
     from marsad.extract.stage import extract_article
 
     fetched = datetime(2026, 11, 29, tzinfo=timezone.utc)
@@ -440,7 +440,7 @@ def markdown_report(es: EvalSet, params: Params = DEFAULT, timing: str = "") -> 
         "`tests/quality/test_dedup_gate.py` (precision ≥ 0.99, recall ≥ 0.95 on pairs, 0 merges among same-event",
         "negatives). Code:",
         "`marsad.dedup.near` (fingerprints, LSH store, decision), `marsad.dedup.stories` (clustering, `dedup_jsonl`),",
-        "`marsad.evaluation.dedup` (data, labels, this report).",
+        "`tests.quality.evaluation.dedup` (data, labels, this report).",
         "",
         "## Result",
         "",
