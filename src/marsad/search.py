@@ -49,7 +49,7 @@ PROXIMITY_SLOP = 3
 """Slop of the phrase query for the unquoted words of a multi-word query: how many positions the words may move
 (Lucene ``PhraseQuery`` slop; stop words keep their position, so «مخازن للصواريخ بريف دمشق» matches «مخازن صواريخ
 دمشق» with slop 1). 3 keeps the words in one clause (an adjective or a stop word may come between them) and rejects
-«حامل» and «الطائرة» in unrelated sentences (issue #6 acceptance list)."""
+«حامل» and «الطائرة» in unrelated sentences."""
 
 EXACT_SLOP = 0
 """Slop of a quoted phrase on the exact subfields: the words in this order, adjacent (stop words count)."""

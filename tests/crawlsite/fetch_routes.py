@@ -261,7 +261,7 @@ ONETRUST_BANNER_AR = ('<div id="onetrust-consent-sdk"><div id="onetrust-banner-s
 
 @route("/f/onetrust-wall.html")
 def onetrust_wall(site: CrawlSite, req: Request) -> Response:
-    """Issue 14 item 5: an Arabic consent wall under the real article's og:title (OneTrust markup)."""
+    """An Arabic consent wall under the real article's og:title (OneTrust markup)."""
     body = ('<html lang="ar"><head><title>الحكومة تطرح سندات جديدة</title>'
             f'<meta property="og:title" content="الحكومة تطرح سندات جديدة">{ONETRUST_HEAD}</head><body>'
             f"{ONETRUST_BANNER_AR}</body></html>")

@@ -1,4 +1,4 @@
-"""A local trap site on 127.0.0.1 for crawl tests (issue #3): every case the crawler must handle politely.
+"""A local trap site on 127.0.0.1 for crawl tests: every case the crawler must handle politely.
 
 Routes are plain functions registered with :func:`route`; ``fetch_routes.py`` holds the fetch-side cases
 (robots, 304, 429, redirects, slow, oversized, gzip bomb, windows-1256, interstitial) and ``discovery_routes.py``

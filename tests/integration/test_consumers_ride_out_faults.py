@@ -89,7 +89,7 @@ def _group_members(settings, group: str) -> int:
 def test_index_consumer_pauses_through_an_elasticsearch_outage_and_resumes(private_stack, private_names, tmp_path):
     """ES down for longer than the old give-up (31 s): the consumer stays in its group with partitions paused, the
     reason and lag in its log and metrics, and indexes everything once ES is back — no human step."""
-    from tests.integration.test_review_index import article, produce, text_n
+    from tests.integration.test_index_worker_failure_modes import article, produce, text_n
 
     s = private_names
     ensure_topics(s)

@@ -92,7 +92,7 @@ def test_max_items_leaves_a_backlog_that_later_runs_return_even_after_304(settin
     assert first.urls == [crawl_site.url("/d/news/2026/11/29/first-story-about-gaza")]
     assert first.counts["backlog"] == 1
     from marsad.dedup.urls import canonical_url
-    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")  # seen URLs are canonical URLs (https for http, issue #14)
+    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")  # seen URLs are canonical URLs (https for http)
     seen.mark(canonical_url(crawl_site.url("/d/news/2026/11/29/first-story-about-gaza")), "trap")
     seen.close()
     second = discover_source(settings, source, now=T0 + timedelta(minutes=11))

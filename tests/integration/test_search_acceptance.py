@@ -1,4 +1,4 @@
-"""Issue #6 acceptance lists against the real Elasticsearch: the stories template, marsad.search.search.
+"""Search acceptance lists against the real Elasticsearch: the stories template, marsad.search.search.
 
 Every form of :mod:`tests.quality.evaluation.search_acceptance` is indexed in every spelling variant (plain, tashkeel,
 tatweel, presentation forms) into a per-test index created by ``templates apply``; each list's query must find

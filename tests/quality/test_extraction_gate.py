@@ -1,4 +1,4 @@
-"""Extraction quality gate on the corpus gold (floors pinned by issue 4; a drop fails the build).
+"""Extraction quality gate on the corpus gold (a drop fails the build).
 
 Floors: text F1 ≥ 0.95 on every Arabic page with full-text gold; 100 % of corpus dates (day, and minute where the
 gold has it); every must / must-not snippet; 100 % of the seed's parts (original site, title and date; header,

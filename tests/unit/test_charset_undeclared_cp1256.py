@@ -1,4 +1,4 @@
-"""Issue #14 item 2: windows-1256 / ISO-8859-6 pages with no declaration at all (no HTTP charset, no <meta>, no BOM)
+"""Windows-1256 / ISO-8859-6 pages with no declaration at all (no HTTP charset, no <meta>, no BOM)
 decode to Arabic — full pages, short pages, pages mostly Latin markup with a little Arabic — built from real corpus
 pages re-encoded; a Latin declaration on Arabic bytes loses to the Arabic reading; the per-source ``charset``
 override of sources.yaml is applied; non-Arabic pages are not forced into Arabic."""

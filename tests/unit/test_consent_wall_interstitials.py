@@ -2,7 +2,7 @@
 at extract (``Discard("interstitial-consent")``); an article that merely carries a CMP banner, or an article ABOUT
 cookies and privacy law, stays an article.
 
-Issue 14 item 5. Expected outcomes written before the code: every ``WALLS`` page → fetch rule ``<vendor>-consent-wall``
+Expected outcomes written before the code: every ``WALLS`` page → fetch rule ``<vendor>-consent-wall``
 (or ``consent-wording-wall`` without CMP markup) and extract discard ``interstitial-consent`` naming the vendor;
 every ``ARTICLES`` page → no fetch rule, an article holding its body. Before the fix the Arabic walls passed both
 (indexed under the real og:title; only a wall *titled* as a consent request was caught).

@@ -1,5 +1,5 @@
 """Feed items and sitemap entries whose link is not an http(s) URL with a host (``ht4p://…`` — a one-bit flip found by
-the fuzzer, issue 14 item 9 — ``ftp://``, ``gopher://``, ``http:///path``) are counted ``bad-link`` at discovery,
+the fuzzer — ``ftp://``, ``gopher://``, ``http:///path``) are counted ``bad-link`` at discovery,
 as section pages already did, instead of entering the frontier."""
 
 from __future__ import annotations

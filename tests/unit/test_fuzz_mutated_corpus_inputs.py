@@ -1,5 +1,5 @@
 """Fuzz: mutated real corpus inputs through charset decoding, the extract stage, feed / section / sitemap discovery
-and WARC reading (issue 14 item 9; harness and mutations in :mod:`tests.quality.evaluation.fuzz`).
+and WARC reading (harness and mutations in :mod:`tests.quality.evaluation.fuzz`).
 
 Every outcome is typed — an article, a ``Discard`` / ``PermanentError`` with its reason, a discovery count reason, a
 WARC skip reason or a ``ConfigError`` naming the file — and nothing else may escape. A small derandomized sample

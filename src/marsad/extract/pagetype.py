@@ -232,7 +232,7 @@ def consent_wall(text: str, html: str) -> str | None:
 
     The same verdict as the fetch side's consent rules (:func:`marsad.crawl.interstitial.consent_verdict`), on
     trafilatura's ``text`` (which keeps the CMP containers' text, the buttons and even a 68-character wall); the
-    vendor is looked up in the page's markup. Issue 14, item 5: a wall served under the real article's og:title was
+    vendor is looked up in the page's markup. A wall served under the real article's og:title was
     indexed and fired an alert on the title."""
     verdict = consent_verdict(text.splitlines())
     if not verdict.is_wall:

@@ -1,4 +1,4 @@
-"""Fuzzing the input side of Marsad with mutated real corpus inputs (issue 14 item 9).
+"""Fuzzing the input side of Marsad with mutated real corpus inputs.
 
 Targets (each takes bytes and returns a typed outcome ``(kind, reason)``; any other exception escapes and is a bug):
 
@@ -52,7 +52,7 @@ CONTENT_TYPES = (
     "text/html; charset=\"\"", "text/html; charset=" + "x" * 300, "text/html; charset=utf-8; charset=latin-1",
     "application/rss+xml", "application/xml; charset=windows-1256", "text/xml; charset=bogus",
 )
-"""``Content-Type`` headers from bug reports of news crawlers: broken and absurd charset names (issue 14 item 3)."""
+"""``Content-Type`` headers from bug reports of news crawlers: broken and absurd charset names."""
 
 TOKENS = (
     b'<meta charset="windows-1256">', b'<meta charset="hex">', b'<meta charset="base64">', b'<meta charset="zlib">',

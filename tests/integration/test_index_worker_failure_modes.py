@@ -1,4 +1,4 @@
-"""Review (adversarial) tests of the index worker: per-item failures, crashes, races, huge texts."""
+"""The index worker under failure: a per-item rejection is dead-lettered and the rest indexed, a crash between write and commit redelivers idempotently, racing workers and lost/late owners keep one story, huge texts index and search."""
 
 from __future__ import annotations
 

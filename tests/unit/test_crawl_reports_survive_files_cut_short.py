@@ -1,4 +1,4 @@
-"""Review 3: crawl reports under crashes. A report or batches file cut short (a task killed while writing; the
+"""Crawl reports under crashes. A report or batches file cut short (a task killed while writing; the
 health DAG reading while a fetch task writes) must not take down the health view or every later fetch task."""
 
 from __future__ import annotations

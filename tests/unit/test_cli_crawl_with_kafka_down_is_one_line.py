@@ -1,4 +1,4 @@
-"""Review 3: `marsad crawl` and `marsad ingest-warc` with Kafka down (a closed port) end with a one-line error and
+"""`marsad crawl` and `marsad ingest-warc` with Kafka down (a closed port) end with a one-line error and
 exit 1, not a traceback; nothing is marked seen."""
 
 from __future__ import annotations
