@@ -31,8 +31,8 @@ def base_settings() -> Settings:
 @pytest.fixture(scope="session")
 def services(base_settings: Settings) -> Settings:
     """Checks that the real Kafka and Elasticsearch answer; fails in CI, skips elsewhere."""
-    from confluent_kafka.admin import AdminClient
     from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
 
     from marsad.errors import TransientError
     from marsad.index.es import Es

@@ -25,7 +25,7 @@ from marsad.errors import Discard
 from marsad.extract.stage import extract_article
 from marsad.settings import REPO_ROOT, Settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: the gold sets live in tests/quality/evaluation
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: gold sets in tests/quality/evaluation
 from tests.quality.evaluation.extraction import evaluate, gold_pages, markdown_table, prf
 
 FETCHED = datetime(2026, 11, 29, tzinfo=timezone.utc)

@@ -2,7 +2,8 @@
 
 Usage: ``PYTHONPATH=src .venv/bin/python benchmarks/fuzz/run.py [--cases 10000] [--write-docs]``
 
-Harness and mutations: :mod:`tests.quality.evaluation.fuzz` (the same as ``tests/unit/test_fuzz_mutated_corpus_inputs.py``,
+Harness and mutations: :mod:`tests.quality.evaluation.fuzz` (the same as
+``tests/unit/test_fuzz_mutated_corpus_inputs.py``,
 which runs a small sample). Cases are split evenly over the targets; hypothesis is derandomized (fixed seed), so a
 run is reproducible. Per case: the typed outcome or the escaping exception (a bug: its input is saved under
 ``--failures``, default a temporary directory, for a reproducer), and the wall time of the call
@@ -30,7 +31,7 @@ from hypothesis import strategies as st
 
 from marsad.settings import Settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: the gold sets live in tests/quality/evaluation
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: gold sets in tests/quality/evaluation
 from tests.quality.evaluation.fuzz import CONTENT_TYPES, TARGETS, Harness, mutated
 
 REPO = Path(__file__).resolve().parents[2]

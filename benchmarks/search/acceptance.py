@@ -21,7 +21,7 @@ from marsad.index.templates import apply_templates
 from marsad.search import search
 from marsad.settings import REPO_ROOT, Settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: the gold sets live in tests/quality/evaluation
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: gold sets in tests/quality/evaluation
 from tests.quality.evaluation.search_acceptance import (
     LISTS,
     VARIANTS,

@@ -13,7 +13,8 @@ from marsad.search import HL_POST, HL_PRE
 
 
 def print_hits(console, query: str, total: int, hits) -> None:
-    """Print search hits for a terminal: title (matched words highlighted), source, date, URL, republishers, snippets."""
+    """Print search hits for a terminal: title (matched words highlighted), source, date, URL, republishers,
+    snippets."""
     def marked(s: str) -> str:
         return escape(" ".join(s.split())).replace(HL_PRE, "[bold yellow]").replace(HL_POST, "[/]")
 

@@ -50,7 +50,7 @@ class Record:
     timestamp_ms: int | None = None
 
     @classmethod
-    def from_message(cls, msg: Any) -> "Record":
+    def from_message(cls, msg: Any) -> Record:
         """From a ``confluent_kafka.Message`` (duck-typed: the contract does not import the client)."""
         ts_type, ts = msg.timestamp()
         return cls(

@@ -88,7 +88,6 @@ class CrawlSite:
 
             def _send(self, resp: Response) -> None:
                 self.send_response(resp.status)
-                body_parts = resp.chunks if resp.chunks is not None else [resp.body]
                 headers = dict(resp.headers)
                 if "Content-Length" not in headers and resp.chunks is None:
                     headers["Content-Length"] = str(len(resp.body))
@@ -124,7 +123,7 @@ class CrawlSite:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
-    def __enter__(self) -> "CrawlSite":
+    def __enter__(self) -> CrawlSite:
         self._thread.start()
         return self
 

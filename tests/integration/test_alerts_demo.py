@@ -1,4 +1,5 @@
-"""The demo's alert steps (``marsad.alerts.demo``) in isolation: rules loaded from marsad/alerts/rules.yaml, the seed page
+"""The demo's alert steps (``marsad.alerts.demo``) in isolation: rules loaded from marsad/alerts/rules.yaml, the seed
+page
 ingested as the demo serves it, the alert events printed from the alerts topic."""
 
 from __future__ import annotations

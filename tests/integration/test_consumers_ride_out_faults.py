@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
@@ -56,7 +55,7 @@ def _wait_exit(proc, log: Path, timeout_s: float = EXIT_WAIT_S) -> int:
     except Exception:
         proc.kill()
         proc.wait()
-        raise AssertionError(f"consumer did not finish; log:\n{log.read_text()[-3000:]}")
+        raise AssertionError(f"consumer did not finish; log:\n{log.read_text()[-3000:]}") from None
 
 
 def _metric(port: int, name: str) -> list[tuple[str, float]]:

@@ -6,7 +6,6 @@ import gzip
 import os
 from datetime import datetime, timezone
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

@@ -1,4 +1,6 @@
-"""Discovery: a malformed link or <base href> is counted, not fatal; Arabic links in section pages and feeds are decoded with the resource's own charset. Real HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path publishes."""
+"""Discovery: a malformed link or <base href> is counted, not fatal; Arabic links in section pages and feeds are
+decoded with the resource's own charset. Real HTTP against a local server (:mod:`tests.integration.routed_site`), real
+SQLite state, real Kafka where the path publishes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Fetch failures that are a reason, not a crash: a gzip body cut short is bad encoding; a host name the IDNA codec rejects is bad-url for that URL only. Real HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path publishes."""
+"""Fetch failures that are a reason, not a crash: a gzip body cut short is bad encoding; a host name the IDNA codec
+rejects is bad-url for that URL only. Real HTTP against a local server (:mod:`tests.integration.routed_site`), real
+SQLite state, real Kafka where the path publishes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Kafka down while publishing: a pending frontier URL is not charged an attempt it never had, so it is not abandoned. Real HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path publishes."""
+"""Kafka down while publishing: a pending frontier URL is not charged an attempt it never had, so it is not abandoned.
+Real HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path
+publishes."""
 
 from __future__ import annotations
 

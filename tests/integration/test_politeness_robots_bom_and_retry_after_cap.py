@@ -1,4 +1,6 @@
-"""robots.txt with a byte order mark still disallows; a Retry-After beyond the cap holds the host for later URLs. Real HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path publishes."""
+"""robots.txt with a byte order mark still disallows; a Retry-After beyond the cap holds the host for later URLs. Real
+HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path
+publishes."""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.quality.evaluation.search_acceptance import LISTS, documents, evaluate, index_documents
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
 from marsad.search import search, text_query
+from tests.quality.evaluation.search_acceptance import LISTS, documents, evaluate, index_documents
 
 pytestmark = pytest.mark.services
 

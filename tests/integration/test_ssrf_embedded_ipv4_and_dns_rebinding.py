@@ -1,4 +1,6 @@
-"""SSRF guard: IPv4 addresses embedded in IPv6 are checked like IPv4; the connection goes to the address that was checked (no DNS rebinding). Real HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path publishes."""
+"""SSRF guard: IPv4 addresses embedded in IPv6 are checked like IPv4; the connection goes to the address that was
+checked (no DNS rebinding). Real HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state,
+real Kafka where the path publishes."""
 
 from __future__ import annotations
 

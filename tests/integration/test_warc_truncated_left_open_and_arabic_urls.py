@@ -1,4 +1,6 @@
-"""The WARC archive: a truncated record is skipped (not published as a whole page), a file left .open by a dead process is recovered, an Arabic URL or header is archived and published. Real HTTP against a local server (:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path publishes."""
+"""The WARC archive: a truncated record is skipped (not published as a whole page), a file left .open by a dead process
+is recovered, an Arabic URL or header is archived and published. Real HTTP against a local server
+(:mod:`tests.integration.routed_site`), real SQLite state, real Kafka where the path publishes."""
 
 from __future__ import annotations
 

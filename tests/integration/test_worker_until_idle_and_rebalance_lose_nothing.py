@@ -1,4 +1,5 @@
-"""The generic worker loop: --until-idle ends only on an empty partition, a rebalance during a slow batch loses nothing."""
+"""The generic worker loop: --until-idle ends only on an empty partition, a rebalance during a slow batch loses
+nothing."""
 
 from __future__ import annotations
 

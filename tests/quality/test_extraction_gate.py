@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from marsad.errors import Discard
-from tests.quality.evaluation.extraction import GoldPage, evaluate, markdown_table
 from marsad.extract.stage import extract_article
 from marsad.messages import utcnow
+from tests.quality.evaluation.extraction import GoldPage, evaluate, markdown_table
 
 F1_FLOOR = 0.95
 

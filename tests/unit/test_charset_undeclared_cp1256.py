@@ -85,7 +85,7 @@ def test_source_charset_override_beats_a_wrong_meta(override, codec):
 
 
 def test_source_charset_override_does_not_beat_valid_utf8_or_a_bom():
-    raw = f"<html><body><p>{ARABIC}</p></body></html>".encode("utf-8")
+    raw = f"<html><body><p>{ARABIC}</p></body></html>".encode()
     assert decode_html(raw, None, charset="windows-1256") == (raw.decode("utf-8"), "utf-8")
     bom = codecs.BOM_UTF8 + raw
     assert decode_html(bom, None, charset="windows-1256")[1] == "utf-8"

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
 
 import pytest
 
-from marsad.settings import Settings
-
 from marsad.extract.decode import decode_html
+from marsad.settings import Settings
 
 CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 CHARDET = CORPUS / "chardet"

@@ -22,8 +22,8 @@ hypothesis = pytest.importorskip("hypothesis")  # the dev extra; with CI=true a 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.quality.evaluation.fuzz import CONTENT_TYPES, Harness, mutated, seeds  # noqa: E402
 from tests.conftest import CORPUS  # noqa: E402
+from tests.quality.evaluation.fuzz import CONTENT_TYPES, Harness, mutated, seeds  # noqa: E402
 
 EXAMPLES = {"decode": 80, "extract": 50, "feed": 60, "section": 60, "sitemap": 60, "warc": 80}
 """Examples per target in ``make test`` (390 in all)."""

@@ -64,7 +64,8 @@ def _imports(tree: ast.AST, module: str, is_package: bool, modules: set[str]) ->
                 origin = node.module or ""
             if origin.split(".")[0] == PACKAGE:
                 for alias in node.names:
-                    target = resolve(f"{origin}.{alias.name}") if f"{origin}.{alias.name}" in modules else resolve(origin)
+                    name = f"{origin}.{alias.name}"
+                    target = resolve(name) if name in modules else resolve(origin)
                     if target:
                         found.add(target)
         for child in ast.iter_child_nodes(node):
@@ -80,7 +81,8 @@ def import_graph(src: Path = SRC) -> dict[str, set[str]]:
     files = {_module_name(p, src): p for p in sorted((src / PACKAGE).rglob("*.py"))}
     modules = set(files)
     return {
-        name: _imports(ast.parse(path.read_text(encoding="utf-8"), str(path)), name, path.name == "__init__.py", modules)
+        name: _imports(ast.parse(path.read_text(encoding="utf-8"), str(path)), name, path.name == "__init__.py",
+                       modules)
         for name, path in files.items()
     }
 

@@ -10,8 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
-from marsad.crawl.politeness import (RobotsRules, backoff_s, host_key, parse_retry_after,
-                                     robots_origin)
+from marsad.crawl.politeness import RobotsRules, backoff_s, host_key, parse_retry_after, robots_origin
 from marsad.settings import Settings
 
 

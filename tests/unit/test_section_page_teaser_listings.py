@@ -41,7 +41,7 @@ AR = [
 ]
 EN = [
     ("Parliament passes the new budget after a long night session",
-     "Lawmakers approved the budget by a narrow margin after amendments on fuel subsidies were dropped late on Tuesday."),
+     "Lawmakers approved the budget by a narrow margin after amendments on fuel subsidies were dropped late on Tuesday."),  # noqa: E501 - test data on one line
     ("Gold prices climb for a third week on local markets",
      "Local gold prices rose again, driven by the global ounce and a weaker currency, traders in the capital said."),
     ("Foreign minister discusses refugee returns with his French counterpart",

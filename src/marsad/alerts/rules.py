@@ -6,8 +6,10 @@ percolator query is :func:`marsad.search.text_query` of the rule's words (the sa
 ``marsad search``) plus ``term`` filters on ``source`` / ``language``.
 
 The rules index is built at ``marsad templates apply`` from ``marsad/index/schema/alert-rules.json`` plus the stories
-template's analysis settings and field mappings (:func:`marsad.index.templates.rules_template`): a percolated story is analysed exactly as the
-stories index analyses it. When those change, :func:`marsad.index.templates.apply_alert_indices` moves the rules to a new index version.
+template's analysis settings and field mappings (:func:`marsad.index.templates.rules_template`): a percolated story is
+analysed exactly as the
+stories index analyses it. When those change, :func:`marsad.index.templates.apply_alert_indices` moves the rules to a
+new index version.
 """
 
 from __future__ import annotations

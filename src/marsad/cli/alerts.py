@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -33,9 +32,9 @@ def _alerts_call(fn):
 
 def alerts_add(name: str = typer.Argument(..., help="Rule name (slug: a-z 0-9 - _)."),
                query: str = typer.Argument(..., help="Words to watch, same semantics as `marsad search`."),
-               source: Optional[str] = typer.Option(None, "--source", help="Only stories from this source."),
-               language: Optional[str] = typer.Option(None, "--language", help="Only stories in this language."),
-               webhook: Optional[str] = typer.Option(None, "--webhook", help="Also POST each alert here."),
+               source: str | None = typer.Option(None, "--source", help="Only stories from this source."),
+               language: str | None = typer.Option(None, "--language", help="Only stories in this language."),
+               webhook: str | None = typer.Option(None, "--webhook", help="Also POST each alert here."),
                replace: bool = typer.Option(False, "--replace", help="Overwrite a rule of the same name.")) -> None:
     """Add an alert rule (stored as a percolator query; fires once per new matching story)."""
     from marsad.alerts.rules import make_rule
@@ -71,7 +70,8 @@ def alerts_remove(name: str = typer.Argument(...)) -> None:
 
 
 def alerts_load(file: Path = typer.Argument(..., callback=input_file, help="YAML: rules: [{name, query, ...}]"),
-                prune: bool = typer.Option(False, "--prune", help="Also remove stored rules absent from the file.")) -> None:
+                prune: bool = typer.Option(False, "--prune",
+                                           help="Also remove stored rules absent from the file.")) -> None:
     """Sync rules from a YAML file (idempotent). Nothing is changed when any entry is invalid."""
     from marsad.alerts.rules import parse_rules_file
     from marsad.observability import console
@@ -87,11 +87,11 @@ def alerts_load(file: Path = typer.Argument(..., callback=input_file, help="YAML
 
 
 def alerts_test(rule_or_query: str = typer.Argument(..., help="A stored rule's name, or words to try."),
-                text: Optional[str] = typer.Option(None, "--text", help="Try this text instead of stored stories."),
+                text: str | None = typer.Option(None, "--text", help="Try this text instead of stored stories."),
                 title: str = typer.Option("", "--title", help="With --text: the title."),
-                source: Optional[str] = typer.Option(None, "--source", help="Ad-hoc query: source filter; "
+                source: str | None = typer.Option(None, "--source", help="Ad-hoc query: source filter; "
                                                      "with --text: the text's source."),
-                language: Optional[str] = typer.Option(None, "--language"),
+                language: str | None = typer.Option(None, "--language"),
                 size: int = typer.Option(10, "--size")) -> None:
     """Show which stored stories (or a given --text) a rule or query matches. Exit 1 when nothing matches."""
     from rich.markup import escape
@@ -123,7 +123,8 @@ def alerts_test(rule_or_query: str = typer.Argument(..., help="A stored rule's n
         raise typer.Exit(1)
 
 
-def alerts_deliver(until_idle: bool = typer.Option(False, "--until-idle", help="Stop once the topic is drained.")) -> None:
+def alerts_deliver(until_idle: bool = typer.Option(False, "--until-idle",
+                                                   help="Stop once the topic is drained.")) -> None:
     """Run the webhook consumer: alerts topic → each rule's webhook (retries, then the dead-letter topic)."""
     from marsad.alerts.webhook import webhook_worker
     from marsad.observability import console

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 
@@ -11,7 +10,8 @@ from marsad.cli.common import cannot_run, cli_settings, fail
 
 
 def consume(stage: str = typer.Argument(..., help="extract | index | all"),
-            until_idle: bool = typer.Option(False, "--until-idle", help="Stop once the input topics are drained.")) -> None:
+            until_idle: bool = typer.Option(False, "--until-idle",
+                                            help="Stop once the input topics are drained.")) -> None:
     """Run consumers: extract (raw pages → articles), index (articles → Elasticsearch), or all."""
     import multiprocessing
 
@@ -65,8 +65,8 @@ def _run_stage(name: str) -> None:
         sys.exit(exc.exit_code)
 
 
-def audit(since: Optional[str] = typer.Option(None, "--since", help="ISO 8601; raw pages published at or after."),
-          until: Optional[str] = typer.Option(None, "--until", help="ISO 8601; raw pages published before."),
+def audit(since: str | None = typer.Option(None, "--since", help="ISO 8601; raw pages published at or after."),
+          until: str | None = typer.Option(None, "--until", help="ISO 8601; raw pages published before."),
           as_json: bool = typer.Option(False, "--json", help="Print the counts as one JSON object.")) -> None:
     """Reconcile the raw-pages topic with the ledger: every raw page must be a story, a republication, a duplicate,
     discarded or dead-lettered, and no URL in two stories. Exit 1 when a page is unaccounted or a URL doubled."""

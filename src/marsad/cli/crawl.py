@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from marsad.cli.common import cli_settings, fail, input_file
 
 
-def crawl(source: Optional[str] = typer.Option(None, "--source", help="Only this source (default: all enabled).")) -> None:
+def crawl(source: str | None = typer.Option(None, "--source", help="Only this source (default: all enabled).")) -> None:
     """One crawl cycle: feeds, sitemaps, section pages → new article pages → raw-pages topic (as the DAG does)."""
     from marsad.crawl.registry import load_registry
     from marsad.crawl.run import crawl_source

@@ -7,7 +7,8 @@ import typer
 from marsad.cli.common import cli_settings
 
 
-def demo(keep_site: bool = typer.Option(False, "--keep-site", help="Keep serving the demo site (Ctrl-C ends).")) -> None:
+def demo(keep_site: bool = typer.Option(False, "--keep-site",
+                                       help="Keep serving the demo site (Ctrl-C ends).")) -> None:
     """The README's main job: stack up, templates, crawl the bundled pages with Airflow, consume, search."""
     import os
 

@@ -1,10 +1,10 @@
-"""``marsad extract`` and ``marsad dedup``: the pipeline's extraction and story clustering on local files, no services."""
+"""``marsad extract`` and ``marsad dedup``: the pipeline's extraction and story clustering on local files, no
+services."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,7 +13,7 @@ from marsad.cli.common import aware_instant, fail, input_file, time_zone, web_ur
 
 def extract(file: Path = typer.Argument(..., callback=input_file),
             url: str = typer.Option(..., "--url"),
-            fetched_at: Optional[str] = typer.Option(None, "--fetched-at", help="ISO 8601; default now."),
+            fetched_at: str | None = typer.Option(None, "--fetched-at", help="ISO 8601; default now."),
             tz: str = typer.Option("UTC", "--tz", help="Time zone for dates without one.")) -> None:
     """Print one Article as JSON for an HTML file."""
     from marsad.errors import Discard
@@ -30,8 +30,9 @@ def extract(file: Path = typer.Argument(..., callback=input_file),
     sys.stdout.write(art.to_json().decode() + "\n")
 
 
-def dedup(file: Path = typer.Argument(..., callback=input_file, help="JSON lines {id, url, title, text, published_at?}"),
-          output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout.")) -> None:
+def dedup(file: Path = typer.Argument(..., callback=input_file,
+                                     help="JSON lines {id, url, title, text, published_at?}"),
+          output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout.")) -> None:
     """Offline story clustering of an export: lines {id, story_id, duplicate_of, similarity}, input order."""
     import tempfile
 

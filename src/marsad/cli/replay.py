@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 
@@ -12,8 +11,8 @@ from marsad.render import replay_progress
 
 
 def replay(start: str = typer.Option(..., "--from", help="ISO 8601; Kafka record time to start at (no offset = UTC)."),
-           end: Optional[str] = typer.Option(None, "--to", help="ISO 8601, exclusive; default: the topic's end now."),
-           source: Optional[str] = typer.Option(None, "--source", help="Only raw pages of this source."),
+           end: str | None = typer.Option(None, "--to", help="ISO 8601, exclusive; default: the topic's end now."),
+           source: str | None = typer.Option(None, "--source", help="Only raw pages of this source."),
            index: str = typer.Option(..., "--index", help="New index version, e.g. marsad-stories-v2."),
            swap: bool = typer.Option(False, "--swap", help="Move the read aliases to the new index when done."),
            as_json: bool = typer.Option(False, "--json", help="Print the counts as one JSON object.")) -> None:
@@ -65,8 +64,8 @@ def replay(start: str = typer.Option(..., "--from", help="ISO 8601; Kafka record
                       f"or search {index} directly", highlight=False)
 
 
-def dlq_replay(reason: Optional[str] = typer.Option(None, "--reason", help="Only dead letters with this reason slug."),
-               since: Optional[str] = typer.Option(None, "--since", help="Only letters dead-lettered at/after (ISO)."),
+def dlq_replay(reason: str | None = typer.Option(None, "--reason", help="Only dead letters with this reason slug."),
+               since: str | None = typer.Option(None, "--since", help="Only letters dead-lettered at/after (ISO)."),
                dry_run: bool = typer.Option(False, "--dry-run", help="Count only: nothing produced or committed."),
                as_json: bool = typer.Option(False, "--json", help="Print the counts as one JSON object.")) -> None:
     """Put dead-lettered records back on their original topic (each once per consumer group); counts per reason."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 
@@ -11,13 +10,14 @@ from marsad.cli.common import cli_settings, fail
 from marsad.render import print_hits
 
 
-def search(query: str = typer.Argument(..., help='Words (near each other), "exact phrase" or «…», alternatives with OR.'),
+def search(query: str = typer.Argument(..., help='Words (near each other), "exact phrase" or «…», '
+                                               'alternatives with OR.'),
            as_json: bool = typer.Option(False, "--json", help="One JSON object per hit, one per line (orjson)."),
-           since: Optional[str] = typer.Option(None, "--since", help="Published at or after: ISO date or date-time "
+           since: str | None = typer.Option(None, "--since", help="Published at or after: ISO date or date-time "
                                                "(2026-01-08, 2026-01-08T11:42+02:00); naive = UTC."),
-           until: Optional[str] = typer.Option(None, "--until", help="Published before (ISO, as --since)."),
-           source: Optional[str] = typer.Option(None, "--source", help="Only stories of this source (sources.yaml name)."),
-           language: Optional[str] = typer.Option(None, "--language", help="Only stories in this language (e.g. ar)."),
+           until: str | None = typer.Option(None, "--until", help="Published before (ISO, as --since)."),
+           source: str | None = typer.Option(None, "--source", help="Only stories of this source (sources.yaml name)."),
+           language: str | None = typer.Option(None, "--language", help="Only stories in this language (e.g. ar)."),
            sort: str = typer.Option("relevance", "--sort", help="relevance | date (newest first)"),
            size: int = typer.Option(10, "--size", min=1, max=10_000, help="How many stories to show.")) -> None:
     """Search stories (one hit per story, republications counted) with Arabic analysis; highlighted snippets."""

@@ -33,8 +33,7 @@ import httpx
 
 from marsad.crawl import interstitial
 from marsad.crawl.archive import WarcArchive
-from marsad.crawl.politeness import (ROBOTS_MAX_BYTES, RobotsRules, backoff_s, host_key, parse_retry_after,
-                                     robots_origin)
+from marsad.crawl.politeness import ROBOTS_MAX_BYTES, RobotsRules, backoff_s, host_key, parse_retry_after, robots_origin
 from marsad.crawl.registry import Source
 from marsad.crawl.stores import open_politeness
 from marsad.dedup.urls import canonical_url
@@ -338,8 +337,9 @@ class Fetcher:
             raise FetchRefused("http-error", url, f"{type(exc).__name__} {exc}") from exc
         if self.archive is not None:
             # the URL as requested (percent-encoded, IDNA host): WARC headers are ASCII (WARC/1.1 §5.15: a URI)
-            self.archive.write(url=str(resp.request.url), fetched_at=fetched_at, request_headers=list(resp.request.headers.items()),
-                               status=resp.status_code, reason=resp.reason_phrase, http_version=resp.http_version,
+            self.archive.write(url=str(resp.request.url), fetched_at=fetched_at,
+                               request_headers=list(resp.request.headers.items()), status=resp.status_code,
+                               reason=resp.reason_phrase, http_version=resp.http_version,
                                response_headers=list(resp.headers.items()), body=body, ip=ip)
         return resp, body
 

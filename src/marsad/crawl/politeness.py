@@ -22,8 +22,8 @@ import random
 import sqlite3
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 if TYPE_CHECKING:
-    from marsad.settings import Settings
+    pass
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Crawl state shared by every crawl worker: seen URLs, the frontier, and poll state of feeds/sitemaps/sections.
 
-Two stores behind one interface, chosen by ``settings.crawl_state_url`` (:func:`marsad.crawl.stores.open_seen`, :func:`~marsad.crawl.stores.open_polls`):
+Two stores behind one interface, chosen by ``settings.crawl_state_url`` (:func:`marsad.crawl.stores.open_seen`,
+:func:`~marsad.crawl.stores.open_polls`):
 
 * unset (the default, ``make demo``): one SQLite file (``<crawl_dir>/seen.sqlite``) in WAL mode. It survives
   restarts and is safe for several crawl processes on one machine (readers never block, writers are serialised by

@@ -27,7 +27,8 @@ def open_seen(settings: Settings) -> SeenUrls:
 
 
 def open_polls(settings: Settings, min_s: float, max_s: float) -> PollState:
-    """Poll state of ``settings`` (same store as :func:`open_seen`); bounds as in :class:`~marsad.crawl.state.PollState`."""
+    """Poll state of ``settings`` (same store as :func:`open_seen`); bounds as in
+    :class:`~marsad.crawl.state.PollState`."""
     if settings.crawl_state_url:
         from marsad.crawl.pgstate import PgPollState
 

@@ -154,10 +154,12 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
     for label, value, meaning in (
         ("discovered", crawl_counts.get("discovered", 0), "new article links in the feeds"),
         ("fetched", crawl_counts.get("fetched", 0), "article pages downloaded by the DAG tasks"),
-        ("published", crawl_counts.get("published", 0), f"raw pages acknowledged by Kafka ({settings.raw_pages_topic})"),
+        ("published", crawl_counts.get("published", 0),
+         f"raw pages acknowledged by Kafka ({settings.raw_pages_topic})"),
         ("extracted", ex["outcomes"].get("ok", 0), "articles produced by trafilatura"),
         ("discarded", ex["outcomes"].get("discarded", 0), "not articles (reason counted)"),
-        ("duplicates", ix["outcomes"].get("duplicate", 0), "copies joined to an existing story (same or near-same text)"),
+        ("duplicates", ix["outcomes"].get("duplicate", 0),
+         "copies joined to an existing story (same or near-same text)"),
         ("indexed", ix["outcomes"].get("indexed", 0), "story documents written"),
         ("dead-lettered", dlq, f"sent to {settings.dead_letter_topic} with a reason"),
     ):

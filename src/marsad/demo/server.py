@@ -54,7 +54,7 @@ def _routes(sites: Mapping[str, Site]) -> dict[str, _Response]:
     home = "\n".join(f'<li><a href="/{s.name}/">{html.escape(s.label)}</a></li>' for s in sites.values())
     add("/", _Response(HTML_UTF8, f'<!DOCTYPE html>\n<html lang="ar" dir="rtl"><head><meta charset="utf-8">'
                                   f"<title>Marsad demo</title></head><body><ul>\n{home}\n</ul></body></html>\n"
-                                  .encode("utf-8")))  # fmt: skip
+                                  .encode()))  # fmt: skip
     for site in sites.values():
         add(f"/{site.name}/", _Response(HTML_UTF8, render_index(site.name, site.label, site.pages)))
         add(f"/{site.name}/feed.xml", _Response(RSS_TYPE, site.feed_xml))

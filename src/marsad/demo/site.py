@@ -3,7 +3,8 @@
 :func:`build_sites` turns the corpus (``settings.corpus_dir``, see ``corpus/README.md``) into several *sites*: each
 site is a set of pages under ``/<site>/...`` plus an RSS 2.0 feed at ``/<site>/feed.xml``. Real HTML pages are served
 byte-exact from the corpus; a few pages are generated at run time from plain-text corpus records (the aggregator seed
-story and the ANT-corpus documents behind the 2018 RSS feeds). :func:`marsad.demo.server.serve` runs the HTTP server in a
+story and the ANT-corpus documents behind the 2018 RSS feeds). :func:`marsad.demo.server.serve` runs the HTTP server in
+a
 background thread, :func:`write_registry` writes a sources registry (YAML) pointing the crawler at the feeds.
 
 When the corpus directory does not exist, :func:`build_sites` falls back to a small sample site shipped with the
@@ -249,7 +250,7 @@ def render_index(site: str, label: str, pages: Iterable[Page]) -> bytes:
         f'<title>{html.escape(label)}</title>\n<link rel="alternate" type="application/rss+xml" '
         f'href="/{site}/feed.xml">\n</head>\n<body>\n<h1>{html.escape(label)}</h1>\n<ul>\n{links}\n</ul>\n'
         "</body>\n</html>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _build_feed(*, label: str, site_url: str, items: list[_FeedItem]) -> bytes:
@@ -451,7 +452,8 @@ class _CorpusBuilder:
                 if value.get("file") == f.name:
                     url, title = key, value.get("title")
         path = f"/assabah{unquote(urlsplit(url).path)}" if url else f"/assabah/{f.name}"
-        return self.site("assabah", "الصباح (تونس)", "Africa/Tunis", [self.page(f, path, title=title, original_url=url)])
+        return self.site("assabah", "الصباح (تونس)", "Africa/Tunis",
+                         [self.page(f, path, title=title, original_url=url)])
 
     def fetch_util(self) -> Site | None:
         files = sorted((self.root / "fetch_util").glob("*.html"))
@@ -578,7 +580,7 @@ class _CorpusBuilder:
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<!-- Rewritten by marsad.demo_site from {self.rel(feed_file)}: item links point at the local demo "
             "server; items without a doc record were dropped. -->\n"
-        ).encode("utf-8")
+        ).encode()
         feed = header + ET.tostring(root, encoding="utf-8") + b"\n"
         logger.info("%s: %d feed items kept (%d pages), %d dropped", name, kept, len(pages), dropped)
         return Site(name, label, tz, self.base_url, tuple(pages.values()), feed, kept, True, dropped)

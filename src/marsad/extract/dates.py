@@ -63,9 +63,9 @@ import logging
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterator
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -311,7 +311,7 @@ def _time_near(s: str, start: int, end: int) -> tuple[int, int, int, timezone | 
 
 def _last(it: Iterator[re.Match[str]]) -> re.Match[str] | None:
     found = None
-    for found in it:
+    for found in it:  # noqa: B007 - the loop keeps the last match
         pass
     return found
 

@@ -17,7 +17,8 @@ percolation, the webhook consumer), so the rules below are written once:
 * **Dead letters.** :meth:`Transport.dead_letter` sends the original key/value/headers plus ``dlq.*`` headers.
 * **Ledger.** With ``ledger=True`` every record's outcome is produced to the outcomes topic in the same flush as the
   outputs (:mod:`marsad.ledger`), so an outcome is durable before the offset that produced it is committed.
-  Outputs carry their raw page's coordinates (:data:`~marsad.stage.RAW_HEADER`) and publish time (:data:`~marsad.stage.RAW_TS_HEADER`), copied
+  Outputs carry their raw page's coordinates (:data:`~marsad.stage.RAW_HEADER`) and publish time
+  (:data:`~marsad.stage.RAW_TS_HEADER`), copied
   from input to output, so the index stage's outcome names the raw page it came from.
 """
 
@@ -35,7 +36,7 @@ from marsad.errors import PermanentError, TransientError
 from marsad.kafka import clients
 from marsad.messages import dead_letter_headers
 from marsad.settings import Settings
-from marsad.stage import Outcome, Output, Record, lineage_headers
+from marsad.stage import Outcome, Record, lineage_headers
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,8 @@ class Transport:
 
 
 def retry_transient(fn: Callable[[], Any], *, what: str, logger: logging.Logger, backoff: Backoff,
-                    should_stop: Callable[[], bool] = lambda: False, sleep: Callable[[float], None] = time.sleep) -> Any:
+                    should_stop: Callable[[], bool] = lambda: False,
+                    sleep: Callable[[float], None] = time.sleep) -> Any:
     """Call ``fn`` until it does not raise :class:`TransientError`; wait ``backoff`` between attempts, log once per
     change of state. Re-raises the last error when ``backoff`` expires or ``should_stop()`` turns true."""
     state = StateLog(logger, what)

@@ -32,7 +32,7 @@ import re
 import tempfile
 from collections import Counter
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -92,7 +92,7 @@ _SEED_KIND = {"decode": "html", "extract": "html", "section": "html", "feed": "f
 WARC_SEED = "derived/warc/arabic-news-pages.warc.gz"
 
 
-@lru_cache(maxsize=None)
+@cache
 def seeds(kind: str, corpus: Path | None = None) -> tuple[bytes, ...]:
     """Seed inputs of ``kind`` (``html``, ``feed``, ``sitemap``, ``warc``) read from the corpus; files absent from
     this corpus copy are left out. ``warc`` seeds are the corpus WARC uncompressed, cut into a few record groups."""
@@ -175,8 +175,8 @@ def run_decode(body: bytes, content_type: str | None) -> str:
 def run_extract(body: bytes, content_type: str | None, settings: Settings) -> str:
     from marsad.errors import Discard, PermanentError
     from marsad.extract.stage import ExtractStage
-    from marsad.stage import Record
     from marsad.messages import RawPage, RawPageMeta
+    from marsad.stage import Record
 
     meta = RawPageMeta(url=PAGE_URL, final_url=PAGE_URL, canonical_url=PAGE_URL, status=200,
                        headers={"content-type": content_type} if content_type else {}, fetched_at=FETCHED_AT,

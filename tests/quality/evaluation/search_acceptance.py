@@ -12,8 +12,9 @@ the ways the same word reaches a page.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 FATHA, TATWEEL = "\u064e", "\u0640"
 
