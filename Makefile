@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test unit stop status clean-state
+.PHONY: install demo test unit lint stop status clean-state
 
 $(BIN)/.marsad-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,21 @@ install: $(BIN)/.marsad-installed
 demo: install
 	$(BIN)/marsad demo
 
-## make test: unit tests + integration/e2e tests against the real local Kafka and Elasticsearch
+## make test: lint (ruff, rules in pyproject.toml), then unit + integration/e2e tests against the real local Kafka and
+## Elasticsearch
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/marsad stack up
 	$(BIN)/pytest
 
 ## make unit: only the tests that need no services
 unit: install
+	$(BIN)/ruff check .
 	$(BIN)/pytest tests/unit
+
+## make lint: only ruff
+lint: install
+	$(BIN)/ruff check .
 
 stop:
 	$(BIN)/marsad stack down

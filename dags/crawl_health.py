@@ -30,7 +30,8 @@ def crawl_health():
 
         from airflow.sdk.exceptions import AirflowFailException
 
-        from marsad.crawl.health import crawl_health as run, health_path
+        from marsad.crawl.health import crawl_health as run
+        from marsad.crawl.health import health_path
         from marsad.crawl.registry import load_registry
         from marsad.settings import load_settings
 

@@ -34,7 +34,8 @@ def marsad_replay():
     def replay() -> dict:
         from airflow.sdk import get_current_context
 
-        from marsad.replay import parse_instant, replay as run
+        from marsad.replay import parse_instant
+        from marsad.replay import replay as run
         from marsad.settings import load_settings
 
         p = get_current_context()["params"]

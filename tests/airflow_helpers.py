@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from marsad.demo import airflow_bin, airflow_env
+from marsad.demo.airflow import airflow_bin, airflow_env
 from marsad.settings import Settings
 
 DAGBAG_SCRIPT = """

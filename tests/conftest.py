@@ -31,8 +31,8 @@ def base_settings() -> Settings:
 @pytest.fixture(scope="session")
 def services(base_settings: Settings) -> Settings:
     """Checks that the real Kafka and Elasticsearch answer; fails in CI, skips elsewhere."""
-    from confluent_kafka.admin import AdminClient
     from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
 
     from marsad.errors import TransientError
     from marsad.index.es import Es
@@ -116,17 +116,17 @@ class CrawlStore:
         self.kind, self.settings = kind, settings
 
     def seen(self):
-        from marsad.crawl.state import open_seen
+        from marsad.crawl.stores import open_seen
 
         return open_seen(self.settings)
 
     def polls(self, min_s: float, max_s: float):
-        from marsad.crawl.state import open_polls
+        from marsad.crawl.stores import open_polls
 
         return open_polls(self.settings, min_s, max_s)
 
     def politeness(self):
-        from marsad.crawl.politeness import open_politeness
+        from marsad.crawl.stores import open_politeness
 
         return open_politeness(self.settings)
 

@@ -36,8 +36,8 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from marsad.alerts.rules import RuleStore, make_rule
-from marsad.demo_site import render_article
 from marsad.dedup.urls import canonical_url
+from marsad.demo.site import render_article
 from marsad.index.es import Es, doc_id
 from marsad.index.templates import apply_templates
 from marsad.kafka.clients import admin, ensure_topics, producer, topic_names

@@ -2,7 +2,7 @@
 
 Usage: ``PYTHONPATH=src .venv/bin/python benchmarks/crawl/run.py [--rounds 3] [--write-docs]``
 
-Site: the demo news sites (``marsad.demo_site``: real corpus pages, 152 pages over 12 sites on one host) served
+Site: the demo news sites (``marsad.demo.site``: real corpus pages, 152 pages over 12 sites on one host) served
 by a **separate process** on 127.0.0.1, so the server's CPU is not counted. Kafka: the real broker of
 ``settings.kafka_bootstrap``, on topics made for this run and deleted afterwards.
 
@@ -47,7 +47,8 @@ from marsad.settings import REPO_ROOT, Settings
 SERVER = """
 import sys, time
 from pathlib import Path
-from marsad.demo_site import build_sites, serve
+from marsad.demo.server import serve
+from marsad.demo.site import build_sites
 sites = build_sites(Path(sys.argv[1]), sys.argv[2])
 serve(sites, port=int(sys.argv[3]))
 for s in sites.values():
@@ -201,7 +202,7 @@ def main() -> int:
             "",
             f"Measured {when} by `benchmarks/crawl/run.py --rounds {args.rounds}` (medians over rounds; each round "
             f"fetches the {len(urls)} pages of the demo sites once per variant, interleaved). Server: "
-            "`marsad.demo_site` in a separate process on 127.0.0.1 (real corpus pages, 1 KB–500 KB). Kafka: the "
+            "`marsad.demo.site` in a separate process on 127.0.0.1 (real corpus pages, 1 KB–500 KB). Kafka: the "
             "local single broker (acks=all, idempotent producer, zstd).",
             "",
             *[f"* {k}: {v}" for k, v in check.items()],

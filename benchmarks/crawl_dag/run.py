@@ -3,7 +3,8 @@
 Usage: ``python benchmarks/crawl_dag/run.py [--source cnn-arabic] [--repeat 2] [--label before]``
 Also the CPU seconds (user+sys) of each ``dags test`` process tree, which other load on the machine disturbs less
 than wall time. Uses its own Kafka topics (``bench<uuid>.*``, deleted afterwards), its own AIRFLOW_HOME and crawl dir
-under a temp dir, and the demo site on a free port. Reference measured in the same run: ``airflow dags list`` (Airflow start-up
+under a temp dir, and the demo site on a free port. Reference measured in the same run: ``airflow dags list`` (Airflow
+start-up
 and DAG parsing), so the figure ``dags test / dags list`` is comparable across machines. Prints one JSON line.
 """
 
@@ -19,8 +20,9 @@ import time
 import uuid
 from pathlib import Path
 
-from marsad.demo import airflow_bin, airflow_env, migrate_airflow
-from marsad.demo_site import build_sites, serve, write_registry
+from marsad.demo.airflow import airflow_bin, airflow_env, migrate_airflow
+from marsad.demo.server import serve
+from marsad.demo.site import build_sites, write_registry
 from marsad.kafka.clients import admin, ensure_topics, topic_names
 from marsad.settings import load_settings
 

@@ -9,7 +9,8 @@ update + story bookkeeping. Bodies are cleaned with ``clean_body`` beforehand, o
 does in the extract stage. Reports ms/article (median, p95, mean) over ``--repeat`` fresh runs, the share spent in
 ``fingerprint()``, candidates per article and the memory the store holds per article (``tracemalloc``).
 
-``--write-docs`` writes docs/evaluation-dedup.md: :func:`marsad.evaluation.dedup.markdown_report` (scores, threshold
+``--write-docs`` writes docs/evaluation-dedup.md: :func:`tests.quality.evaluation.dedup.markdown_report` (scores,
+threshold
 curve, shingle sizes, curated negatives, label review) followed by these timings.
 """
 
@@ -25,12 +26,15 @@ import time
 import tracemalloc
 from datetime import datetime, timezone
 from importlib.metadata import version
+from pathlib import Path
 
 from marsad.dedup.near import DEFAULT, MemoryStore, fingerprint
 from marsad.dedup.stories import Clusterer
-from marsad.evaluation.dedup import load_eval_set, markdown_report
 from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.settings import REPO_ROOT, Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: gold sets in tests/quality/evaluation
+from tests.quality.evaluation.dedup import load_eval_set, markdown_report
 
 
 def pct(values: list[float], q: float) -> float:

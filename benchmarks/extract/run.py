@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python benchmarks/extract/run.py [--repeat 5] [--workload-pages 1343] [--write-docs]``
 
-Pages: every HTML page of the corpus gold set (``marsad.evaluation.extraction.gold_pages``). Reports pages/s and
+Pages: every HTML page of the corpus gold set (``tests.quality.evaluation.extraction.gold_pages``). Reports pages/s and
 ms/page (median, p95) for both, the ratio (machine noise cancels: both run interleaved in one process), text F1 of
 both on the full-text gold pages, and the peak RSS of one extract worker process over the corpus
 (``resource.getrusage`` in a fresh subprocess). ``--write-docs`` writes docs/benchmarks-extract.md and
@@ -29,18 +29,21 @@ from pathlib import Path
 import trafilatura
 
 from marsad.errors import Discard
-from marsad.evaluation.extraction import evaluate, gold_pages, markdown_table, prf
 from marsad.extract.stage import extract_article
 from marsad.settings import REPO_ROOT, Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: gold sets in tests/quality/evaluation
+from tests.quality.evaluation.extraction import evaluate, gold_pages, markdown_table, prf
 
 FETCHED = datetime(2026, 11, 29, tzinfo=timezone.utc)
 
 RSS_SCRIPT = """
 import resource, sys
+sys.path.insert(0, sys.argv[2])  # repo root (tests.quality.evaluation)
 from datetime import datetime, timezone
 from pathlib import Path
 from marsad.errors import Discard
-from marsad.evaluation.extraction import gold_pages
+from tests.quality.evaluation.extraction import gold_pages
 from marsad.extract.stage import extract_article
 pages = gold_pages(Path(sys.argv[1]))
 for _ in range(3):
@@ -152,7 +155,8 @@ def main() -> int:
     for p in pages:
         if p.text:
             f1[p.name] = (prf(marsad_out[p.name], p.text)[2], prf(traf_out[p.name], p.text)[2])
-    rss_kb = int(subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(corpus)], capture_output=True, text=True,
+    rss_kb = int(subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(corpus), str(REPO_ROOT)],
+                                capture_output=True, text=True,
                                 check=True).stdout.strip().splitlines()[-1])
     every = corpus_html_pages(corpus)
     sets = [("every corpus HTML page", every)]
@@ -210,7 +214,7 @@ def main() -> int:
         (REPO_ROOT / "docs" / "evaluation-extraction.md").write_text(
             "# Extraction evaluation (corpus gold)\n\nWritten by `benchmarks/extract/run.py --write-docs`; the same "
             "scores are the floors of `tests/quality/test_extraction_gate.py`. P/R/F1: bag of normalised words "
-            "(`marsad.evaluation.extraction`). ✓/✗: exact title, day, minute, must/must-not snippets, parsed "
+            "(`tests.quality.evaluation.extraction`). ✓/✗: exact title, day, minute, must/must-not snippets, parsed "
             "attribution.\n\n" + table, encoding="utf-8")
     return 0
 

@@ -3,7 +3,7 @@
 Usage: ``PYTHONPATH=src .venv/bin/python benchmarks/search/acceptance.py [--write-docs]``
 
 Same lists, documents and query path as ``tests/integration/test_search_acceptance.py``
-(:mod:`marsad.evaluation.search_acceptance`), on per-run indices of the local Elasticsearch that are deleted
+(:mod:`tests.quality.evaluation.search_acceptance`), on per-run indices of the local Elasticsearch that are deleted
 afterwards. The reference column is Elasticsearch's built-in ``arabic`` analyzer with a plain ``match``
 (operator and) on the text. ``--write-docs`` writes docs/search-acceptance.md.
 """
@@ -14,12 +14,21 @@ import argparse
 import sys
 import uuid
 from collections import defaultdict
+from pathlib import Path
 
-from marsad.evaluation.search_acceptance import LISTS, VARIANTS, documents, evaluate, index_documents
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
 from marsad.search import search
 from marsad.settings import REPO_ROOT, Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: gold sets in tests/quality/evaluation
+from tests.quality.evaluation.search_acceptance import (
+    LISTS,
+    VARIANTS,
+    documents,
+    evaluate,
+    index_documents,
+)
 
 
 def outcomes(base: Settings):
@@ -67,7 +76,7 @@ def markdown(marsad, stock) -> str:
         "",
         "Written by `benchmarks/search/acceptance.py --write-docs`; the same lists are asserted by "
         "`tests/integration/test_search_acceptance.py` against the real Elasticsearch "
-        "(`src/marsad/evaluation/search_acceptance.py`). Each form sits in a realistic sentence and is indexed in "
+        "(`tests/quality/evaluation/search_acceptance.py`). Each form sits in a realistic sentence and is indexed in "
         f"{len(VARIANTS)} spellings: {', '.join(VARIANTS)} (tashkeel on every letter, tatweel inside the word, "
         "Arabic presentation forms, RLM + ZWNJ format marks). *Marsad* = `marsad search` on the stories template; *stock* = Elasticsearch's "
         "`arabic` analyzer with a plain `match` (operator and). ✔ = as required, ✘ = not.",

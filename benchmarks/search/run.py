@@ -5,7 +5,7 @@ Usage: ``PYTHONPATH=src .venv/bin/python benchmarks/search/run.py [--repeat 5] [
 Needs the local Elasticsearch (``marsad stack up``). Indexes the 1,343 articles of
 ``saudinewsnet/2015-08-03.json`` (title + content) twice, into per-run indices that are deleted afterwards:
 
-* ``marsad``: the stories template (``index_templates/stories.json``: Marsad's analysis, ``*.exact`` subfields);
+* ``marsad``: the stories template (``marsad/index/schema/stories.json``: Marsad's analysis, ``*.exact`` subfields);
   queried with :func:`marsad.search.build_query` — exactly what ``marsad search`` sends (proximity phrase or
   match, exact-subfield boosts, collapse on ``story_id``, highlighting of title and text);
 * ``stock`` (the reference): ``title``/``text`` with the built-in ``arabic`` analyzer, a plain ``match`` query on
@@ -30,14 +30,17 @@ import sys
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import orjson
 
-from marsad.evaluation.search_acceptance import LISTS
 from marsad.index.es import Es
 from marsad.index.templates import load_template
 from marsad.search import build_query
 from marsad.settings import REPO_ROOT, Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: gold sets in tests/quality/evaluation
+from tests.quality.evaluation.search_acceptance import LISTS
 
 HIGHLIGHT = build_query("x")["highlight"]
 ARABIC_WORD = re.compile(r"^[\u0621-\u064a]{4,}$")

@@ -2,18 +2,18 @@
 
 ``python -m marsad.kibana_objects`` rewrites the file; ``tests/unit/test_kibana_objects.py`` fails when the file is
 stale or when an object references a field the index templates do not have (Kibana cannot run here: checking
-every referenced field against ``index_templates/*.json`` is the check we can make). docker-compose's
+every referenced field against ``marsad/index/schema/*.json`` is the check we can make). docker-compose's
 ``kibana-setup`` service imports the file (``docker/kibana_import.py``) once Kibana answers.
 
 Objects (saved-object types of Kibana 7.10.2, the version of the Elasticsearch we run):
 
 * ``index-pattern`` ``marsad-stories`` on the stories alias, time field ``published_at``; its ``fields`` list is
-  derived from ``index_templates/stories.json`` so Discover works before any refresh;
+  derived from ``marsad/index/schema/stories.json`` so Discover works before any refresh;
 * ``index-pattern`` ``marsad-alerts`` on ``marsad-alerts*`` (the alerts-sent index of the alerts consumer), time
   field ``fired_at``;
 * one ``search`` per alert rule: the stories filtered by exactly :func:`marsad.search.text_query` of the rule's
   query (a custom Query DSL filter, so Kibana, ``marsad search`` and the percolator agree), plus the rule's
-  source/language filters; rules from ``alerts/rules.yaml`` when the file exists, else :data:`EXAMPLE_RULES`;
+  source/language filters; rules from ``marsad/alerts/rules.yaml`` when the file exists, else :data:`EXAMPLE_RULES`;
 * ``visualization``: stories over time by source (date histogram × terms ``source``), top republishers (terms on
   ``republications.source``), alert hits over time by rule (on ``marsad-alerts``);
 * ``dashboard`` ``marsad-overview`` with those panels and the alert-hits saved search.
@@ -31,7 +31,7 @@ from marsad.settings import REPO_ROOT
 
 KIBANA_DIR = REPO_ROOT / "kibana"
 OBJECTS_FILE = KIBANA_DIR / "saved_objects.ndjson"
-RULES_FILE = REPO_ROOT / "alerts" / "rules.yaml"
+RULES_FILE = Path(__file__).resolve().parent / "alerts" / "rules.yaml"
 KIBANA_VERSION = "7.10.2"
 
 STORIES_PATTERN = "marsad-stories"
@@ -45,13 +45,13 @@ EXAMPLE_RULES: list[dict[str, str]] = [
     {"name": "netanyahu-in-lbc", "query": "نتنياهو", "source": "lbcgroup"},
     {"name": "groundwater", "query": "الخزانات الجوفية", "language": "ar"},
 ]
-"""The example rules of ``alerts/rules.yaml`` (alerts branch), used while that file is absent."""
+"""The example rules of ``marsad/alerts/rules.yaml`` (alerts branch), used while that file is absent."""
 
 ALERT_FIELDS: dict[str, str] = {
     "alert_id": "keyword", "rule": "keyword", "story_id": "keyword", "url": "keyword", "title": "text",
     "source": "keyword", "published_at": "date", "fired_at": "date",
 }
-"""Fields of an alert-hit document (``index_templates/alerts-sent.json`` on the alerts branch)."""
+"""Fields of an alert-hit document (``marsad/index/schema/alerts-sent.json`` on the alerts branch)."""
 
 KIBANA_TYPES = {"keyword": "string", "text": "string", "date": "date", "integer": "number", "long": "number",
                 "float": "number", "double": "number", "boolean": "boolean"}

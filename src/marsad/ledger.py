@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from marsad.messages import utcnow
-from marsad.stage import DUPLICATE, REPUBLICATION, STORY, Outcome, Record
+from marsad.stage import DUPLICATE, REPUBLICATION, STORY, Outcome, Record, raw_coordinates
 
 SCHEMA = "outcome.v1"
 FINAL_STAGE = "index"
@@ -39,8 +39,6 @@ FINAL_STAGE = "index"
 
 def outcome_record(rec: Record, out: Outcome, stage: str) -> tuple[bytes, bytes]:
     """``(key, value)`` of the ledger record of ``rec``'s outcome ``out`` in ``stage`` (format: module docstring)."""
-    from marsad.kafka.transport import raw_coordinates
-
     topic, partition, offset = raw_coordinates(rec)
     status = out.status
     if status == "ok" and stage == "extract":

@@ -72,7 +72,7 @@ class RawPage(BaseModel):
         )
 
     @classmethod
-    def from_kafka(cls, value: bytes | None, headers: list[tuple[str, bytes]] | None) -> "RawPage":
+    def from_kafka(cls, value: bytes | None, headers: list[tuple[str, bytes]] | None) -> RawPage:
         """Parse a Kafka record. Raises :class:`PermanentError` (``bad-raw-page``) on a malformed record."""
         hdrs = dict(headers or [])
         schema = hdrs.get(SCHEMA_HEADER)
@@ -130,7 +130,7 @@ class Article(BaseModel):
         return orjson.dumps(self.model_dump(mode="json", by_alias=True))
 
     @classmethod
-    def from_json(cls, data: bytes | None) -> "Article":
+    def from_json(cls, data: bytes | None) -> Article:
         """Parse an article record. Raises :class:`PermanentError` (``bad-article``)."""
         try:
             return cls.model_validate(orjson.loads(data or b""))

@@ -46,9 +46,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from marsad.errors import ConfigError, TransientError
 from marsad.kafka import clients
 from marsad.kafka.transport import Backoff, Transport, retry_transient
-from marsad.stage import Outcome, Record
 from marsad.messages import DLQ_AT, DLQ_REASON, DLQ_TOPIC, META_HEADER
 from marsad.settings import Settings
+from marsad.stage import Outcome, Record
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ PROXIMITY_SLOP = 3
 """Slop of the phrase query for the unquoted words of a multi-word query: how many positions the words may move
 (Lucene ``PhraseQuery`` slop; stop words keep their position, so «مخازن للصواريخ بريف دمشق» matches «مخازن صواريخ
 دمشق» with slop 1). 3 keeps the words in one clause (an adjective or a stop word may come between them) and rejects
-«حامل» and «الطائرة» in unrelated sentences (issue #6 acceptance list)."""
+«حامل» and «الطائرة» in unrelated sentences."""
 
 EXACT_SLOP = 0
 """Slop of a quoted phrase on the exact subfields: the words in this order, adjacent (stop words count)."""
@@ -148,7 +148,7 @@ def text_query(query: str) -> dict[str, Any]:
     Shared by :func:`build_query` (search) and the alert rules (percolator queries), so an alert fires on
     exactly what a search for the same words finds. Syntax: :func:`parse_query`. Fields: ``title``/``text``
     (``marsad_arabic``: folded, proclitics and suffixes stripped) and ``title.exact``/``text.exact``
-    (``marsad_arabic_exact``: folded only), analyzers in ``index_templates/stories.json``.
+    (``marsad_arabic_exact``: folded only), analyzers in ``marsad/index/schema/stories.json``.
     Raises :class:`ValueError` for a query with nothing to search for.
     """
     alternatives = [[_part_clause(p) for p in alt] for alt in parse_query(query)]

@@ -50,7 +50,7 @@ class Record:
     timestamp_ms: int | None = None
 
     @classmethod
-    def from_message(cls, msg: Any) -> "Record":
+    def from_message(cls, msg: Any) -> Record:
         """From a ``confluent_kafka.Message`` (duck-typed: the contract does not import the client)."""
         ts_type, ts = msg.timestamp()
         return cls(
@@ -141,3 +141,44 @@ def per_record(fn: Callable[[Record], list[Output]], name: str) -> Callable[[lis
         return outcomes
 
     return batch
+
+
+# --- lineage: which raw page a record descends from ---------------------------------------------------------
+RAW_HEADER = "marsad.raw"
+"""Header naming the raw page an output descends from: ``<topic>/<partition>/<offset>`` (UTF-8)."""
+RAW_TS_HEADER = "marsad.raw-ts"
+"""Header carrying the raw page record's timestamp (ms since the epoch, decimal) for the fetch→searchable latency."""
+
+
+def raw_coordinates(rec: Record) -> tuple[str, int, int]:
+    """``(topic, partition, offset)`` of the raw page ``rec`` descends from: its :data:`RAW_HEADER`, else ``rec``
+    itself (a raw page). A malformed header falls back to ``rec``'s own coordinates."""
+    for name, value in rec.headers:
+        if name == RAW_HEADER and value:
+            try:
+                topic, partition, offset = value.decode().rsplit("/", 2)
+                return topic, int(partition), int(offset)
+            except ValueError:
+                break
+    return rec.topic, rec.partition, rec.offset
+
+
+def raw_timestamp_ms(rec: Record) -> int | None:
+    """The raw page record's timestamp (ms) from :data:`RAW_TS_HEADER`, else ``rec.timestamp_ms``."""
+    for name, value in rec.headers:
+        if name == RAW_TS_HEADER and value:
+            try:
+                return int(value)
+            except ValueError:
+                break
+    return rec.timestamp_ms
+
+
+def lineage_headers(rec: Record) -> list[tuple[str, bytes]]:
+    """The :data:`RAW_HEADER`/:data:`RAW_TS_HEADER` pair to put on every output of ``rec``."""
+    topic, partition, offset = raw_coordinates(rec)
+    out = [(RAW_HEADER, f"{topic}/{partition}/{offset}".encode())]
+    ts = raw_timestamp_ms(rec)
+    if ts is not None:
+        out.append((RAW_TS_HEADER, str(ts).encode()))
+    return out

@@ -1,4 +1,4 @@
-"""Charset routes of the crawl trap site (issue #14 items 2-3), all under ``/cs/``: feeds, sitemaps and section
+"""Charset routes of the crawl trap site, all under ``/cs/``: feeds, sitemaps and section
 pages whose declarations are broken (``windows1256``, ``cp-1256``, ``x-cp1256``, ``ISO-8859-6-I``, ``hex``) or
 absent, beside a good UTF-8 feed, and a section page that is mojibake by construction."""
 

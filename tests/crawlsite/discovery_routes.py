@@ -109,10 +109,10 @@ def bomb(site: CrawlSite, req: Request) -> Response:
 @route("/d/xxe.xml")
 def xxe(site: CrawlSite, req: Request) -> Response:
     """An external entity pointing at a local file (XXE)."""
-    body = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
-            '<rss version="2.0"><channel><title>&secret;</title>'
-            "<item><title>&secret;</title><link>http://127.0.0.1/d/article/777777</link></item></channel></rss>"
-            ).encode()
+    body = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+            b'<rss version="2.0"><channel><title>&secret;</title>'
+            b"<item><title>&secret;</title><link>http://127.0.0.1/d/article/777777</link></item></channel></rss>"
+            )
     return Response(200, body, {"Content-Type": RSS_TYPE})
 
 

@@ -8,10 +8,10 @@ cases keep their counters in ``site.state``; tests may set ``site.state["robots"
 from __future__ import annotations
 
 import gzip
+import time
 import zlib
 from email.utils import formatdate
-from functools import lru_cache
-import time
+from functools import cache
 
 from tests.crawlsite.server import CrawlSite, Request, Response, route  # noqa: F401
 
@@ -27,7 +27,7 @@ def article(title: str, n: int = 12) -> bytes:
     """A small but real-looking Arabic article page (UTF-8)."""
     paras = "".join(f"<p>{ARTICLE_PARAGRAPH} ({title} {i})</p>" for i in range(n))
     return (f'<!doctype html><html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{title}</title></head>'
-            f"<body><article><h1>{title}</h1>{paras}</article></body></html>").encode("utf-8")
+            f"<body><article><h1>{title}</h1>{paras}</article></body></html>").encode()
 
 
 def _count(site: CrawlSite, key: str) -> int:
@@ -138,7 +138,7 @@ def oversized_declared(site: CrawlSite, req: Request) -> Response:
     return Response(200, b"<p>" + b"a" * (2 * 1024 * 1024) + b"</p>", HTML)
 
 
-@lru_cache(maxsize=None)
+@cache
 def bomb(kind: str, size: int = 200 * 1024 * 1024) -> bytes:
     """``size`` zero bytes compressed (~200 KB for 200 MiB): gzip, zlib-wrapped or raw deflate."""
     zero = bytes(1024 * 1024)
@@ -261,7 +261,7 @@ ONETRUST_BANNER_AR = ('<div id="onetrust-consent-sdk"><div id="onetrust-banner-s
 
 @route("/f/onetrust-wall.html")
 def onetrust_wall(site: CrawlSite, req: Request) -> Response:
-    """Issue 14 item 5: an Arabic consent wall under the real article's og:title (OneTrust markup)."""
+    """An Arabic consent wall under the real article's og:title (OneTrust markup)."""
     body = ('<html lang="ar"><head><title>الحكومة تطرح سندات جديدة</title>'
             f'<meta property="og:title" content="الحكومة تطرح سندات جديدة">{ONETRUST_HEAD}</head><body>'
             f"{ONETRUST_BANNER_AR}</body></html>")

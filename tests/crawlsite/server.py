@@ -1,4 +1,4 @@
-"""A local trap site on 127.0.0.1 for crawl tests (issue #3): every case the crawler must handle politely.
+"""A local trap site on 127.0.0.1 for crawl tests: every case the crawler must handle politely.
 
 Routes are plain functions registered with :func:`route`; ``fetch_routes.py`` holds the fetch-side cases
 (robots, 304, 429, redirects, slow, oversized, gzip bomb, windows-1256, interstitial) and ``discovery_routes.py``
@@ -90,7 +90,6 @@ class CrawlSite:
 
             def _send(self, resp: Response) -> None:
                 self.send_response(resp.status)
-                body_parts = resp.chunks if resp.chunks is not None else [resp.body]
                 headers = dict(resp.headers)
                 if "Content-Length" not in headers and resp.chunks is None:
                     headers["Content-Length"] = str(len(resp.body))
@@ -126,7 +125,7 @@ class CrawlSite:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
-    def __enter__(self) -> "CrawlSite":
+    def __enter__(self) -> CrawlSite:
         self._thread.start()
         return self
 

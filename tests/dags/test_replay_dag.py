@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from marsad.demo import airflow_bin
+from marsad.demo.airflow import airflow_bin
 from marsad.index.es import Es, doc_id
 from marsad.index.templates import alias_targets, apply_templates
 from marsad.kafka import clients

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from marsad.demo_site import build_sites, serve, write_registry
+from marsad.demo.server import serve
+from marsad.demo.site import build_sites, write_registry
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
 from marsad.kafka.clients import topic_message_count

@@ -1,4 +1,5 @@
-"""The demo's alert steps (``marsad.alerts.demo``) in isolation: rules loaded from alerts/rules.yaml, the seed page
+"""The demo's alert steps (``marsad.alerts.demo``) in isolation: rules loaded from marsad/alerts/rules.yaml, the seed
+page
 ingested as the demo serves it, the alert events printed from the alerts topic."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from marsad.alerts.demo import load_demo_rules, show_alerts
-from marsad.demo_site import _CorpusBuilder
+from marsad.demo.site import _CorpusBuilder
 from marsad.index.templates import apply_templates
 from marsad.kafka.clients import ensure_topics
 from marsad.messages import utcnow

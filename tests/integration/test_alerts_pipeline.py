@@ -12,7 +12,7 @@ import pytest
 from marsad.alerts.events import AlertEvent
 from marsad.alerts.rules import RuleStore, make_rule
 from marsad.alerts.webhook import webhook_worker
-from marsad.demo_site import _CorpusBuilder, render_article
+from marsad.demo.site import _CorpusBuilder, render_article
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
 from marsad.kafka.clients import ensure_topics

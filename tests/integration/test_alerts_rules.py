@@ -25,7 +25,7 @@ from .helpers import read_to_end
 pytestmark = pytest.mark.services
 
 Q = "حاملات طائرات"
-SEED_LINE = ("تجدر الإشارة إلى أن التهديدات الأمريكية المتزايدة ضد إيران كانت قد دفعت القوات العسكرية الإيرانية إلى حالة "
+SEED_LINE = ("تجدر الإشارة إلى أن التهديدات الأمريكية المتزايدة ضد إيران كانت قد دفعت القوات العسكرية الإيرانية إلى حالة "  # noqa: E501 - test data on one line
              "تأهب قصوى، وسط تقارير تفيد بتوجه حاملات طائرات ومدمرات أمريكية من بحر الصين نحو منطقة الشرق الأوسط.")
 
 
@@ -97,8 +97,6 @@ def test_analysis_change_moves_rules_to_a_new_index_version(rules_env):
     again = apply_templates(settings, es)
     assert again[f"alias {settings.alert_rules_alias}"] == "exists"
     # the stories template gains a char filter mapping (as the search engineer's analyzer work would)
-    import marsad.alerts.rules as rules_mod
-
     real = load_template
 
     def changed(name, *a, **kw):
@@ -114,7 +112,7 @@ def test_analysis_change_moves_rules_to_a_new_index_version(rules_env):
     templates_mod.load_template = changed
     try:
         stories = changed("stories")
-        done = rules_mod.apply_alert_indices(settings, es, stories)
+        done = templates_mod.apply_alert_indices(settings, es, stories)
     finally:
         templates_mod.load_template = orig
     key = f"index {settings.alert_rules_alias}-v2"

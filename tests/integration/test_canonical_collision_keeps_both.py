@@ -1,4 +1,4 @@
-"""Second line of defence against a generic ``rel=canonical`` (issue #14, item 1): two different pages that arrive
+"""Second line of defence against a generic ``rel=canonical``: two different pages that arrive
 with one canonical URL (hence one Kafka key and one story ``_id``) never replace each other's text in the index.
 
 Expectations written before running the code: every page's text is searchable in its own story; an edited
@@ -18,7 +18,7 @@ from marsad.messages import Article, utcnow
 from marsad.pipeline import index_worker
 from marsad.text.arabic import content_hash
 
-from .test_review_index import produce, stories, text_n
+from .test_index_worker_failure_modes import produce, stories, text_n
 
 pytestmark = pytest.mark.services
 

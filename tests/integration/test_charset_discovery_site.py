@@ -1,4 +1,4 @@
-"""Issue #14 item 3 on the discovery side, over real HTTP (the trap site's ``/cs/`` routes): feeds and sitemaps
+"""Broken charset labels on the discovery side, over real HTTP (the trap site's ``/cs/`` routes): feeds and sitemaps
 whose XML declarations name ``windows1256``, ``cp-1256``, ``x-cp1256``, ``ISO-8859-6-I`` or ``hex`` used to raise
 ``LookupError`` and end the source's whole discovery pass (the good feed beside them was lost too). Now every
 resource yields its Arabic link, an undeclared windows-1256 section page keeps its Arabic hrefs, a section page that

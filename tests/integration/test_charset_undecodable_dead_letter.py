@@ -1,4 +1,4 @@
-"""Issue #14 item 2 through real Kafka: a raw page that is mojibake by construction lands in the dead-letter topic
+"""Through real Kafka: a raw page that is mojibake by construction lands in the dead-letter topic
 with ``dlq.reason=undecodable`` (never indexed as ``language: ar`` garbage), and nothing else in the batch is lost:
 undeclared windows-1256 / ISO-8859-6 pages (real corpus bytes) and pages decoded with the source's ``charset``
 (carried in the raw page's metadata, or from sources.yaml for records without it) become Arabic articles."""

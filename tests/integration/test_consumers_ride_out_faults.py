@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
@@ -56,7 +55,7 @@ def _wait_exit(proc, log: Path, timeout_s: float = EXIT_WAIT_S) -> int:
     except Exception:
         proc.kill()
         proc.wait()
-        raise AssertionError(f"consumer did not finish; log:\n{log.read_text()[-3000:]}")
+        raise AssertionError(f"consumer did not finish; log:\n{log.read_text()[-3000:]}") from None
 
 
 def _metric(port: int, name: str) -> list[tuple[str, float]]:
@@ -89,7 +88,7 @@ def _group_members(settings, group: str) -> int:
 def test_index_consumer_pauses_through_an_elasticsearch_outage_and_resumes(private_stack, private_names, tmp_path):
     """ES down for longer than the old give-up (31 s): the consumer stays in its group with partitions paused, the
     reason and lag in its log and metrics, and indexes everything once ES is back — no human step."""
-    from tests.integration.test_review_index import article, produce, text_n
+    from tests.integration.test_index_worker_failure_modes import article, produce, text_n
 
     s = private_names
     ensure_topics(s)

@@ -1,4 +1,4 @@
-"""The fetch side of issue #3 against the crawl trap site (tests/crawlsite) and the real Kafka.
+"""The fetch side (politeness, limits, refusals) against the crawl trap site (tests/crawlsite) and the real Kafka.
 
 Each case checks what was published to the raw-pages topic, what was refused and with which reason, and what
 the trap site saw (robots first, spacing, retries).
@@ -153,7 +153,7 @@ def test_retry_after_beyond_the_cap_is_not_waited_and_stays_transient(crawl_site
     url = crawl_site.url("/f/429-long.html")
     other = crawl_site.url("/f/a/1.html")
     counts = fetch_and_publish(s, src(crawl_site), [url, other])
-    # the host asked for a day's pause: its other URLs are refused at once, without a request (review3)
+    # the host asked for a day's pause: its other URLs are refused at once, without a request
     assert counts["refused:http-429"] == 2 and counts.get("published", 0) == 0
     assert len(crawl_site.hits("/f/429-long.html")) == 1 and not crawl_site.hits("/f/a/1.html")
     assert not is_seen(s, url) and not is_seen(s, other)
@@ -348,7 +348,7 @@ def test_a_dead_host_is_skipped_after_a_few_failures(crawl_site, names):
 
 
 def test_consent_wall_is_refused_per_vendor_and_an_article_with_the_same_banner_is_published(crawl_site, names):
-    """Issue 14 item 5, through the real fetcher and Kafka. Expected before running: the OneTrust wall is refused
+    """Consent walls, through the real fetcher and Kafka. Expected before running: the OneTrust wall is refused
     interstitial:consent and counted under its rule; the article carrying the same banner is published."""
     s = fast(names)
     paths = ["/f/onetrust-wall.html", "/f/article-with-onetrust-banner.html"]

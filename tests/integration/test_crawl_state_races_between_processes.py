@@ -22,7 +22,7 @@ CLAIMS_PER_PROCESS = 10
 
 
 def _claimer(settings: Settings, barrier, out) -> None:
-    from marsad.crawl.politeness import open_politeness
+    from marsad.crawl.stores import open_politeness
 
     p = open_politeness(settings)
     barrier.wait()
@@ -50,7 +50,7 @@ def test_four_processes_never_claim_slots_closer_than_the_interval(crawl_store):
 
 
 def _handout(settings: Settings, owner: str, barrier, out) -> None:
-    from marsad.crawl.state import open_seen
+    from marsad.crawl.stores import open_seen
 
     seen = open_seen(settings)
     barrier.wait()
@@ -88,7 +88,7 @@ def test_two_processes_never_hand_out_one_url_twice(crawl_store):
 def _lease_and_hang(settings: Settings, ready) -> None:
     import time
 
-    from marsad.crawl.state import open_seen
+    from marsad.crawl.stores import open_seen
 
     seen = open_seen(settings)
     seen.pending("src", limit=2, hand_out=True, owner="doomed", lease_s=60)

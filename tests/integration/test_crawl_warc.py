@@ -6,7 +6,6 @@ import gzip
 import os
 from datetime import datetime, timezone
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -122,7 +121,7 @@ def test_ingest_warc_cli_reads_warc_and_arc_with_capture_time(names, tmp_path, f
     assert result.exit_code == 0, result.output
     assert "pages/s" in result.output and "'published': 2" in result.output
     pages = _pages(names, names.raw_pages_topic, 2)
-    one = pages["https://news.example.com/a/1.html"]  # the key is the canonical URL: https for http (issue #14)
+    one = pages["https://news.example.com/a/1.html"]  # the key is the canonical URL: https for http
     assert one.body == PAGE and one.meta.via == "warc" and one.meta.source == "cc-news"
     assert one.meta.fetched_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

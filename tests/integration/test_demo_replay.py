@@ -1,11 +1,11 @@
-"""The demo's replay step (``marsad.demo.show_replay``) in isolation, on its own topics and indices."""
+"""The demo's replay step (``marsad.demo.runner.show_replay``) in isolation, on its own topics and indices."""
 
 from __future__ import annotations
 
 import pytest
 from rich.console import Console
 
-from marsad.demo import show_replay
+from marsad.demo.runner import show_replay
 from marsad.index.es import Es
 from marsad.index.templates import alias_targets, apply_templates
 from marsad.kafka import clients

@@ -42,7 +42,9 @@ def test_every_feed_dialect_duplicate_once_and_linkless_items_counted(settings, 
 
 def test_conditional_get_not_modified_and_adaptive_interval(settings, crawl_site):
     source = src(crawl_site, feeds=[crawl_site.url("/d/rss2.xml")])
-    polls = lambda: PollState(settings.crawl_dir / "seen.sqlite", 600, 86400).get(crawl_site.url("/d/rss2.xml"))
+    def polls():
+        return PollState(settings.crawl_dir / "seen.sqlite", 600, 86400).get(crawl_site.url("/d/rss2.xml"))
+
     first = discover_source(settings, source, now=T0)
     assert first.counts["polled"] == 1 and polls().interval_s == 600 and polls().etag == '"rss2-v1"'
 
@@ -92,7 +94,7 @@ def test_max_items_leaves_a_backlog_that_later_runs_return_even_after_304(settin
     assert first.urls == [crawl_site.url("/d/news/2026/11/29/first-story-about-gaza")]
     assert first.counts["backlog"] == 1
     from marsad.dedup.urls import canonical_url
-    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")  # seen URLs are canonical URLs (https for http, issue #14)
+    seen = SeenUrls(settings.crawl_dir / "seen.sqlite")  # seen URLs are canonical URLs (https for http)
     seen.mark(canonical_url(crawl_site.url("/d/news/2026/11/29/first-story-about-gaza")), "trap")
     seen.close()
     second = discover_source(settings, source, now=T0 + timedelta(minutes=11))
@@ -160,7 +162,7 @@ def test_unreachable_and_failing_resources_are_counted_not_fatal(settings, crawl
                                     crawl_site.url("/d/atom.xml")])
     found = discover_source(settings, source, now=T0)
     assert found.urls == [crawl_site.url("/d/article/400001")]
-    assert found.counts["http-404"] == 1 and found.counts["refused:robots-unreachable"] == 1  # RFC 9309: unreachable robots.txt = disallow
+    assert found.counts["http-404"] == 1 and found.counts["refused:robots-unreachable"] == 1  # RFC 9309: unreachable robots.txt = disallow  # noqa: E501 - test data on one line
     again = discover_source(settings, source, now=T0 + timedelta(minutes=1))  # failures are due again at once
     assert again.counts["http-404"] == 1 and again.counts["not-due"] == 1
 

@@ -86,7 +86,8 @@ def test_index_worker_same_page_twice_is_one_document_and_copy_is_a_republicatio
 
 
 def test_index_worker_does_not_commit_when_alias_is_missing(names):
-    """Consumers never create indices: without `templates apply` the batch is retried (paused) until the configured limit, then the worker stops uncommitted."""
+    """Consumers never create indices: without `templates apply` the batch is retried (paused) until the configured
+    limit, then the worker stops uncommitted."""
     from marsad.errors import TransientError
     from marsad.messages import Article, utcnow
 

@@ -1,6 +1,6 @@
-"""Issue #6 acceptance lists against the real Elasticsearch: the stories template, marsad.search.search.
+"""Search acceptance lists against the real Elasticsearch: the stories template, marsad.search.search.
 
-Every form of :mod:`marsad.evaluation.search_acceptance` is indexed in every spelling variant (plain, tashkeel,
+Every form of :mod:`tests.quality.evaluation.search_acceptance` is indexed in every spelling variant (plain, tashkeel,
 tatweel, presentation forms) into a per-test index created by ``templates apply``; each list's query must find
 exactly its ``match=True`` forms. One index per module keeps this to a couple of seconds.
 """
@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from marsad.evaluation.search_acceptance import LISTS, documents, evaluate, index_documents
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
 from marsad.search import search, text_query
+from tests.quality.evaluation.search_acceptance import LISTS, documents, evaluate, index_documents
 
 pytestmark = pytest.mark.services
 

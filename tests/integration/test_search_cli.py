@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from marsad.cli import app
-from marsad.evaluation.search_acceptance import index_documents
 from marsad.index.es import Es
 from marsad.index.templates import apply_templates
+from tests.quality.evaluation.search_acceptance import index_documents
 
 pytestmark = pytest.mark.services
 runner = CliRunner()

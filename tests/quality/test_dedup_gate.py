@@ -1,6 +1,7 @@
 """Dedup quality gate on the corpus (floors pinned by the dedup issue; a drop fails the build).
 
-Floors, on the labelled pairs of :mod:`marsad.evaluation.dedup` (SaudiNewsNet clusters, antcorpus cross-source and
+Floors, on the labelled pairs of :mod:`tests.quality.evaluation.dedup` (SaudiNewsNet clusters, antcorpus cross-source
+and
 URL-variant pairs, the CNN copies, the chardet pair, the youm7 aggregator copies, the seed; negatives: curated
 same-event/template/composite pairs and bulk cross-group pairs):
 
@@ -18,7 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from marsad.evaluation.dedup import EvalSet, cluster_assignments, cluster_score, load_eval_set, pair_decisions, score
+from tests.quality.evaluation.dedup import (
+    EvalSet,
+    cluster_assignments,
+    cluster_score,
+    load_eval_set,
+    pair_decisions,
+    score,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

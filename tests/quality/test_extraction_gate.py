@@ -1,4 +1,4 @@
-"""Extraction quality gate on the corpus gold (floors pinned by issue 4; a drop fails the build).
+"""Extraction quality gate on the corpus gold (a drop fails the build).
 
 Floors: text F1 ≥ 0.95 on every Arabic page with full-text gold; 100 % of corpus dates (day, and minute where the
 gold has it); every must / must-not snippet; 100 % of the seed's parts (original site, title and date; header,
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from marsad.errors import Discard
-from marsad.evaluation.extraction import GoldPage, evaluate, markdown_table
 from marsad.extract.stage import extract_article
 from marsad.messages import utcnow
+from tests.quality.evaluation.extraction import GoldPage, evaluate, markdown_table
 
 F1_FLOOR = 0.95
 

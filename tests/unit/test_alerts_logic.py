@@ -9,17 +9,16 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from marsad.alerts.demo import DEMO_RULES
 from marsad.alerts.events import AlertEvent, alert_id
 from marsad.alerts.percolate import percolate_body, snippet
-from marsad.alerts.rules import (
-    RuleError, make_rule, parse_rules_file, rules_template, schema_sha1,
-)
+from marsad.alerts.rules import RuleError, make_rule, parse_rules_file
 from marsad.alerts.webhook import WebhookStage, deliver
 from marsad.errors import ConfigError, PermanentError
-from marsad.index.templates import load_template
+from marsad.index.templates import load_template, rules_template, schema_sha1
 from marsad.kafka.worker import Record
 from marsad.search import text_query
-from marsad.settings import REPO_ROOT, Settings
+from marsad.settings import Settings
 
 Q = "حاملات طائرات"
 
@@ -49,7 +48,7 @@ def test_bad_rules_are_refused_with_the_reason(fields, fragment):
 
 
 def test_example_rules_file_is_valid():
-    rules, problems = parse_rules_file(REPO_ROOT / "alerts" / "rules.yaml")
+    rules, problems = parse_rules_file(DEMO_RULES)
     assert problems == []
     assert {"name": "carriers", "query": Q, "source": None, "language": None, "webhook": None} in \
         [r.definition() for r in rules]

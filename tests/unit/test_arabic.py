@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from marsad.settings import Settings
-
-from marsad.text.arabic import arabic_ratio, content_hash, normalize_for_matching as norm
+from marsad.text.arabic import arabic_ratio, content_hash
+from marsad.text.arabic import normalize_for_matching as norm
 
 CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 

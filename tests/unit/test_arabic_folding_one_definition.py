@@ -15,7 +15,8 @@ import pytest
 
 from marsad.extract import boilerplate, dates
 from marsad.text import fold as F
-from marsad.text.arabic import content_hash, normalize_for_matching as norm
+from marsad.text.arabic import content_hash
+from marsad.text.arabic import normalize_for_matching as norm
 
 B = "\u0628"  # carrier letter: no rule touches ب
 

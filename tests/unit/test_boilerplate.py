@@ -13,12 +13,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from marsad.settings import Settings
 import trafilatura
 from lxml import html as lxml_html
 
-from marsad.extract.boilerplate import (Attribution, Rules, clean_body, clean_title, fold, load_rules)
+from marsad.extract.boilerplate import Attribution, Rules, clean_body, clean_title, fold, load_rules
+from marsad.settings import Settings
 from marsad.text.arabic import normalize_for_matching as norm
 
 CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR

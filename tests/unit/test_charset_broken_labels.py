@@ -1,4 +1,4 @@
-"""Issue #14 item 3: broken encoding names. Misspelt Arabic labels resolve; bytes-to-bytes codecs (hex, base64,
+"""Broken encoding names. Misspelt Arabic labels resolve; bytes-to-bytes codecs (hex, base64,
 rot13, zlib), EBCDIC and other non-ASCII-compatible encodings, unknown and absurd names are ignored and fall
 through to detection; a declaration contradicted by valid UTF-8 loses — for HTTP headers, <meta charset>,
 <meta http-equiv>, and feeds/sitemaps (XML declaration)."""

@@ -1,4 +1,4 @@
-"""Issue #14 item 2, last part: text that is mojibake by construction is never indexed. The measure is 0 on real
+"""Text that is mojibake by construction is never indexed. The measure is 0 on real
 Arabic text (corpus pages, SaudiNewsNet) and high on wrong readings; a page whose bytes have no reading that is
 text, or whose extracted text is mojibake (UTF-8 stored twice), raises Undecodable (a PermanentError, reason
 ``undecodable``, dead-lettered by the worker)."""

@@ -1,4 +1,4 @@
-"""Issue #14 item 2: the per-source ``charset`` of sources.yaml is validated with a clear line-numbered error, and
+"""The per-source ``charset`` of sources.yaml is validated with a clear line-numbered error, and
 carried with every raw page (``RawPageMeta.charset``); raw-page records written before the field still parse."""
 
 from __future__ import annotations

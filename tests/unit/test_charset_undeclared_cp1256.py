@@ -1,4 +1,4 @@
-"""Issue #14 item 2: windows-1256 / ISO-8859-6 pages with no declaration at all (no HTTP charset, no <meta>, no BOM)
+"""Windows-1256 / ISO-8859-6 pages with no declaration at all (no HTTP charset, no <meta>, no BOM)
 decode to Arabic — full pages, short pages, pages mostly Latin markup with a little Arabic — built from real corpus
 pages re-encoded; a Latin declaration on Arabic bytes loses to the Arabic reading; the per-source ``charset``
 override of sources.yaml is applied; non-Arabic pages are not forced into Arabic."""
@@ -85,7 +85,7 @@ def test_source_charset_override_beats_a_wrong_meta(override, codec):
 
 
 def test_source_charset_override_does_not_beat_valid_utf8_or_a_bom():
-    raw = f"<html><body><p>{ARABIC}</p></body></html>".encode("utf-8")
+    raw = f"<html><body><p>{ARABIC}</p></body></html>".encode()
     assert decode_html(raw, None, charset="windows-1256") == (raw.decode("utf-8"), "utf-8")
     bom = codecs.BOM_UTF8 + raw
     assert decode_html(bom, None, charset="windows-1256")[1] == "utf-8"

@@ -1,4 +1,4 @@
-"""With ``CI=true`` nothing passes by not running (issue 14 item 8): a skip at collection time (module-level
+"""With ``CI=true`` nothing passes by not running: a skip at collection time (module-level
 ``pytest.importorskip``), a skip inside a test, an xfail that fails and an xfail that passes all fail the run.
 Without ``CI`` skips and expected failures stay allowed, but an xfail that passes always fails (``xfail_strict``).
 

@@ -1,5 +1,5 @@
 """A user's mistake or a service that is down ends a `marsad` command with ONE line on stderr and exit code 2 (bad
-usage) or 1 (cannot run) — never a traceback, never a flood of client log lines (issue 14 item 7).
+usage) or 1 (cannot run) — never a traceback, never a flood of client log lines.
 
 Run through the real command in a subprocess (librdkafka writes its log lines straight to file descriptor 2, which
 an in-process runner would not see). "Down" is a closed localhost port, not a patched client.

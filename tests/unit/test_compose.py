@@ -301,7 +301,7 @@ def test_kafka_broker_config_matches_the_local_stack(services: dict[str, dict], 
     assert int(local["message.max.bytes"]) == defaults.max_message_bytes + 64 * 1024
 
     env = env_of(services["kafka"])
-    broker = {kafka_property(k): v for k, v in env.items() if k.startswith("KAFKA_") and k not in KAFKA_IMAGE_NON_PROPERTIES}
+    broker = {kafka_property(k): v for k, v in env.items() if k.startswith("KAFKA_") and k not in KAFKA_IMAGE_NON_PROPERTIES}  # noqa: E501 - test data on one line
     differing = {k: (local[k], broker.get(k)) for k in local if k not in KAFKA_NETWORK_PROPERTIES
                  and broker.get(k) != local[k]}  # fmt: skip
     assert not differing, f"(local stack, compose) differ: {differing}"
@@ -534,7 +534,7 @@ def test_postgres_serves_the_crawl_state_and_airflow_like_the_local_stack(compos
 
     pg = services["postgres"]
     assert pg["image"].split(":")[1].split(".")[0] == PostgresService(defaults).configured_version().split(".")[0]
-    assert "127.0.0.1:{0}:5432".format(defaults.postgres_port) in pg["ports"]
+    assert f"127.0.0.1:{defaults.postgres_port}:5432" in pg["ports"]
     init = (REPO_ROOT / "docker" / "postgres-init.sql").read_text(encoding="utf-8")
     created = {env_of(pg)["POSTGRES_DB"], *re.findall(r"CREATE DATABASE (\w+)", init)}
     assert created == set(DATABASES)

@@ -108,7 +108,7 @@ def test_record_batch_sums_batches_of_one_run_and_is_idempotent(tmp_path):
 
 
 def test_consent_walls_are_counted_per_source_with_their_vendor_rules():
-    """Issue 14 item 5: a source whose pages are partly consent walls is still ok, but says how many and whose CMP.
+    """A source whose pages are partly consent walls is still ok, but says how many and whose CMP.
     Expected written before the code: interstitials == {"consent": 3, "challenge": 1} and reasons naming
     onetrust-consent-wall: 2 and consent-wording-wall: 1."""
     rep = report(**{"discover:polled": 1, "discover:items": 6, "discovered": 6, "fetched": 2, "published": 2,

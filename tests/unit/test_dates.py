@@ -15,13 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from marsad.settings import Settings
 from lxml import etree
 from lxml import html as lxml_html
 
 from marsad.extract.dates import SIGNALS, DateResult, find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html
+from marsad.settings import Settings
 
 CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 UTC = timezone.utc

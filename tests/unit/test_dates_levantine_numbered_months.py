@@ -1,4 +1,4 @@
-"""Levantine months written with a number instead of an ordinal word (issue 14 item 6).
+"""Levantine months written with a number instead of an ordinal word.
 
 Syrian, Lebanese, Jordanian and Iraqi pages print «كانون 2» for «كانون الثاني» (January), «تشرين 1» for «تشرين
 الأول» (October) and so on, often with Eastern Arabic or Persian digits, tatweel and doubled spaces, and drop the

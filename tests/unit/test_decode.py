@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
 
 import pytest
 
-from marsad.settings import Settings
-
 from marsad.extract.decode import decode_html
+from marsad.settings import Settings
 
 CORPUS = Settings().corpus_dir  # ../shared/corpus beside the repo, or MARSAD_CORPUS_DIR
 CHARDET = CORPUS / "chardet"
@@ -63,7 +61,7 @@ def test_header_charset_wins_over_meta_and_detection():
 
 
 def test_header_charset_contradicted_by_valid_utf8_loses():
-    """Issue #14 item 3: bytes that are valid UTF-8 are UTF-8, whatever the header says (it used to win: «Ã©»)."""
+    """Bytes that are valid UTF-8 are UTF-8, whatever the header says (it used to win: «Ã©»)."""
     raw = _page("é").encode("utf-8")  # b'\xc3\xa9' is valid UTF-8 and valid Latin-1
     text, enc = decode_html(raw, 'text/html; charset="ISO-8859-1"')
     assert enc == "utf-8"

@@ -1,4 +1,4 @@
-"""Unit tests of marsad.demo_site: a real HTTP server on 127.0.0.1, no Kafka / Elasticsearch.
+"""Unit tests of marsad.demo.site and marsad.demo.server: a real HTTP server on 127.0.0.1, no Kafka / Elasticsearch.
 
 Tests marked by the ``corpus`` fixture need the shared test corpus (``settings.corpus_dir``) and skip without it.
 """
@@ -17,18 +17,17 @@ import httpx
 import pytest
 import yaml
 
-from marsad import demo_site
-from marsad.demo_site import (
+from marsad.demo import site as demo_site
+from marsad.demo.server import DemoServer, serve
+from marsad.demo.site import (
     HTML_NO_CHARSET,
     HTML_UTF8,
     SAMPLE_SITE,
-    DemoServer,
     Site,
     build_sites,
     corpus_available,
     decode_path,
     encode_path,
-    serve,
     write_registry,
 )
 from marsad.settings import load_settings

@@ -1,5 +1,5 @@
 """Feed items and sitemap entries whose link is not an http(s) URL with a host (``ht4p://…`` — a one-bit flip found by
-the fuzzer, issue 14 item 9 — ``ftp://``, ``gopher://``, ``http:///path``) are counted ``bad-link`` at discovery,
+the fuzzer — ``ftp://``, ``gopher://``, ``http:///path``) are counted ``bad-link`` at discovery,
 as section pages already did, instead of entering the frontier."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from marsad.crawl.discover import feed_links
-from marsad.evaluation.fuzz import SitemapPass
+from tests.quality.evaluation.fuzz import SitemapPass
 
 GOOD = "https://www.example-news.com/news/2026/01/16/story-123456"
 BAD = ["ht4p://www.example-news.com/news/2026/01/16/story-1", "ftp://www.example-news.com/news/story-2",

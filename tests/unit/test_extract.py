@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timezone
 
 import pytest
 
@@ -244,7 +243,7 @@ def test_time_limit_turns_a_stuck_page_into_a_dead_letter(monkeypatch):
 def test_section_page_is_discarded_with_a_reason():
     links = "".join(f'<li><a href="/news/{i}">عنوان خبر رقم {i} عن الأحداث الجارية في المنطقة</a></li>'
                     for i in range(30))
-    page = f'<html lang="ar"><head><meta charset="utf-8"><title>أخبار</title></head><body><ul>{links}</ul></body></html>'
+    page = f'<html lang="ar"><head><meta charset="utf-8"><title>أخبار</title></head><body><ul>{links}</ul></body></html>'  # noqa: E501 - test data on one line
     with pytest.raises(Discard) as exc:
         extract_article(page.encode(), "https://example.com/news/", fetched_at=FETCHED)
     assert exc.value.reason == "section-page"

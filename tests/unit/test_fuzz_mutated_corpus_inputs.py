@@ -1,5 +1,5 @@
 """Fuzz: mutated real corpus inputs through charset decoding, the extract stage, feed / section / sitemap discovery
-and WARC reading (issue 14 item 9; harness and mutations in :mod:`marsad.evaluation.fuzz`).
+and WARC reading (harness and mutations in :mod:`tests.quality.evaluation.fuzz`).
 
 Every outcome is typed — an article, a ``Discard`` / ``PermanentError`` with its reason, a discovery count reason, a
 WARC skip reason or a ``ConfigError`` naming the file — and nothing else may escape. A small derandomized sample
@@ -22,8 +22,8 @@ hypothesis = pytest.importorskip("hypothesis")  # the dev extra; with CI=true a 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from marsad.evaluation.fuzz import CONTENT_TYPES, Harness, mutated, seeds  # noqa: E402
 from tests.conftest import CORPUS  # noqa: E402
+from tests.quality.evaluation.fuzz import CONTENT_TYPES, Harness, mutated, seeds  # noqa: E402
 
 EXAMPLES = {"decode": 80, "extract": 50, "feed": 60, "section": 60, "sitemap": 60, "warc": 80}
 """Examples per target in ``make test`` (390 in all)."""

@@ -98,7 +98,7 @@ CF_JSD_SNIPPET = (  # as served at the end of LBCGroup_2026_01_08.html (Cloudfla
     b"'head')[0].appendChild(a);\";b.getElementsByTagName('head')[0].appendChild(d)}}})();</script></body></html>")
 
 
-def test_review3_cloudflare_js_detections_script_on_an_ordinary_article_is_not_a_challenge():
+def test_cloudflare_js_detections_script_on_an_ordinary_article_is_not_a_challenge():
     """Cloudflare injects /cdn-cgi/challenge-platform/scripts/jsd/main.js into every page of a Bot Management zone.
     The corpus page has it at byte 499 167, past the 128 KiB scan window, so the corpus test passed; on any article
     shorter than that the rule fired and every article of such a site was refused as a challenge, forever."""
@@ -114,7 +114,7 @@ def test_review3_cloudflare_js_detections_script_on_an_ordinary_article_is_not_a
     assert detect(200, HTML, "https://x.com/a", CF_CHALLENGE).kind == "challenge"
 
 
-def test_review3_imperva_script_on_an_ordinary_article_is_not_a_challenge():
+def test_imperva_script_on_an_ordinary_article_is_not_a_challenge():
     """Imperva (Incapsula) injects /_Incapsula_Resource?SWJIYLWA=… into ordinary pages of its sites; the rule
     matched `_Incapsula_Resource` anywhere, so every article of such a site was refused as a challenge."""
     injected = (b'<script type="text/javascript" src="/_Incapsula_Resource?SWJIYLWA=719d34d31c8e3a6e6fffd425f7e032f3'

@@ -10,8 +10,7 @@ from email.utils import formatdate
 
 import pytest
 
-from marsad.crawl.politeness import (RobotsRules, backoff_s, host_key, parse_retry_after,
-                                     robots_origin)
+from marsad.crawl.politeness import RobotsRules, backoff_s, host_key, parse_retry_after, robots_origin
 from marsad.settings import Settings
 
 
@@ -132,7 +131,7 @@ def test_retry_after_seconds_and_http_date():
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("") is None
 
 
-def test_review3_robots_origin_of_an_ipv6_literal_keeps_its_brackets():
+def test_robots_origin_of_an_ipv6_literal_keeps_its_brackets():
     """host_key dropped the brackets: robots.txt of http://[2606:4700::1111]/ was asked at
     http://2606:4700::1111/robots.txt (an invalid port) -> bad-url -> robots-unreachable for every page of the host."""
     from urllib.parse import urlsplit

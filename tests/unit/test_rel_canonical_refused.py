@@ -1,7 +1,7 @@
 """A page's ``<link rel="canonical">`` is the Kafka key and the story ``_id`` only when it names *this* article.
 
 Sites that point every article's canonical at a section, a category, a tag or the home page would otherwise give
-two different articles one key: one story would silently replace the other (issue #14, item 1). Expected keys were
+two different articles one key: one story would silently replace the other. Expected keys were
 written down from the URLs, before running the code.
 """
 

@@ -11,8 +11,18 @@ from typer.testing import CliRunner
 from marsad.cli import app
 from marsad.index.templates import index_version
 from marsad.messages import META_HEADER, dead_letter_headers
-from marsad.replay import (REPLAYED_FROM, PartitionRange, _at_or_after, dlq_group, epoch_ms, original_headers, parse_instant,
-                           replay_group, resolve_range, source_of)
+from marsad.replay import (
+    REPLAYED_FROM,
+    PartitionRange,
+    _at_or_after,
+    dlq_group,
+    epoch_ms,
+    original_headers,
+    parse_instant,
+    replay_group,
+    resolve_range,
+    source_of,
+)
 from marsad.settings import Settings
 
 

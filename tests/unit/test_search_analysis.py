@@ -6,8 +6,8 @@ import re
 import unicodedata
 
 from marsad.index.analysis import GENERATED
-from marsad.text.fold import index_mapping_rules
 from marsad.index.templates import load_template
+from marsad.text.fold import index_mapping_rules
 
 ANALYSIS = load_template("stories")["template"]["settings"]["analysis"]
 PROPS = load_template("stories")["template"]["mappings"]["properties"]

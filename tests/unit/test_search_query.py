@@ -6,8 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from marsad.search import (HL_POST, HL_PRE, PROXIMITY_SLOP, QueryPart, build_query, parse_query, parse_when,
-                           text_query)
+from marsad.search import HL_POST, HL_PRE, PROXIMITY_SLOP, QueryPart, build_query, parse_query, parse_when, text_query
 
 Q = "حاملات طائرات"
 

@@ -1,7 +1,7 @@
 """Listing pages (section, tag, author, search) whose teasers sit OUTSIDE the links are discarded as
 ``section-page``; articles with related cards, galleries, live blogs and every corpus article stay articles.
 
-Issue 14 item 4. The expected outcome of each case was written down before the detector existed: every page in
+The expected outcome of each case was written down before the detector existed: every page in
 ``LISTINGS`` must raise ``Discard("section-page")``; every page in ``ARTICLES`` must come out as an article whose text
 holds its own body (``must``). Before the structural detector, every ``LISTINGS`` case came out as one "article"
 made of the summaries (the link-text test only sees the headlines, which are a minority of the lines).
@@ -41,7 +41,7 @@ AR = [
 ]
 EN = [
     ("Parliament passes the new budget after a long night session",
-     "Lawmakers approved the budget by a narrow margin after amendments on fuel subsidies were dropped late on Tuesday."),
+     "Lawmakers approved the budget by a narrow margin after amendments on fuel subsidies were dropped late on Tuesday."),  # noqa: E501 - test data on one line
     ("Gold prices climb for a third week on local markets",
      "Local gold prices rose again, driven by the global ounce and a weaker currency, traders in the capital said."),
     ("Foreign minister discusses refugee returns with his French counterpart",

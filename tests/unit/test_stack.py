@@ -16,7 +16,6 @@ from marsad import stack
 from marsad.settings import Settings, load_settings
 from marsad.stack import _common
 from marsad.stack._common import (
-    proc_cmdline,
     LIB_MARKER,
     PidRecord,
     StackError,
@@ -31,6 +30,7 @@ from marsad.stack._common import (
     parse_heap,
     parse_java_major,
     parse_kafka_bootstrap,
+    proc_cmdline,
     read_pid,
     read_resource,
     write_pid,
@@ -269,7 +269,7 @@ def test_poms_use_version_properties() -> None:
 def test_mvn_error_and_last_line(tmp_path: Path) -> None:
     log = tmp_path / "mvn.log"
     log.write_text(
-        "old run\n=== 2024 mvn ...\n\x1b[1;31m[ERROR]\x1b[m Could not find artifact x:y:1\n[ERROR] \n[ERROR] -> [Help 1]\n"
+        "old run\n=== 2024 mvn ...\n\x1b[1;31m[ERROR]\x1b[m Could not find artifact x:y:1\n[ERROR] \n[ERROR] -> [Help 1]\n"  # noqa: E501 - test data on one line
     )
     assert mvn_error(log) == "Could not find artifact x:y:1"
     out = tmp_path / "x.out"
@@ -375,8 +375,7 @@ def test_postgres_starts_in_its_own_state_dir_and_down_stops_it(tmp_path: Path) 
     the databases created, a second start finds it running, `down` stops it (SIGINT, fast shutdown) and only it."""
     import psycopg
 
-    from marsad.stack import _postgres
-    from marsad.stack import _own_pid, _wait_ready
+    from marsad.stack import _own_pid, _postgres, _wait_ready
 
     s = make_settings(tmp_path)
     pg = _postgres.PostgresService(s)

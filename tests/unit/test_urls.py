@@ -17,7 +17,7 @@ def test_scheme_and_host_lower_cased_path_case_kept():
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        # the key's scheme is https for http and https (issue #14); the default port of the *given* scheme is dropped
+        # the key's scheme is https for http and https; the default port of the *given* scheme is dropped
         ("http://example.com:80/a", "https://example.com/a"),
         ("https://example.com:443/a", "https://example.com/a"),
         ("http://example.com:8080/a", "https://example.com:8080/a"),

@@ -56,7 +56,7 @@ def test_a_file_that_is_not_an_archive_is_refused(tmp_path):
         list(iter_raw_pages(bad, "x", Counter()))
 
 
-def test_review3_a_response_record_with_an_unparseable_status_is_skipped_not_fatal(tmp_path):
+def test_a_response_record_with_an_unparseable_status_is_skipped_not_fatal(tmp_path):
     """`int("OK")` raised ValueError out of ingest-warc: one odd record stopped the whole file (and the files after
     it) with a traceback."""
     from collections import Counter

@@ -1,4 +1,4 @@
-"""WARC records with missing headers (found by the fuzzer, issue 14 item 9). A ``response`` record without
+"""WARC records with missing headers (found by the fuzzer). A ``response`` record without
 ``WARC-Target-URI`` makes warcio raise ``AttributeError`` inside its record loader: reading the file ends with a
 :class:`ConfigError` naming the file, the pages before it are kept, and nothing else escapes."""
 

@@ -1,4 +1,4 @@
-"""The demo's alert steps: load ``alerts/rules.yaml`` before the crawl, print the alert events at the end."""
+"""The demo's alert steps: load ``marsad/alerts/rules.yaml`` before the crawl, print the alert events at the end."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from marsad.alerts.events import AlertEvent
 from marsad.alerts.rules import Rule, RuleStore, parse_rules_file
 from marsad.errors import ConfigError
 from marsad.search import HL_POST, HL_PRE
-from marsad.settings import REPO_ROOT, Settings
+from marsad.settings import Settings
 
-DEMO_RULES = REPO_ROOT / "alerts" / "rules.yaml"
+DEMO_RULES = Path(__file__).resolve().parent / "rules.yaml"
 
 
 def load_demo_rules(settings: Settings, console: Console, path: Path = DEMO_RULES) -> list[Rule]:

@@ -19,7 +19,7 @@ ALERT_SCHEMA = "alert.v1"
 
 def alert_id(rule: str, story_id: str) -> str:
     """``sha1(rule + "\\n" + story_id)`` as 40 hex chars: one id per (rule, story), whoever computes it."""
-    return hashlib.sha1(f"{rule}\n{story_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{rule}\n{story_id}".encode()).hexdigest()
 
 
 class AlertEvent(BaseModel):
@@ -54,7 +54,7 @@ class AlertEvent(BaseModel):
         return orjson.dumps(self.model_dump(mode="json", by_alias=True))
 
     @classmethod
-    def from_json(cls, data: bytes | None) -> "AlertEvent":
+    def from_json(cls, data: bytes | None) -> AlertEvent:
         """Parse an alerts-topic value. Raises :class:`PermanentError` (``bad-alert``)."""
         try:
             return cls.model_validate(orjson.loads(data or b""))

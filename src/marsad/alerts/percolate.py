@@ -12,7 +12,8 @@ by ``_repair``). Per batch:
 4. **Record** each event in the alerts-sent index with ``op_type=create`` (``409`` = another worker recorded it).
 
 5. **Copy markers**: a republication that joins a story which already alerted (the copies of this batch and of
-   later ones, and those another consumer added before the alert was recorded) gets a ``kind=copy`` record with ``_id = alert_id(rule, doc_id(copy's canonical URL))`` — the id the
+   later ones, and those another consumer added before the alert was recorded) gets a ``kind=copy`` record with ``_id =
+   alert_id(rule, doc_id(copy's canonical URL))`` — the id the
    alert would have if that copy owned the story. A replay that reads the copies in another order (so that the copy
    owns the story) then finds the alert already sent.
 

@@ -5,26 +5,26 @@ A rule is ``{name, query, source?, language?, webhook?}``. It is stored in the r
 percolator query is :func:`marsad.search.text_query` of the rule's words (the same Arabic semantics as
 ``marsad search``) plus ``term`` filters on ``source`` / ``language``.
 
-The rules index is built at ``marsad templates apply`` from ``index_templates/alert-rules.json`` plus the stories
-template's analysis settings and field mappings (:func:`rules_template`): a percolated story is analysed exactly as the
-stories index analyses it. When those change, :func:`apply_alert_indices` moves the rules to a new index version.
+The rules index is built at ``marsad templates apply`` from ``marsad/index/schema/alert-rules.json`` plus the stories
+template's analysis settings and field mappings (:func:`marsad.index.templates.rules_template`): a percolated story is
+analysed exactly as the
+stories index analyses it. When those change, :func:`marsad.index.templates.apply_alert_indices` moves the rules to a
+new index version.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from pydantic import BaseModel, ValidationError, field_validator
 
 from marsad.errors import ConfigError, TransientError
 from marsad.index.es import Es, EsHttpError
+from marsad.index.templates import load_template, rules_template
 from marsad.messages import utcnow
 from marsad.search import parse_query, text_query
 from marsad.settings import Settings
@@ -286,94 +286,6 @@ def _rule_from_source(src: dict[str, Any]) -> Rule:
     return Rule(**{k: r.get(k) for k in ("name", "query", "source", "language", "webhook")})
 
 
-# --- index template and versions --------------------------------------------------------------------------
-def rules_template(settings: Settings, stories: dict[str, Any]) -> dict[str, Any]:
-    """The rules index template: ``index_templates/alert-rules.json`` + the stories template's ``analysis``
-    settings and every story field mapping (so ``text_query`` finds the same fields and analyzers), with
-    ``_meta.schema_sha1`` over the assembled analysis + properties. Raises :class:`ConfigError` when a story field
-    collides with the rule's own fields (``query``, ``rule``)."""
-    from marsad.index.templates import load_template
-
-    t = load_template("alert-rules")
-    t["index_patterns"] = [f"{settings.alert_rules_alias}-v*"]
-    analysis = copy.deepcopy(stories["template"]["settings"].get("analysis", {}))
-    own = t["template"]["mappings"]["properties"]
-    story_props = copy.deepcopy(stories["template"]["mappings"]["properties"])
-    clash = sorted(own.keys() & story_props.keys())
-    if clash:
-        raise ConfigError(f"stories template fields {clash} collide with the alert rule fields")
-    props = {**story_props, **own}
-    t["template"]["settings"]["analysis"] = analysis
-    t["template"]["mappings"]["properties"] = props
-    t["template"]["mappings"]["_meta"] = {"schema_sha1": schema_sha1(analysis, props)}
-    return t
-
-
-def schema_sha1(analysis: dict[str, Any], properties: dict[str, Any]) -> str:
-    return hashlib.sha1(orjson.dumps({"analysis": analysis, "properties": properties},
-                                     option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def _version(index: str, alias: str) -> int:
-    m = re.fullmatch(re.escape(alias) + r"-v(\d+)", index)
-    return int(m.group(1)) if m else 0
-
-
-def apply_alert_indices(settings: Settings, es: Es, stories: dict[str, Any]) -> dict[str, str]:
-    """Put the rules and alerts-sent templates; create ``<alias>-v1`` behind each alias when missing.
-
-    When the rules index behind the alias was built from other analysis settings or mappings (``_meta.schema_sha1``
-    differs), the rules are reindexed into ``<alias>-v<N+1>`` (the percolator re-parses each query with the new
-    analysis), the alias moves atomically and the old index is deleted. Run it while nobody edits rules.
-    Returns what was done per object. Raises :class:`~marsad.index.es.EsHttpError` if Elasticsearch refuses.
-    """
-    from marsad.index.templates import load_template, update_mappings
-
-    done: dict[str, str] = {}
-    rules_t = rules_template(settings, stories)
-    alias = settings.alert_rules_alias
-    es.request("PUT", f"/_index_template/{alias}", rules_t)
-    done[f"template {alias}"] = "updated"
-    sent_t = load_template("alerts-sent")
-    sent_t["index_patterns"] = [f"{settings.alerts_sent_index}-v*"]
-    es.request("PUT", f"/_index_template/{settings.alerts_sent_index}", sent_t)
-    done[f"template {settings.alerts_sent_index}"] = "updated"
-
-    want = rules_t["template"]["mappings"]["_meta"]["schema_sha1"]
-    if not es.exists(f"/_alias/{alias}"):
-        es.request("PUT", f"/{alias}-v1", {"aliases": {alias: {"is_write_index": True}}})
-        done[f"index {alias}-v1"] = "created"
-    else:
-        [current] = sorted(es.request("GET", f"/_alias/{alias}"))
-        mapping = es.request("GET", f"/{current}/_mapping")[current]["mappings"]
-        if (mapping.get("_meta") or {}).get("schema_sha1") == want:
-            done[f"alias {alias}"] = "exists"
-        else:
-            new = f"{alias}-v{_version(current, alias) + 1}"
-            es.request("PUT", f"/{new}", {})
-            moved = es.request("POST", "/_reindex", {"source": {"index": current}, "dest": {"index": new}},
-                               params={"refresh": True})
-            if moved.get("failures"):
-                es.request("DELETE", f"/{new}", ok=(404,))
-                raise ConfigError(f"rules could not move to {new} (the new analysis refuses them): "
-                                  f"{str(moved['failures'][0])[:500]}")
-            es.request("POST", "/_aliases", {"actions": [
-                {"remove": {"index": current, "alias": alias}},
-                {"add": {"index": new, "alias": alias, "is_write_index": True}},
-            ]})
-            es.request("DELETE", f"/{current}", ok=(404,))
-            done[f"index {new}"] = f"created, {moved.get('created', 0)} rules moved from {current} (schema changed)"
-
-    sent = settings.alerts_sent_index
-    if es.exists(f"/_alias/{sent}"):
-        done[f"alias {sent}"] = "exists"
-        done.update(update_mappings(es, sent, sent_t["template"]["mappings"]))
-    else:
-        es.request("PUT", f"/{sent}-v1", {"aliases": {sent: {"is_write_index": True}}})
-        done[f"index {sent}-v1"] = "created"
-    return done
-
-
 # --- `alerts test --text` ----------------------------------------------------------------------------------
 def match_text(settings: Settings, es: Es, rule: Rule, text: str, title: str = "", source: str = "test",
               language: str | None = "ar", stored: bool = False) -> str | None:
@@ -386,8 +298,6 @@ def match_text(settings: Settings, es: Es, rule: Rule, text: str, title: str = "
     from uuid import uuid4
 
     from marsad.alerts.percolate import HIGHLIGHT, snippet
-    from marsad.index.templates import load_template
-
     doc = {"title": title, "text": text, "source": source, "language": language}
     body = {"size": 1, "query": {"bool": {"must": [{"percolate": {"field": "query", "document": doc}}],
                                           "filter": [{"ids": {"values": [rule.name]}}]}},

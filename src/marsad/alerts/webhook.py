@@ -31,8 +31,8 @@ from prometheus_client import Counter as PromCounter
 from marsad.alerts.events import AlertEvent
 from marsad.crawl.fetch import FetchRefused, check_address
 from marsad.errors import PermanentError
-from marsad.stage import Outcome, Record
 from marsad.settings import Settings
+from marsad.stage import Outcome, Record
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 Files: ``<warc_dir>/marsad-<UTC yyyymmddHHMMSS>-<pid>-<n>.warc.gz`` (one gzip member per record, WARC/1.0),
 written as ``….warc.gz.open`` and renamed when closed (Heritrix convention), so a reader never sees a file
 that is still growing; a file left ``.open`` by a process that died is renamed by the next archive opened in
-the same directory (:func:`recover_stale`). A file is rolled once it reaches ``settings.warc_roll_bytes``. Each process writes its
+the same directory (:func:`recover_stale`). A file is rolled once it reaches ``settings.warc_roll_bytes``. Each process
+writes its
 own files (the pid is in the name), so Airflow tasks never share a file.
 
 Each fetched response gives a ``request`` record and a ``response`` record (linked by ``WARC-Concurrent-To``).

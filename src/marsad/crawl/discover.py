@@ -50,8 +50,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import PurePosixPath
-from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 from xml.etree.ElementTree import Element, ParseError
 from zoneinfo import ZoneInfo
 
@@ -61,7 +60,8 @@ from defusedxml import ElementTree as SafeET
 
 from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.registry import Source
-from marsad.crawl.state import open_polls, open_seen, worker_id
+from marsad.crawl.state import worker_id
+from marsad.crawl.stores import open_polls, open_seen
 from marsad.dedup.urls import NON_ARTICLE_SEGMENTS, canonical_url, looks_like_article  # noqa: F401 (re-exported)
 from marsad.errors import Undecodable
 from marsad.settings import Settings

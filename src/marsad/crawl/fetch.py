@@ -5,7 +5,7 @@ sitemaps and section pages on the discovery side), so every request gets, in thi
 
 1. the SSRF guard (:func:`check_address`) on every hop, redirects included;
 2. robots.txt of the hop's origin (cached ≤ 24 h across processes; ``robots-disallowed`` / ``robots-unreachable``);
-3. a per-host slot shared by every crawl process (:func:`~marsad.crawl.politeness.open_politeness`: SQLite on one
+3. a per-host slot shared by every crawl process (:func:`~marsad.crawl.stores.open_politeness`: SQLite on one
    machine, PostgreSQL across machines), spaced by
    ``max(settings.min_host_interval_s, source.min_interval_s, robots Crawl-delay)``;
 4. connect / read / total timeouts, the body streamed raw and inflated by us with a hard output cap (gzip and
@@ -33,9 +33,9 @@ import httpx
 
 from marsad.crawl import interstitial
 from marsad.crawl.archive import WarcArchive
-from marsad.crawl.politeness import (ROBOTS_MAX_BYTES, RobotsRules, backoff_s, host_key, open_politeness,
-                                     parse_retry_after, robots_origin)
+from marsad.crawl.politeness import ROBOTS_MAX_BYTES, RobotsRules, backoff_s, host_key, parse_retry_after, robots_origin
 from marsad.crawl.registry import Source
+from marsad.crawl.stores import open_politeness
 from marsad.dedup.urls import canonical_url
 from marsad.messages import RawPage, RawPageMeta, utcnow
 from marsad.settings import Settings
@@ -337,8 +337,9 @@ class Fetcher:
             raise FetchRefused("http-error", url, f"{type(exc).__name__} {exc}") from exc
         if self.archive is not None:
             # the URL as requested (percent-encoded, IDNA host): WARC headers are ASCII (WARC/1.1 §5.15: a URI)
-            self.archive.write(url=str(resp.request.url), fetched_at=fetched_at, request_headers=list(resp.request.headers.items()),
-                               status=resp.status_code, reason=resp.reason_phrase, http_version=resp.http_version,
+            self.archive.write(url=str(resp.request.url), fetched_at=fetched_at,
+                               request_headers=list(resp.request.headers.items()), status=resp.status_code,
+                               reason=resp.reason_phrase, http_version=resp.http_version,
                                response_headers=list(resp.headers.items()), body=body, ip=ip)
         return resp, body
 

@@ -1,7 +1,7 @@
 """The crawl state in PostgreSQL: one store shared by every crawl worker on every machine (psycopg 3).
 
-Chosen by ``settings.crawl_state_url = postgresql://…`` (:func:`marsad.crawl.state.open_seen`,
-:func:`~marsad.crawl.state.open_polls`, :func:`marsad.crawl.politeness.open_politeness`); the classes here have
+Chosen by ``settings.crawl_state_url = postgresql://…`` (:func:`marsad.crawl.stores.open_seen`,
+:func:`~marsad.crawl.stores.open_polls`, :func:`marsad.crawl.stores.open_politeness`); the classes here have
 the interface and the semantics of their SQLite counterparts (:class:`~marsad.crawl.state.SeenUrls`,
 :class:`~marsad.crawl.state.PollState`, :class:`~marsad.crawl.politeness.Politeness`), and the same unit tests run
 against both stores (``tests/unit/test_crawl_state_stores.py``).

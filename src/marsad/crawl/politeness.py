@@ -1,7 +1,7 @@
 """Politeness shared by every crawl process: per-host request slots, Retry-After holds and the robots.txt cache.
 
 Airflow runs each task in its own process, so process memory cannot space requests to one host. The state lives
-in a store shared by the processes (:func:`open_politeness`): by default one SQLite file (WAL) under
+in a store shared by the processes (:func:`marsad.crawl.stores.open_politeness`): by default one SQLite file (WAL) under
 ``settings.crawl_dir`` (every process of one machine), with ``settings.crawl_state_url`` the PostgreSQL tables of
 :class:`marsad.crawl.pgstate.PgPoliteness` (every process of every machine). The SQLite tables:
 
@@ -22,8 +22,8 @@ import random
 import sqlite3
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 if TYPE_CHECKING:
-    from marsad.settings import Settings
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +102,6 @@ class RobotsRules:
             return None
         delay = parser.crawl_delay(token)
         return float(delay) if delay is not None else None
-
-
-def open_politeness(settings: Settings) -> Politeness:
-    """The politeness store of ``settings``: PostgreSQL when ``crawl_state_url`` is set, else
-    ``<crawl_dir>/politeness.sqlite``."""
-    if settings.crawl_state_url:
-        from marsad.crawl.pgstate import PgPoliteness
-
-        return PgPoliteness(settings.crawl_state_url)
-    return Politeness(settings.crawl_dir / "politeness.sqlite")
 
 
 class Politeness:

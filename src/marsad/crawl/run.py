@@ -16,7 +16,8 @@ from marsad.crawl.discover import discover, discover_source  # noqa: F401  (re-e
 from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.publish import RawPagePublisher
 from marsad.crawl.registry import Source, get_source
-from marsad.crawl.state import SeenUrls, open_seen
+from marsad.crawl.state import SeenUrls
+from marsad.crawl.stores import open_seen
 from marsad.dedup.urls import canonical_url
 from marsad.errors import TransientError
 from marsad.messages import META_HEADER, RAW_PAGE_SCHEMA, SCHEMA_HEADER, RawPageMeta, utcnow

@@ -1,6 +1,7 @@
 """Crawl state shared by every crawl worker: seen URLs, the frontier, and poll state of feeds/sitemaps/sections.
 
-Two stores behind one interface, chosen by ``settings.crawl_state_url`` (:func:`open_seen`, :func:`open_polls`):
+Two stores behind one interface, chosen by ``settings.crawl_state_url`` (:func:`marsad.crawl.stores.open_seen`,
+:func:`~marsad.crawl.stores.open_polls`):
 
 * unset (the default, ``make demo``): one SQLite file (``<crawl_dir>/seen.sqlite``) in WAL mode. It survives
   restarts and is safe for several crawl processes on one machine (readers never block, writers are serialised by
@@ -57,24 +58,6 @@ def worker_id(settings: Settings | None = None) -> str:
     if settings is not None and settings.crawl_worker_id:
         return settings.crawl_worker_id
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def open_seen(settings: Settings) -> SeenUrls:
-    """Seen URLs and frontier of ``settings``: PostgreSQL when ``crawl_state_url`` is set, else SQLite."""
-    if settings.crawl_state_url:
-        from marsad.crawl.pgstate import PgSeenUrls
-
-        return PgSeenUrls(settings.crawl_state_url)
-    return SeenUrls(settings.crawl_dir / "seen.sqlite")
-
-
-def open_polls(settings: Settings, min_s: float, max_s: float) -> PollState:
-    """Poll state of ``settings`` (same store as :func:`open_seen`); bounds as in :class:`PollState`."""
-    if settings.crawl_state_url:
-        from marsad.crawl.pgstate import PgPollState
-
-        return PgPollState(settings.crawl_state_url, min_s, max_s)
-    return PollState(settings.crawl_dir / "seen.sqlite", min_s, max_s)
 
 
 def _now() -> datetime:

@@ -33,7 +33,6 @@ from marsad.errors import ConfigError
 from marsad.messages import RawPage, RawPageMeta
 from marsad.settings import Settings
 
-
 WARC_TYPES = frozenset({"warcinfo", "request", "metadata", "resource", "revisit", "conversion", "continuation"})
 """Record types of WARC/1.1 (ISO 28500:2017 §6.3) other than ``response``, counted as ``skipped:<type>``; any other
 value is ``skipped:unknown-warc-type`` (the file's bytes never become count keys)."""

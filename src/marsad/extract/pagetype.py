@@ -4,7 +4,8 @@ A listing page is a run of *teasers*: repeated sibling blocks, each with its own
 optional short summary, time, author or category. When the summaries sit outside the links (``<h3><a>headline</a>
 </h3><p>summary</p>``), trafilatura returns them as a body of short paragraphs and the link-text share alone
 (:func:`marsad.extract.stage._is_link_list`) sees only the headlines — six summaries were indexed as one "article"
-(seen on Arabic news sites). :func:`find_teasers` finds the teasers in the parsed page (before trafilatura prunes it) and
+(seen on Arabic news sites). :func:`find_teasers` finds the teasers in the parsed page (before trafilatura prunes it)
+and
 :func:`teaser_share` measures how much of the extracted text they make.
 
 Two shapes are recognised (the constants below are the whole rule; ``tests/unit/test_section_page_teaser_listings.py``
@@ -24,7 +25,8 @@ not inline in prose (its parent is not a ``<p>``/``<span>``… with more text th
 Live blogs (decision, docs/decisions.md): a live blog is the site's own running report, so it stays an article when
 its entries link to the page itself (``#entry-3``, ``?entry=3``: one target path) or when it declares itself with
 schema.org ``LiveBlogPosting`` (Google's live-badge markup), even if each entry links to its own page. An undeclared
-run of timestamped entries each linking to another page is a "latest news" ticker, i.e. a listing. A roundup article made of
+run of timestamped entries each linking to another page is a "latest news" ticker, i.e. a listing. A roundup article
+made of
 ``<p><a>headline</a></p>`` and lead paragraphs (corpus ``fetch_util/almasryalyoum_article.html``) is neither shape.
 """
 
@@ -232,7 +234,7 @@ def consent_wall(text: str, html: str) -> str | None:
 
     The same verdict as the fetch side's consent rules (:func:`marsad.crawl.interstitial.consent_verdict`), on
     trafilatura's ``text`` (which keeps the CMP containers' text, the buttons and even a 68-character wall); the
-    vendor is looked up in the page's markup. Issue 14, item 5: a wall served under the real article's og:title was
+    vendor is looked up in the page's markup. A wall served under the real article's og:title was
     indexed and fired an alert on the title."""
     verdict = consent_verdict(text.splitlines())
     if not verdict.is_wall:

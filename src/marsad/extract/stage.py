@@ -28,9 +28,9 @@ from marsad.extract.dates import find_published_at, parse_arabic_date
 from marsad.extract.decode import decode_html, measure
 from marsad.extract.metadata import page_metadata
 from marsad.extract.pagetype import consent_wall, find_teasers, teaser_share
-from marsad.stage import Output, Record, per_record
 from marsad.messages import Article, RawPage
 from marsad.settings import Settings
+from marsad.stage import Output, Record, per_record
 from marsad.text.arabic import arabic_ratio, content_hash, normalize_for_matching
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,8 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
         date_precision=precision,
         wire=attribution.wire,
         source_line=attribution.source_line,
-        boilerplate_removed=sorted({name for name, _ in attribution.removed} | ({"appended-article"} if dropped else set())),
+        boilerplate_removed=sorted({name for name, _ in attribution.removed}
+                                   | ({"appended-article"} if dropped else set())),
     )
 
 

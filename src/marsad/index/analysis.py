@@ -1,4 +1,4 @@
-"""The Arabic analysis chain of the stories index, as data for ``index_templates/stories.json``.
+"""The Arabic analysis chain of the stories index, as data for ``marsad/index/schema/stories.json``.
 
 Elasticsearch 7.10.2 without the ICU plugin has no Unicode normalisation token filter, so the folding Marsad
 needs before tokenising is spelled out as ``mapping`` char filters. Their rules are *generated* here from Marsad's
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import orjson
 

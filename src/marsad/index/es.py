@@ -12,8 +12,7 @@ from typing import Any
 
 import orjson
 from elastic_transport import ConnectionError as EsConnectionError
-from elastic_transport import ConnectionTimeout, NodeConfig, Transport
-from elastic_transport import TransportError
+from elastic_transport import ConnectionTimeout, NodeConfig, Transport, TransportError
 
 from marsad.errors import TransientError
 

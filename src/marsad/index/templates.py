@@ -1,4 +1,4 @@
-"""Installing index templates (``index_templates/*.json``, the single source of the schema) and aliases.
+"""Installing index templates (``marsad/index/schema/*.json``, the single source of the schema) and aliases.
 
 ``apply_templates`` is idempotent: templates are (re)put, the first versioned stories index is created with
 the alias as its write index only when the alias does not exist yet; an existing alias is left alone.
@@ -7,16 +7,20 @@ Consumers never create indices (the mappings are ``dynamic: strict`` and writing
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from marsad.errors import ConfigError
 from marsad.index.es import Es, EsHttpError
-from marsad.settings import REPO_ROOT, Settings
+from marsad.settings import Settings
 
-TEMPLATES_DIR = REPO_ROOT / "index_templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "schema"
 
 
 def load_template(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
@@ -34,8 +38,6 @@ Analysis is fixed at index creation, and a changed analyzer *definition* under t
 
 def analysis_sha1(template: dict[str, Any]) -> str:
     """SHA-1 (hex) of the canonical JSON of ``template["template"]["settings"]["analysis"]``."""
-    import hashlib
-
     analysis = template["template"]["settings"].get("analysis", {})
     return hashlib.sha1(orjson.dumps(analysis, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -116,8 +118,6 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
         rebuilt = rebuild_claims(settings, es)
         if rebuilt:
             done[f"claims rebuilt from {settings.stories_alias}"] = str(rebuilt)
-    from marsad.alerts.rules import apply_alert_indices  # rules index: the stories analysis and fields, copied
-
     done.update(apply_alert_indices(settings, es, stories))
     if incompatible:
         raise incompatible
@@ -171,7 +171,6 @@ def rebuild_claims(settings: Settings, es: Es) -> int:
         "script": {"lang": "painless", "source": REBUILD_SCRIPT},
     }, params={"refresh": True})
     return int(resp.get("created", 0))
-    return done
 
 
 # --- index versions (replay into a new index, then move the aliases) -------------------------------------
@@ -207,8 +206,6 @@ def index_version(settings: Settings, index: str) -> IndexVersion:
     version must be lowercase letters, digits, ``-`` or ``_`` (Elasticsearch index name rules, kept simple).
     Raises :class:`ValueError` with the expected form otherwise.
     """
-    import re
-
     prefix = settings.stories_index_prefix
     version = index[len(prefix):] if index.startswith(prefix) else ""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", version):
@@ -282,3 +279,87 @@ def next_index_name(settings: Settings, es: Es) -> str:
     versions = [int(r["index"][len(prefix):]) for r in rows if isinstance(r, dict)
                 and r.get("index", "")[len(prefix):].isdigit()] if isinstance(rows, list) else []
     return f"{prefix}{max(versions, default=1) + 1}"
+
+
+# --- alert indices: rules (percolator) and alerts-sent --------------------------------------------------
+def rules_template(settings: Settings, stories: dict[str, Any]) -> dict[str, Any]:
+    """The rules index template: ``marsad/index/schema/alert-rules.json`` + the stories template's ``analysis``
+    settings and every story field mapping (so ``text_query`` finds the same fields and analyzers), with
+    ``_meta.schema_sha1`` over the assembled analysis + properties. Raises :class:`~marsad.errors.ConfigError` when a
+    story field collides with the rule's own fields (``query``, ``rule``)."""
+    t = load_template("alert-rules")
+    t["index_patterns"] = [f"{settings.alert_rules_alias}-v*"]
+    analysis = copy.deepcopy(stories["template"]["settings"].get("analysis", {}))
+    own = t["template"]["mappings"]["properties"]
+    story_props = copy.deepcopy(stories["template"]["mappings"]["properties"])
+    clash = sorted(own.keys() & story_props.keys())
+    if clash:
+        raise ConfigError(f"stories template fields {clash} collide with the alert rule fields")
+    props = {**story_props, **own}
+    t["template"]["settings"]["analysis"] = analysis
+    t["template"]["mappings"]["properties"] = props
+    t["template"]["mappings"]["_meta"] = {"schema_sha1": schema_sha1(analysis, props)}
+    return t
+
+
+def schema_sha1(analysis: dict[str, Any], properties: dict[str, Any]) -> str:
+    return hashlib.sha1(orjson.dumps({"analysis": analysis, "properties": properties},
+                                     option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _version(index: str, alias: str) -> int:
+    m = re.fullmatch(re.escape(alias) + r"-v(\d+)", index)
+    return int(m.group(1)) if m else 0
+
+
+def apply_alert_indices(settings: Settings, es: Es, stories: dict[str, Any]) -> dict[str, str]:
+    """Put the rules and alerts-sent templates; create ``<alias>-v1`` behind each alias when missing.
+
+    When the rules index behind the alias was built from other analysis settings or mappings (``_meta.schema_sha1``
+    differs), the rules are reindexed into ``<alias>-v<N+1>`` (the percolator re-parses each query with the new
+    analysis), the alias moves atomically and the old index is deleted. Run it while nobody edits rules.
+    Returns what was done per object. Raises :class:`~marsad.index.es.EsHttpError` if Elasticsearch refuses.
+    """
+    done: dict[str, str] = {}
+    rules_t = rules_template(settings, stories)
+    alias = settings.alert_rules_alias
+    es.request("PUT", f"/_index_template/{alias}", rules_t)
+    done[f"template {alias}"] = "updated"
+    sent_t = load_template("alerts-sent")
+    sent_t["index_patterns"] = [f"{settings.alerts_sent_index}-v*"]
+    es.request("PUT", f"/_index_template/{settings.alerts_sent_index}", sent_t)
+    done[f"template {settings.alerts_sent_index}"] = "updated"
+
+    want = rules_t["template"]["mappings"]["_meta"]["schema_sha1"]
+    if not es.exists(f"/_alias/{alias}"):
+        es.request("PUT", f"/{alias}-v1", {"aliases": {alias: {"is_write_index": True}}})
+        done[f"index {alias}-v1"] = "created"
+    else:
+        [current] = sorted(es.request("GET", f"/_alias/{alias}"))
+        mapping = es.request("GET", f"/{current}/_mapping")[current]["mappings"]
+        if (mapping.get("_meta") or {}).get("schema_sha1") == want:
+            done[f"alias {alias}"] = "exists"
+        else:
+            new = f"{alias}-v{_version(current, alias) + 1}"
+            es.request("PUT", f"/{new}", {})
+            moved = es.request("POST", "/_reindex", {"source": {"index": current}, "dest": {"index": new}},
+                               params={"refresh": True})
+            if moved.get("failures"):
+                es.request("DELETE", f"/{new}", ok=(404,))
+                raise ConfigError(f"rules could not move to {new} (the new analysis refuses them): "
+                                  f"{str(moved['failures'][0])[:500]}")
+            es.request("POST", "/_aliases", {"actions": [
+                {"remove": {"index": current, "alias": alias}},
+                {"add": {"index": new, "alias": alias, "is_write_index": True}},
+            ]})
+            es.request("DELETE", f"/{current}", ok=(404,))
+            done[f"index {new}"] = f"created, {moved.get('created', 0)} rules moved from {current} (schema changed)"
+
+    sent = settings.alerts_sent_index
+    if es.exists(f"/_alias/{sent}"):
+        done[f"alias {sent}"] = "exists"
+        done.update(update_mappings(es, sent, sent_t["template"]["mappings"]))
+    else:
+        es.request("PUT", f"/{sent}-v1", {"aliases": {sent: {"is_write_index": True}}})
+        done[f"index {sent}-v1"] = "created"
+    return done

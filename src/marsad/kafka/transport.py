@@ -17,7 +17,8 @@ percolation, the webhook consumer), so the rules below are written once:
 * **Dead letters.** :meth:`Transport.dead_letter` sends the original key/value/headers plus ``dlq.*`` headers.
 * **Ledger.** With ``ledger=True`` every record's outcome is produced to the outcomes topic in the same flush as the
   outputs (:mod:`marsad.ledger`), so an outcome is durable before the offset that produced it is committed.
-  Outputs carry their raw page's coordinates (:data:`RAW_HEADER`) and publish time (:data:`RAW_TS_HEADER`), copied
+  Outputs carry their raw page's coordinates (:data:`~marsad.stage.RAW_HEADER`) and publish time
+  (:data:`~marsad.stage.RAW_TS_HEADER`), copied
   from input to output, so the index stage's outcome names the raw page it came from.
 """
 
@@ -35,14 +36,9 @@ from marsad.errors import PermanentError, TransientError
 from marsad.kafka import clients
 from marsad.messages import dead_letter_headers
 from marsad.settings import Settings
-from marsad.stage import Outcome, Output, Record
+from marsad.stage import Outcome, Record, lineage_headers
 
 log = logging.getLogger(__name__)
-
-RAW_HEADER = "marsad.raw"
-"""Header naming the raw page an output descends from: ``<topic>/<partition>/<offset>`` (UTF-8)."""
-RAW_TS_HEADER = "marsad.raw-ts"
-"""Header carrying the raw page record's timestamp (ms since the epoch, decimal) for the fetch→searchable latency."""
 
 REBALANCE_CODES = frozenset({
     KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS,
@@ -50,40 +46,6 @@ REBALANCE_CODES = frozenset({
 })
 """Commit errors meaning "these partitions are no longer yours" (Kafka protocol error codes; librdkafka's
 ``_ASSIGNMENT_LOST``): retrying cannot succeed, the next owner gets the records again."""
-
-
-def raw_coordinates(rec: Record) -> tuple[str, int, int]:
-    """``(topic, partition, offset)`` of the raw page ``rec`` descends from: its :data:`RAW_HEADER`, else ``rec``
-    itself (a raw page). A malformed header falls back to ``rec``'s own coordinates."""
-    for name, value in rec.headers:
-        if name == RAW_HEADER and value:
-            try:
-                topic, partition, offset = value.decode().rsplit("/", 2)
-                return topic, int(partition), int(offset)
-            except ValueError:
-                break
-    return rec.topic, rec.partition, rec.offset
-
-
-def raw_timestamp_ms(rec: Record) -> int | None:
-    """The raw page record's timestamp (ms) from :data:`RAW_TS_HEADER`, else ``rec.timestamp_ms``."""
-    for name, value in rec.headers:
-        if name == RAW_TS_HEADER and value:
-            try:
-                return int(value)
-            except ValueError:
-                break
-    return rec.timestamp_ms
-
-
-def lineage_headers(rec: Record) -> list[tuple[str, bytes]]:
-    """The :data:`RAW_HEADER`/:data:`RAW_TS_HEADER` pair to put on every output of ``rec``."""
-    topic, partition, offset = raw_coordinates(rec)
-    out = [(RAW_HEADER, f"{topic}/{partition}/{offset}".encode())]
-    ts = raw_timestamp_ms(rec)
-    if ts is not None:
-        out.append((RAW_TS_HEADER, str(ts).encode()))
-    return out
 
 
 class Backoff:
@@ -278,7 +240,8 @@ class Transport:
 
 
 def retry_transient(fn: Callable[[], Any], *, what: str, logger: logging.Logger, backoff: Backoff,
-                    should_stop: Callable[[], bool] = lambda: False, sleep: Callable[[float], None] = time.sleep) -> Any:
+                    should_stop: Callable[[], bool] = lambda: False,
+                    sleep: Callable[[float], None] = time.sleep) -> Any:
     """Call ``fn`` until it does not raise :class:`TransientError`; wait ``backoff`` between attempts, log once per
     change of state. Re-raises the last error when ``backoff`` expires or ``should_stop()`` turns true."""
     state = StateLog(logger, what)

@@ -43,9 +43,9 @@ from prometheus_client import Gauge, Histogram
 
 from marsad.errors import PermanentError, TransientError
 from marsad.kafka import clients
-from marsad.kafka.transport import Backoff, StateLog, Transport, error_state, raw_timestamp_ms
+from marsad.kafka.transport import Backoff, StateLog, Transport, error_state
 from marsad.settings import Settings
-from marsad.stage import Outcome, Output, Record, Stage, per_record  # noqa: F401 - re-exported for old importers
+from marsad.stage import Outcome, Output, Record, Stage, per_record, raw_timestamp_ms  # noqa: F401 - re-exported for old importers
 
 log = logging.getLogger(__name__)
 

@@ -155,10 +155,12 @@ def up(settings: Settings, console: Console | None = None, *, timeout_s: float =
     Idempotent: a service whose pid-file process is alive (and is our JVM) is not started again, only
     waited for; its status has ``reused=True``. Progress lines go to ``console`` when given.
     Ready means: Kafka answers a metadata request listing a broker; ES answers ``GET /`` and cluster health
-    is yellow or green; PostgreSQL answers a query (then its databases are created). Waits at most ``timeout_s`` seconds once the JVMs are started (jar downloads and the
+    is yellow or green; PostgreSQL answers a query (then its databases are created). Waits at most ``timeout_s``
+    seconds once the JVMs are started (jar downloads and the
     Kafka storage format come before and have their own limits).
 
-    Raises :class:`StackError` when Java/Maven/the PostgreSQL binaries are missing, a port is taken by another process, a jar fetch
+    Raises :class:`StackError` when Java/Maven/the PostgreSQL binaries are missing, a port is taken by another process,
+    a jar fetch
     or the Kafka storage format fails, a JVM exits during start-up, or a service is not ready in time
     (the message names the log file and quotes its last line).
     """

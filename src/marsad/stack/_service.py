@@ -104,8 +104,8 @@ class Service(ABC):
         """System user to run the process as (None: the current user)."""
         return None
 
-    def after_ready(self, say: Say) -> None:
+    def after_ready(self, say: Say) -> None:  # noqa: B027 - optional hook: most services need no setup
         """One-time setup once the service answers (e.g. create databases). Raises ``StackError``."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: only services with probe clients close them
         """Release probe clients."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-
 import unicodedata
 
 from marsad.text.fold import MATCH_TABLE

@@ -6,7 +6,7 @@ Every consumer derives from it:
   :data:`MATCH_TABLE`;
 * the date parser (:mod:`marsad.extract.dates`) uses :data:`LETTER_TABLE` + :data:`PUNCTUATION_ASCII`;
 * the boilerplate rules' ``fold`` (:mod:`marsad.extract.boilerplate`) uses :data:`LETTER_TABLE`;
-* the index char filters (:mod:`marsad.index.analysis` → ``index_templates/stories.json``) are
+* the index char filters (:mod:`marsad.index.analysis` → ``marsad/index/schema/stories.json``) are
   :func:`index_mapping_rules` — the per-character fold spelled as Elasticsearch ``mapping`` rules, so the
   analyzer sees exactly the characters the Python normaliser produces.
 

@@ -1,4 +1,6 @@
-"""Review (adversarial) tests of the crawl side: SSRF guard, size caps, refusals, seen-URL state."""
+"""Fetch refusals and failures have an outcome: redirects to private/metadata addresses and invalid ports are refused,
+an oversized page is dead-lettered with its metadata, a transient HTTP failure is retried on the next run (not marked
+seen)."""
 
 from __future__ import annotations
 

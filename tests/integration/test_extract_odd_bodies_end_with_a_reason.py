@@ -1,4 +1,5 @@
-"""Review (adversarial) tests of the extract worker: odd bodies, charset growth, every record accounted for."""
+"""The extract worker on odd bodies (binary labelled HTML, a trafilatura exception, an article that outgrows the topic
+limit after re-encoding): each record ends discarded or dead-lettered with a reason, the rest of the batch goes on."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review 3: crawl reports under crashes. A report or batches file cut short (a task killed while writing; the
+"""Crawl reports under crashes. A report or batches file cut short (a task killed while writing; the
 health DAG reading while a fetch task writes) must not take down the health view or every later fetch task."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def test_one_unreadable_report_marks_that_source_failed_not_the_whole_health_run
     reports.mkdir(parents=True)
     (reports / "crawl-broken.json").write_bytes(b'{"source": "broken", "at": "2026-11-')  # cut mid-write
     good = Source(name="good", site="https://good.example/")
-    record_batch(s, "good", "run-1", 0, {"discover:polled": 1, "discover:items": 2, "discovered": 2, "fetched": 2, "published": 2})
+    record_batch(s, "good", "run-1", 0, {"discover:polled": 1, "discover:items": 2, "discovered": 2, "fetched": 2, "published": 2})  # noqa: E501 - test data on one line
     out = crawl_health(s, [Source(name="broken", site="https://broken.example/"), good],
                        now=datetime.now(timezone.utc))
     assert out["sources"]["broken"]["status"] == "failed"

@@ -1,4 +1,5 @@
-"""Review (adversarial) tests of the index worker: per-item failures, crashes, races, huge texts."""
+"""The index worker under failure: a per-item rejection is dead-lettered and the rest indexed, a crash between write
+and commit redelivers idempotently, racing workers and lost/late owners keep one story, huge texts index and search."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from marsad.index.es import Es, doc_id
 from marsad.index.stage import IndexStage
 from marsad.index.templates import apply_templates
 from marsad.kafka.clients import ensure_topics
-from marsad.kafka.worker import Record, Worker
+from marsad.kafka.worker import Record
 from marsad.messages import Article, utcnow
 from marsad.pipeline import index_worker
 from marsad.search import search
@@ -243,7 +244,7 @@ def test_owner_replayed_after_a_copy_stood_in_for_it_is_not_lost_as_stale(env):
         update={"fetched_at": owner.fetched_at + timedelta(hours=1)})
     es.request("PUT", f"/{s.fingerprints_index}/_doc/{owner.content_hash}",
                {"canonical_url": owner.canonical_url, "story_id": doc_id(owner.canonical_url),
-                "claimed_at": utcnow().isoformat()}, params={"refresh": "true"})  # the owner's claim, story never written
+                "claimed_at": utcnow().isoformat()}, params={"refresh": "true"})  # the owner's claim, story never written  # noqa: E501 - test data on one line
     stage = IndexStage(s.model_copy(update={"alerts_enabled": False}), es)
     [o] = stage.process_batch([Record(s.articles_topic, 0, 0, b"c", copy.to_json())])
     assert o.label == "duplicate"

@@ -1,4 +1,4 @@
-"""Fuzzing the input side of Marsad with mutated real corpus inputs (issue 14 item 9).
+"""Fuzzing the input side of Marsad with mutated real corpus inputs.
 
 Targets (each takes bytes and returns a typed outcome ``(kind, reason)``; any other exception escapes and is a bug):
 
@@ -32,7 +32,7 @@ import re
 import tempfile
 from collections import Counter
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -52,7 +52,7 @@ CONTENT_TYPES = (
     "text/html; charset=\"\"", "text/html; charset=" + "x" * 300, "text/html; charset=utf-8; charset=latin-1",
     "application/rss+xml", "application/xml; charset=windows-1256", "text/xml; charset=bogus",
 )
-"""``Content-Type`` headers from bug reports of news crawlers: broken and absurd charset names (issue 14 item 3)."""
+"""``Content-Type`` headers from bug reports of news crawlers: broken and absurd charset names."""
 
 TOKENS = (
     b'<meta charset="windows-1256">', b'<meta charset="hex">', b'<meta charset="base64">', b'<meta charset="zlib">',
@@ -92,7 +92,7 @@ _SEED_KIND = {"decode": "html", "extract": "html", "section": "html", "feed": "f
 WARC_SEED = "derived/warc/arabic-news-pages.warc.gz"
 
 
-@lru_cache(maxsize=None)
+@cache
 def seeds(kind: str, corpus: Path | None = None) -> tuple[bytes, ...]:
     """Seed inputs of ``kind`` (``html``, ``feed``, ``sitemap``, ``warc``) read from the corpus; files absent from
     this corpus copy are left out. ``warc`` seeds are the corpus WARC uncompressed, cut into a few record groups."""
@@ -175,8 +175,8 @@ def run_decode(body: bytes, content_type: str | None) -> str:
 def run_extract(body: bytes, content_type: str | None, settings: Settings) -> str:
     from marsad.errors import Discard, PermanentError
     from marsad.extract.stage import ExtractStage
-    from marsad.stage import Record
     from marsad.messages import RawPage, RawPageMeta
+    from marsad.stage import Record
 
     meta = RawPageMeta(url=PAGE_URL, final_url=PAGE_URL, canonical_url=PAGE_URL, status=200,
                        headers={"content-type": content_type} if content_type else {}, fetched_at=FETCHED_AT,

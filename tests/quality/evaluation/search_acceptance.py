@@ -1,4 +1,4 @@
-"""Arabic search acceptance lists (issue #6): query → forms that must / must not match, as realistic sentences.
+"""Arabic search acceptance lists: query → forms that must / must not match, as realistic sentences.
 
 Used by the integration test (``tests/integration/test_search_acceptance.py``, real Elasticsearch, the stories
 template) and by ``benchmarks/search/acceptance.py``, which writes the tables of ``docs/search.md`` with one column
@@ -12,8 +12,9 @@ the ways the same word reaches a page.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 FATHA, TATWEEL = "\u064e", "\u0640"
 

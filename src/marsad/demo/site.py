@@ -3,11 +3,12 @@
 :func:`build_sites` turns the corpus (``settings.corpus_dir``, see ``corpus/README.md``) into several *sites*: each
 site is a set of pages under ``/<site>/...`` plus an RSS 2.0 feed at ``/<site>/feed.xml``. Real HTML pages are served
 byte-exact from the corpus; a few pages are generated at run time from plain-text corpus records (the aggregator seed
-story and the ANT-corpus documents behind the 2018 RSS feeds). :func:`serve` runs the HTTP server in a background
-thread, :func:`write_registry` writes a sources registry (YAML) pointing the crawler at the feeds.
+story and the ANT-corpus documents behind the 2018 RSS feeds). :func:`marsad.demo.server.serve` runs the HTTP server in
+a
+background thread, :func:`write_registry` writes a sources registry (YAML) pointing the crawler at the feeds.
 
 When the corpus directory does not exist, :func:`build_sites` falls back to a small sample site shipped with the
-package (``marsad/sample_site/``, site name ``sample``); :func:`corpus_available` and :attr:`Site.from_corpus` tell
+package (``marsad/demo/sample_site/``, site name ``sample``); :func:`corpus_available` and :attr:`Site.from_corpus` tell
 callers which happened.
 
 URL paths: every page has a *decoded* path (``str``, may contain Arabic) that is the routing key; links in feeds are
@@ -20,14 +21,11 @@ import html
 import json
 import logging
 import re
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -245,14 +243,14 @@ def render_article(
     return "\n".join(head + body + tail).encode("utf-8")
 
 
-def _render_index(site: str, label: str, pages: Iterable[Page]) -> bytes:
+def render_index(site: str, label: str, pages: Iterable[Page]) -> bytes:
     links = "\n".join(f'<li><a href="{encode_path(p.path)}">{html.escape(p.title)}</a></li>' for p in pages)
     return (
         '<!DOCTYPE html>\n<html lang="ar" dir="rtl">\n<head>\n<meta charset="utf-8">\n'
         f'<title>{html.escape(label)}</title>\n<link rel="alternate" type="application/rss+xml" '
         f'href="/{site}/feed.xml">\n</head>\n<body>\n<h1>{html.escape(label)}</h1>\n<ul>\n{links}\n</ul>\n'
         "</body>\n</html>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _build_feed(*, label: str, site_url: str, items: list[_FeedItem]) -> bytes:
@@ -454,7 +452,8 @@ class _CorpusBuilder:
                 if value.get("file") == f.name:
                     url, title = key, value.get("title")
         path = f"/assabah{unquote(urlsplit(url).path)}" if url else f"/assabah/{f.name}"
-        return self.site("assabah", "الصباح (تونس)", "Africa/Tunis", [self.page(f, path, title=title, original_url=url)])
+        return self.site("assabah", "الصباح (تونس)", "Africa/Tunis",
+                         [self.page(f, path, title=title, original_url=url)])
 
     def fetch_util(self) -> Site | None:
         files = sorted((self.root / "fetch_util").glob("*.html"))
@@ -581,7 +580,7 @@ class _CorpusBuilder:
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<!-- Rewritten by marsad.demo_site from {self.rel(feed_file)}: item links point at the local demo "
             "server; items without a doc record were dropped. -->\n"
-        ).encode("utf-8")
+        ).encode()
         feed = header + ET.tostring(root, encoding="utf-8") + b"\n"
         logger.info("%s: %d feed items kept (%d pages), %d dropped", name, kept, len(pages), dropped)
         return Site(name, label, tz, self.base_url, tuple(pages.values()), feed, kept, True, dropped)
@@ -603,7 +602,7 @@ def corpus_available(corpus_dir: Path) -> bool:
 
 
 def sample_site(base_url: str) -> Site:
-    """The fallback site ``sample`` from the HTML files shipped in ``marsad/sample_site/``; dates come from each
+    """The fallback site ``sample`` from the HTML files shipped in ``marsad/demo/sample_site/``; dates come from each
     page's ``article:published_time`` meta. Its feed lists the first page twice (the duplicate-link case)."""
     pages = []
     for f in sorted(SAMPLE_DIR.glob("*.html")):
@@ -675,140 +674,3 @@ def write_registry(sites: Mapping[str, Site], base_url: str, path: Path) -> None
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + text, encoding="utf-8")
-
-
-# --------------------------------------------------------------------------------------------------------------
-# HTTP server
-
-
-@dataclass(frozen=True)
-class _Response:
-    content_type: str
-    body: bytes
-    status: int = HTTPStatus.OK
-
-
-_ROBOTS = _Response("text/plain; charset=utf-8", b"User-agent: *\nAllow: /\n")
-_NOT_FOUND = _Response("text/plain; charset=utf-8", b"404 not found\n", HTTPStatus.NOT_FOUND)
-
-
-def _routes(sites: Mapping[str, Site]) -> dict[str, _Response]:
-    """Decoded path -> response. Raises ``ValueError`` if two sites claim the same path."""
-    routes: dict[str, _Response] = {"/robots.txt": _ROBOTS}
-
-    def add(path: str, response: _Response) -> None:
-        if path in routes:
-            raise ValueError(f"path {path!r} is served twice")
-        routes[path] = response
-
-    home = "\n".join(f'<li><a href="/{s.name}/">{html.escape(s.label)}</a></li>' for s in sites.values())
-    add("/", _Response(HTML_UTF8, f'<!DOCTYPE html>\n<html lang="ar" dir="rtl"><head><meta charset="utf-8">'
-                                  f"<title>Marsad demo</title></head><body><ul>\n{home}\n</ul></body></html>\n"
-                                  .encode("utf-8")))  # fmt: skip
-    for site in sites.values():
-        add(f"/{site.name}/", _Response(HTML_UTF8, _render_index(site.name, site.label, site.pages)))
-        add(f"/{site.name}/feed.xml", _Response(RSS_TYPE, site.feed_xml))
-        for page in site.pages:
-            add(page.path, _Response(page.content_type, page.body))
-    return routes
-
-
-class _DemoHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], routes: dict[str, _Response]) -> None:
-        self.routes = routes
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _DemoHTTPServer
-    server_version = "MarsadDemo/0.1"
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-    disable_nagle_algorithm = True  # headers and body are separate writes: avoid the 40 ms delayed-ACK stall
-
-    def do_GET(self) -> None:
-        self._respond(send_body=True)
-
-    def do_HEAD(self) -> None:
-        self._respond(send_body=False)
-
-    def _respond(self, *, send_body: bool) -> None:
-        response = self.server.routes.get(decode_path(self.path), _NOT_FOUND)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if send_body:
-            self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        logger.debug("%s %s", self.address_string(), format % args)
-
-
-class DemoServer:
-    """A running demo server (background thread). ``base_url`` is ``http://host:port``; call :meth:`stop`."""
-
-    def __init__(self, httpd: _DemoHTTPServer, thread: threading.Thread) -> None:
-        self._httpd = httpd
-        self._thread = thread
-        self.host, self.port = httpd.server_address[:2]  # type: ignore[misc]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def is_running(self) -> bool:
-        return self._thread.is_alive()
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until the server stops (or ``timeout`` seconds pass)."""
-        self._thread.join(timeout)
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; idempotent."""
-        if self._thread.is_alive():
-            self._httpd.shutdown()
-            self._thread.join()
-        self._httpd.server_close()
-
-    def __enter__(self) -> DemoServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def serve(sites: Mapping[str, Site], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> DemoServer:
-    """Serve ``sites`` on ``host:port`` (``port=0``: any free port) from a daemon thread and return at once.
-
-    Routes: ``/robots.txt`` (allow all), ``/`` and ``/<site>/`` (link lists), ``/<site>/feed.xml``, every page path
-    (request paths are percent-decoded); anything else is 404. GET and HEAD. Raises ``OSError`` if the port is
-    taken, ``ValueError`` if two pages share a path. Feed links use each site's ``base_url``: serve on that port.
-    """
-    httpd = _DemoHTTPServer((host, port), _routes(sites))
-    thread = threading.Thread(target=httpd.serve_forever, name=f"demo-site-{port}", daemon=True)
-    thread.start()
-    server = DemoServer(httpd, thread)
-    logger.info("demo site serving %d sites at %s", len(sites), server.base_url)
-    return server
-
-
-def run_forever(settings: Settings, registry_path: Path | None = None) -> None:
-    """Build the sites from ``settings.corpus_dir`` (or the sample), serve them on
-    ``127.0.0.1:settings.demo_site_port`` until interrupted (Ctrl-C), optionally writing the registry first."""
-    base_url = f"http://{DEFAULT_HOST}:{settings.demo_site_port}"
-    sites = build_sites(settings.corpus_dir, base_url)
-    if registry_path is not None:
-        write_registry(sites, base_url, registry_path)
-    server = serve(sites, DEFAULT_HOST, settings.demo_site_port)
-    for site in sites.values():
-        logger.info("%-16s %3d pages  %s", site.name, len(site.pages), site.feed_url)
-    try:
-        while server.is_running():
-            server.wait(1.0)
-    except KeyboardInterrupt:
-        logger.info("demo site: interrupted")
-    finally:
-        server.stop()

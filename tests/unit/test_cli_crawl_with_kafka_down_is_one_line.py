@@ -1,4 +1,4 @@
-"""Review 3: `marsad crawl` and `marsad ingest-warc` with Kafka down (a closed port) end with a one-line error and
+"""`marsad crawl` and `marsad ingest-warc` with Kafka down (a closed port) end with a one-line error and
 exit 1, not a traceback; nothing is marked seen."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SOURCES = """sources:
 
 def _env(tmp_path):
     (tmp_path / "sources.yaml").write_text(SOURCES)
-    return {"MARSAD_KAFKA_BOOTSTRAP": "127.0.0.1:1", "MARSAD_KAFKA_ADMIN_TIMEOUT_S": "2", "MARSAD_SOURCES_FILE": str(tmp_path / "sources.yaml"),
+    return {"MARSAD_KAFKA_BOOTSTRAP": "127.0.0.1:1", "MARSAD_KAFKA_ADMIN_TIMEOUT_S": "2", "MARSAD_SOURCES_FILE": str(tmp_path / "sources.yaml"),  # noqa: E501 - test data on one line
             "MARSAD_CRAWL_STATE_DIR": str(tmp_path / "crawl"), "MARSAD_ALLOW_PRIVATE_HOSTS": '["127.0.0.1"]'}
 
 

@@ -6,7 +6,7 @@
 3. run each source's crawl DAG once with ``airflow dags test`` (real Airflow, SQLite metadata DB);
 4. drain the extract and index consumers;
 5. print the counts and three Arabic searches;
-6. print the alert events of ``alerts/rules.yaml`` (loaded before the crawl) read from the alerts topic;
+6. print the alert events of ``marsad/alerts/rules.yaml`` (loaded before the crawl) read from the alerts topic;
 7. replay the retained raw pages into the next index version and swap the alias (:func:`show_replay`);
    leave the stack running.
 
@@ -17,8 +17,6 @@ bundled page again; indexing is idempotent, so repeated runs leave the same docu
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -29,7 +27,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from marsad.settings import REPO_ROOT, Settings, to_env
+from marsad.demo.airflow import airflow_env, migrate_airflow, run_dag
+from marsad.settings import Settings
 
 DEMO_QUERIES = ("حاملات طائرات", "صواريخ دمشق", "السحب الآمن للخزانات الجوفية")
 """The seed story mentions «حاملات طائرات» (attributed to hashtagsyria.com); the four CNN Arabic copies (one story)
@@ -38,52 +37,22 @@ joined to it as republications."""
 SAMPLE_QUERIES = ("حاملات طائرات", "بيروت")
 
 
-def airflow_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
-    """Environment for ``airflow`` child processes: SQLite home under the state dir, our DAG folder, settings."""
-    env = dict(environ)
-    env.update(to_env(settings))
-    env.update({
-        "AIRFLOW_HOME": str(Path(settings.state_dir) / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-    })
-    return env
-
-
-def airflow_bin() -> str:
-    path = Path(sys.executable).parent / "airflow"
-    return str(path) if path.exists() else "airflow"
-
-
-def run_dag(dag_id: str, env: Mapping[str, str], log_path: Path) -> int:
-    """``airflow dags test <dag_id>``; output appended to ``log_path``; returns the exit code."""
-    with open(log_path, "ab") as log:
-        return subprocess.run([airflow_bin(), "dags", "test", dag_id], env=dict(env), stdout=log,
-                              stderr=subprocess.STDOUT, check=False).returncode
-
-
-def migrate_airflow(env: Mapping[str, str], log_path: Path) -> None:
-    """``airflow db migrate`` (idempotent). Raises :class:`RuntimeError` with the log path on failure."""
-    with open(log_path, "ab") as log:
-        rc = subprocess.run([airflow_bin(), "db", "migrate"], env=dict(env), stdout=log,
-                            stderr=subprocess.STDOUT, check=False).returncode
-    if rc != 0:
-        raise RuntimeError(f"airflow db migrate failed (exit {rc}); see {log_path}")
-
-
 def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | None = None,
              keep_site: bool = False) -> int:
     """Run the demo; returns the process exit code (0 when every step worked and the searches found hits)."""
     from marsad import stack
-    from marsad.cli import print_hits
     from marsad.crawl.registry import load_registry
-    from marsad.demo_site import build_sites, corpus_available, serve, write_registry
+    from marsad.demo.server import serve
+    from marsad.demo.site import build_sites, corpus_available, write_registry
     from marsad.index.es import Es
-    from marsad.index.templates import IncompatibleIndex, apply_templates, start_empty_version
+    from marsad.index.templates import (
+        IncompatibleIndex,
+        apply_templates,
+        start_empty_version,
+    )
     from marsad.kafka.clients import ensure_topics
     from marsad.pipeline import drain
+    from marsad.render import print_hits
     from marsad.search import search
 
     console = console or Console()
@@ -118,7 +87,10 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
     for what, how in applied.items():
         console.print(f"  {what}: {how}", highlight=False)
     ensure_topics(settings)
-    from marsad.alerts.demo import load_demo_rules, show_alerts  # alerts: rules before the crawl, events at the end
+    from marsad.alerts.demo import (  # alerts: rules before the crawl, events at the end
+        load_demo_rules,
+        show_alerts,
+    )
     from marsad.messages import utcnow
 
     alert_rules, run_started = load_demo_rules(settings, console), utcnow()
@@ -182,10 +154,12 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
     for label, value, meaning in (
         ("discovered", crawl_counts.get("discovered", 0), "new article links in the feeds"),
         ("fetched", crawl_counts.get("fetched", 0), "article pages downloaded by the DAG tasks"),
-        ("published", crawl_counts.get("published", 0), f"raw pages acknowledged by Kafka ({settings.raw_pages_topic})"),
+        ("published", crawl_counts.get("published", 0),
+         f"raw pages acknowledged by Kafka ({settings.raw_pages_topic})"),
         ("extracted", ex["outcomes"].get("ok", 0), "articles produced by trafilatura"),
         ("discarded", ex["outcomes"].get("discarded", 0), "not articles (reason counted)"),
-        ("duplicates", ix["outcomes"].get("duplicate", 0), "copies joined to an existing story (same or near-same text)"),
+        ("duplicates", ix["outcomes"].get("duplicate", 0),
+         "copies joined to an existing story (same or near-same text)"),
         ("indexed", ix["outcomes"].get("indexed", 0), "story documents written"),
         ("dead-lettered", dlq, f"sent to {settings.dead_letter_topic} with a reason"),
     ):

@@ -41,8 +41,8 @@ from html import escape
 from itertools import combinations
 from pathlib import Path
 
-from marsad.dedup.near import DEFAULT, Decision, Fingerprint, Params, decide, fingerprint, jaccard, \
-    prefix_containment
+from marsad.dedup.near import DEFAULT, Decision, Fingerprint, Params, decide, fingerprint, jaccard, prefix_containment
+from marsad.dedup.stories import Assignment
 from marsad.extract.boilerplate import clean_body, clean_title
 
 RIYADH = timezone.utc  # SaudiNewsNet ``date_extracted`` has no zone; only the order matters here
@@ -165,7 +165,7 @@ def load_ant(corpus: Path, es: EvalSet) -> None:
         if find(a) != find(b):
             dup = frozenset((a, b)) in relabel
             es.pairs.append(LabelledPair(a, b, dup, "relabelled" if dup else "bulk",
-                                         "different pair components" + (" (read: a teaser of the article)" if dup else "")))
+                                         "different pair components" + (" (read: a teaser of the article)" if dup else "")))  # noqa: E501 - test data on one line
 
 
 _SHARING = Params(shingle_words=5, min_tokens=5)
@@ -208,8 +208,8 @@ def original_from_seed(seed_text: str) -> tuple[bytes, str]:
 def load_html(corpus: Path, es: EvalSet) -> None:
     """CNN ×4, chardet ×2, youm7 original + aggregator full/teaser, seed + rebuilt original (all positives)."""
     from marsad.errors import Discard
-    from marsad.evaluation.extraction import seed_html
     from marsad.extract.stage import extract_article
+    from tests.quality.evaluation.extraction import seed_html
 
     fetched = datetime(2026, 11, 29, tzinfo=timezone.utc)
 
@@ -333,7 +333,7 @@ def pair_decisions(es: EvalSet, params: Params = DEFAULT,
     return out
 
 
-def cluster_assignments(es: EvalSet, params: Params = DEFAULT) -> dict[str, "Assignment"]:
+def cluster_assignments(es: EvalSet, params: Params = DEFAULT) -> dict[str, Assignment]:
     """Run a :class:`~marsad.dedup.stories.Clusterer` (LSH + decisions) over each document group in publication
     order; returns doc id → assignment."""
     from marsad.dedup.stories import Clusterer
@@ -440,7 +440,7 @@ def markdown_report(es: EvalSet, params: Params = DEFAULT, timing: str = "") -> 
         "`tests/quality/test_dedup_gate.py` (precision ≥ 0.99, recall ≥ 0.95 on pairs, 0 merges among same-event",
         "negatives). Code:",
         "`marsad.dedup.near` (fingerprints, LSH store, decision), `marsad.dedup.stories` (clustering, `dedup_jsonl`),",
-        "`marsad.evaluation.dedup` (data, labels, this report).",
+        "`tests.quality.evaluation.dedup` (data, labels, this report).",
         "",
         "## Result",
         "",

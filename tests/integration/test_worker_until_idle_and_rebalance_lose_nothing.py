@@ -1,4 +1,5 @@
-"""Review (adversarial) tests of the generic worker loop: --until-idle, rebalances, commits."""
+"""The generic worker loop: --until-idle ends only on an empty partition, a rebalance during a slow batch loses
+nothing."""
 
 from __future__ import annotations
 

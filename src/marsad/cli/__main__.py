@@ -1,0 +1,5 @@
+"""``python -m marsad.cli …`` = ``marsad …`` (benchmarks and tests start consumers this way)."""
+
+from marsad.cli import app
+
+app()

@@ -1,0 +1,108 @@
+"""What every command shares: settings from the environment, the one-line usage error, argument checks.
+
+Exit codes: 0 ok, 1 a run failed, 2 usage or configuration error (one clear line on stderr).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+
+def cli_settings():
+    """Settings from the environment; a bad ``MARSAD_*`` value is a usage error (exit 2) naming the variable."""
+    from pydantic import ValidationError
+
+    from marsad.observability import setup_logging
+    from marsad.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        fail("; ".join(f"MARSAD_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
+                        for e in exc.errors()))
+    setup_logging(client_log_level=settings.client_log_level)
+    return settings
+
+
+def fail(msg: str, code: int = 2) -> None:
+    """Print ``error: msg`` on stderr as one unwrapped line (rich would wrap it at the terminal width), exit ``code``
+    (1 a run failed, 2 usage or configuration error)."""
+    from rich.markup import escape
+
+    from marsad.observability import err_console
+
+    err_console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def input_file(value):
+    """typer callback for file arguments: a missing file or a directory is one line and exit 2 (typer's own check
+    prints a usage box)."""
+    for path in value if isinstance(value, list) else [value]:
+        if path is not None and not path.is_file():
+            fail(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}")
+    return value
+
+
+def web_url(url: str, option: str = "--url") -> str:
+    """``url`` if it is an absolute http(s) URL with a host and a valid port; else a usage error naming
+    ``option``."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError: port out of range / not a number
+        host = parts.hostname
+    except ValueError as exc:
+        fail(f"{option} {url!r}: {exc}")
+    if parts.scheme not in ("http", "https"):
+        fail(f"{option} {url!r}: not an absolute http(s) URL")
+    if not host:
+        fail(f"{option} {url!r}: no host")
+    return url
+
+
+def aware_instant(value: str, option: str) -> datetime:
+    """ISO 8601 date-time WITH an offset («2026-01-08T12:00:00+02:00», «…Z»); else a usage error."""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        fail(f"{option} {value!r}: not an ISO 8601 date-time ({exc}); e.g. 2026-01-08T12:00:00+02:00")
+    if when.tzinfo is None or when.utcoffset() is None:
+        fail(f"{option} {value!r}: no time zone; add an offset, e.g. {when.isoformat()}+00:00 or Z")
+    return when
+
+
+def time_zone(name: str, option: str = "--tz") -> str:
+    """``name`` if it is an IANA zone known to this machine (zoneinfo); else a usage error."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        fail(f"{option} {name!r}: not a known IANA time zone such as Asia/Beirut ({exc})")
+    return name
+
+
+class cannot_run:
+    """Context manager: a Kafka/Elasticsearch outage (:class:`TransientError`, or a ``KafkaException`` a consumer
+    raised) inside a command becomes one ``error:`` line and exit 1."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        from confluent_kafka import KafkaException
+
+        from marsad.errors import TransientError
+
+        if isinstance(exc, TransientError):
+            fail(f"{self.prefix}{exc} (is the stack up? `marsad stack up`)", 1)
+        if isinstance(exc, KafkaException):
+            fail(f"{self.prefix}Kafka failed: {exc} (is the stack up? `marsad stack up`)", 1)
+        return False
