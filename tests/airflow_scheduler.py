@@ -81,7 +81,7 @@ class AirflowDeployment:
         self.logs: dict[str, Path] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
-    def __enter__(self) -> "AirflowDeployment":
+    def __enter__(self) -> AirflowDeployment:
         try:
             self.start()
         except BaseException:

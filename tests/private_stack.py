@@ -2,9 +2,10 @@
 touches the shared stack (9092/9200) other tests and engineers use.
 
 Ports and state dir are derived from this checkout's path (two worktrees get two stacks), or set with
-``MARSAD_PRIVATE_STACK_DIR`` / ``MARSAD_PRIVATE_STACK_PORT`` (Kafka client port; controller +1, ES HTTP +2, PostgreSQL +3, ES
-transport +102). The stack stays up between test sessions (``marsad stack up`` is idempotent and reuses it); stop it
-with ``MARSAD_STATE_DIR=<dir> MARSAD_KAFKA_BOOTSTRAP=… marsad stack down`` or :meth:`PrivateStack.down`.
+``MARSAD_PRIVATE_STACK_DIR`` / ``MARSAD_PRIVATE_STACK_PORT`` (Kafka client port; controller +1, ES HTTP +2,
+PostgreSQL +3, ES transport +102). The stack stays up between test sessions (``marsad stack up`` is idempotent and
+reuses it); stop it with ``MARSAD_STATE_DIR=<dir> MARSAD_KAFKA_BOOTSTRAP=… marsad stack down`` or
+:meth:`PrivateStack.down`.
 """
 
 from __future__ import annotations

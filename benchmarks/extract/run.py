@@ -161,8 +161,8 @@ def main() -> int:
     every = corpus_html_pages(corpus)
     sets = [("every corpus HTML page", every)]
     if args.workload_pages:
-        sets += [(f"SaudiNewsNet day in CNN/LBC templates", workload_pages(corpus, "templates", args.workload_pages)),
-                 (f"SaudiNewsNet day as minimal HTML", workload_pages(corpus, "minimal", args.workload_pages))]
+        sets += [("SaudiNewsNet day in CNN/LBC templates", workload_pages(corpus, "templates", args.workload_pages)),
+                 ("SaudiNewsNet day as minimal HTML", workload_pages(corpus, "minimal", args.workload_pages))]
     per_page = per_page_table(sets)
     n = len(marsad_ms)
     m_total, t_total = sum(marsad_ms) / 1000, sum(traf_ms) / 1000

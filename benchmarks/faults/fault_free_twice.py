@@ -19,7 +19,6 @@ from pathlib import Path
 
 from marsad import stack
 from marsad.settings import load_settings
-
 from tests.conftest import CORPUS
 from tests.faults import test_pipeline_survives_faults as suite
 

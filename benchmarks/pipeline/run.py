@@ -23,7 +23,7 @@ For each workload, in the same run:
     pages are inherited, not pickled);
 (b) **pipeline** — ``marsad consume extract`` × ``--extract-consumers`` and ``marsad consume index`` ×
     ``--index-consumers`` as separate OS processes on the shared stack, throw-away topic/group/index names (like the
-    tests' ``names`` fixture; deleted afterwards), alerts enabled with the demo rules (``alerts/rules.yaml``) plus
+    tests' ``names`` fixture; deleted afterwards), alerts enabled with the demo rules (``marsad/alerts/rules.yaml``) plus
     one probe rule «المملكة» so that enough stories alert to give a p95 (the demo rules match ~1 page of this day).
     The consumers start first and index two warm-up pages (imports, group join); then the harness produces every
     page to the raw-pages topic. Time = first raw record's timestamp → the last raw page's final ledger record
@@ -55,12 +55,13 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
 
+from marsad.alerts.demo import DEMO_RULES
 from marsad.alerts.rules import RuleStore, make_rule, parse_rules_file
 from marsad.dedup.urls import canonical_url
 from marsad.index.es import Es
@@ -357,7 +358,7 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
     try:
         apply_templates(s, es)
         clients.ensure_topics(s)
-        rules, problems = parse_rules_file(REPO_ROOT / "alerts" / "rules.yaml")
+        rules, problems = parse_rules_file(DEMO_RULES)
         if problems:
             raise RuntimeError(f"alerts/rules.yaml: {problems}")
         RuleStore(s, es).sync(rules + [make_rule(name="probe-kingdom", query=PROBE_RULE)])

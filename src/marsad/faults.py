@@ -4,7 +4,8 @@ Only tests set :attr:`marsad.settings.Settings.fault_points` (env ``MARSAD_FAULT
 ``{"<point>": "<action>"}``); with the default (empty) every :func:`point` call is a dictionary lookup and returns.
 Actions:
 
-* ``kill`` (or ``kill@N``: on the N-th time the point is reached) — ``SIGKILL`` to the own process, exactly as ``kill -9`` from a supervisor: no ``finally``, no flush, no
+* ``kill`` (or ``kill@N``: on the N-th time the point is reached) — ``SIGKILL`` to the own process,
+  exactly as ``kill -9`` from a supervisor: no ``finally``, no flush, no
   offset commit, no consumer-group leave. The log line before it says which point was hit.
 * ``wait:<path>`` — create ``<path>.reached.<pid>`` and block until ``<path>`` exists (a barrier the test opens, used
   to make two consumers race deterministically, e.g. both plan before either writes).

@@ -15,7 +15,8 @@ def names_for(base: Settings, **update: object) -> Settings:
     tag = f"f{uuid.uuid4().hex[:10]}"
     return base.model_copy(update={
         "raw_pages_topic": f"{tag}.raw-pages.v1", "articles_topic": f"{tag}.articles.v1",
-        "dead_letter_topic": f"{tag}.dead-letter.v1", "outcomes_topic": f"{tag}.outcomes.v1", "extract_group": f"{tag}.extract", "index_group": f"{tag}.index",
+        "dead_letter_topic": f"{tag}.dead-letter.v1", "outcomes_topic": f"{tag}.outcomes.v1",
+        "extract_group": f"{tag}.extract", "index_group": f"{tag}.index",
         "stories_alias": f"{tag}-stories", "stories_index_prefix": f"{tag}-stories-v",
         "fingerprints_index": f"{tag}-fingerprints", "alerts_topic": f"{tag}.alerts.v1",
         "alert_rules_alias": f"{tag}-alert-rules", "alerts_sent_index": f"{tag}-alerts-sent",

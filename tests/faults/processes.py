@@ -49,7 +49,8 @@ def wait_exit(proc: subprocess.Popen, log: Path, timeout_s: float = 300) -> int:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        raise AssertionError(f"consumer did not stop within {timeout_s} s; log tail:\n{log.read_text()[-3000:]}")
+        tail = log.read_text()[-3000:]
+        raise AssertionError(f"consumer did not stop within {timeout_s} s; log tail:\n{tail}") from None
 
 
 def wait_reached(release: Path, n: int, procs: list[subprocess.Popen], timeout_s: float = 120) -> None:

@@ -3,7 +3,7 @@
 
 Input: the 1,343 articles of ``saudinewsnet/2015-08-03.json`` (read from the shared corpus at test time) as raw
 pages — a minimal HTML page per article, each with its own URL — on 3 partitions. Two ``marsad consume extract``
-and two ``marsad consume index`` processes run per stage, alerts on with the demo rules (``alerts/rules.yaml``).
+and two ``marsad consume index`` processes run per stage, alerts on with the demo rules (``marsad/alerts/rules.yaml``).
 
 Everything runs on a **private** Kafka + Elasticsearch (own free ports, own state dir, ES heap 384m),
 started once per session and shared by the scenarios: faults are injected there, never on the shared stack.
@@ -13,7 +13,8 @@ checks: same story membership, no URL in two stories, each (rule, story) alerted
 itself (exit 0) after the test restarted the ones it killed — as a supervisor (systemd ``Restart=on-failure``)
 would; no other step.
 
-Scenarios: (a) 20 ``kill -9`` of random consumers at random moments. (b) Elasticsearch stopped (SIGKILL) for 60 s mid-run:
+Scenarios: (a) 20 ``kill -9`` of random consumers at random moments. (b) Elasticsearch stopped (SIGKILL) for 60 s
+mid-run:
 the index consumers pause and keep their group membership. (c) the Kafka broker killed (SIGKILL) and restarted
 mid-run. After each, the ledger audit (:func:`marsad.ledger.audit`) shows 0 unaccounted and no URL in two stories.
 
@@ -49,7 +50,7 @@ from pathlib import Path
 import pytest
 
 from marsad.index.es import Es
-from marsad.settings import REPO_ROOT, Settings
+from marsad.settings import Settings
 
 from .conftest import names_for
 from .processes import doubled, membership, start, stories
@@ -84,7 +85,8 @@ def private_stack(services: Settings, tmp_path_factory) -> Settings:
     """A Kafka + Elasticsearch of this test session only (``marsad stack`` on other ports and state dir)."""
     from marsad import stack
 
-    s = services.model_copy(update={**PRIVATE, **private_ports(), "state_dir": tmp_path_factory.mktemp("private-stack")})
+    state = tmp_path_factory.mktemp("private-stack")
+    s = services.model_copy(update={**PRIVATE, **private_ports(), "state_dir": state})
     stack.up(s)
     yield s
     stack.down(s)
@@ -175,6 +177,7 @@ class Pipeline:
 
 def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
     """Produce ``pages``, run the pipeline (calling ``fault(pipeline)`` once consumers run), return the outcome."""
+    from marsad.alerts.demo import DEMO_RULES
     from marsad.alerts.rules import RuleStore, parse_rules_file
     from marsad.index.templates import apply_templates
     from marsad.kafka.clients import ensure_topics
@@ -184,7 +187,7 @@ def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     apply_templates(s)
     ensure_topics(s)
-    rules, problems = parse_rules_file(REPO_ROOT / "alerts" / "rules.yaml")
+    rules, problems = parse_rules_file(DEMO_RULES)
     assert not problems
     RuleStore(s).sync(rules)
     publish(s, pages)
@@ -208,8 +211,8 @@ def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
     from marsad.ledger import audit
 
     report = audit(s).as_dict()
-    return {"audit": report, "membership": membership(docs), "doubled": doubled(docs), "alerted": alerted, "exits": pipe.exits,
-            "settings": s, "fingerprints": _fingerprints(s)}
+    return {"audit": report, "membership": membership(docs), "doubled": doubled(docs), "alerted": alerted,
+            "exits": pipe.exits, "settings": s, "fingerprints": _fingerprints(s)}
 
 
 def _fingerprints(s: Settings) -> dict:
@@ -268,7 +271,7 @@ def order_effects(expected: set, got: set, fps: dict) -> tuple[list[str], list[s
         return seen == set(story)
 
     violations, explanation = [], []
-    for c, ms in sorted(members.items(), key=lambda kv: sorted(kv[1])):
+    for _c, ms in sorted(members.items(), key=lambda kv: sorted(kv[1])):
         clique = all(near[u] >= ms - {u} for u in ms)
         side_exp = sorted(map(sorted, (x for x in lost if x <= ms)))
         side_got = sorted(map(sorted, (x for x in extra if x <= ms)))

@@ -44,14 +44,13 @@ from prometheus_client import Counter as PromCounter
 
 from marsad import faults
 from marsad.alerts.percolate import AlertHook
-from marsad.dedup.urls import canonical_url
 from marsad.dedup.near import Fingerprint, decide, fingerprint
-
+from marsad.dedup.urls import canonical_url
 from marsad.errors import PermanentError, TransientError
 from marsad.index.es import Es, EsHttpError, doc_id
-from marsad.stage import DUPLICATE, REPUBLICATION, STORY, Outcome, Record
 from marsad.messages import Article, utcnow
 from marsad.settings import Settings
+from marsad.stage import DUPLICATE, REPUBLICATION, STORY, Outcome, Record
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,8 @@ ones unless the stored document comes from a *later* fetch of the page (``fetche
 a replay or a late redelivery of an older raw page never overwrites a newer version (the update is a ``noop``).
 Same fetch time = same raw page: rewritten (idempotent). A stored document of *another* page (a copy that stood in
 for an owner whose own write was dead-lettered, see :meth:`IndexStage._retry_missing`) is always replaced by the
-owner (the copy stays in ``republications``): its fetch time says nothing about the owner's. ``external`` versioning cannot be used: Elasticsearch
+owner (the copy stays in ``republications``): its fetch time says nothing about the owner's. ``external``
+versioning cannot be used: Elasticsearch
 refuses it on partial updates, and the upsert keeps republications that other copies appended."""
 
 
@@ -203,7 +203,7 @@ Claims without it (created before, or rebuilt from stories by :func:`marsad.inde
 name the story; their match and similarity are unknown and read as ``exact`` / 1.0."""
 
 
-def _kind(p: "Plan", label: str) -> str:
+def _kind(p: Plan, label: str) -> str:
     """The ledger kind of a written plan (:mod:`marsad.stage`): a new or rewritten story document is a ``story``; an
     older fetch of it (``stale``) or a copy with the same text a ``duplicate``; a near-duplicate copy a
     ``republication``."""
@@ -223,7 +223,7 @@ class Claim:
     similarity: float = 1.0
 
     @classmethod
-    def from_source(cls, src: dict[str, Any]) -> "Claim":
+    def from_source(cls, src: dict[str, Any]) -> Claim:
         return cls(src["canonical_url"], src.get("story_id") or doc_id(src["canonical_url"]),
                    src.get("match") or "exact", float(src.get("similarity") or 1.0))
 
@@ -242,9 +242,9 @@ class Plan:
     a new story, so it is percolated like one."""
     redelivered: bool = False
     """The article owns a claim made before this batch: the plan repeats the decision recorded in it."""
-    sibling: "Plan | None" = None
+    sibling: Plan | None = None
     """A ``near`` decision against a new story of the same batch (its claim must be settled first)."""
-    copy_of: "Plan | None" = None
+    copy_of: Plan | None = None
     """An earlier article of the same batch with the same text (it decides; this one follows)."""
 
 
@@ -388,7 +388,8 @@ class IndexStage:
             got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget", {"ids": ids})
         except EsHttpError as exc:
             if exc.status == 404:
-                raise TransientError(f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`")
+                raise TransientError(
+                    f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`") from exc
             raise TransientError(f"fingerprint read failed: {exc}") from exc
         return {d["_id"]: Claim.from_source(d["_source"]) for d in got["docs"] if d.get("found")}
 
