@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from marsad.demo import airflow_bin
+from marsad.demo.airflow import airflow_bin
 
 START_TIMEOUT_S = 300.0
 """API server start-up on a loaded 2-core machine (imports + migrations check) stays far below this."""
