@@ -20,8 +20,10 @@ from marsad.settings import Settings
 
 from .helpers import read_all
 
-TOL_S = 0.02
-"""Clock tolerance between the crawler's slot (wall clock) and the trap site's arrival times (monotonic)."""
+TOL_S = 0.1
+"""Tolerance between the crawler's slots and the trap site's arrival times: the two clocks, plus the delivery jitter
+of a loaded 2-core test machine (0.02 s missed by ~0.013 s in 3 of 8 runs at load average ~10). A politeness bug
+shows as gaps near 0 (two processes in one slot), far below ``interval - TOL_S``."""
 
 
 def fast(s: Settings, **kw) -> Settings:

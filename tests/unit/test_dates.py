@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
-import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -635,24 +633,6 @@ def test_pretparsed_tree_gives_same_result_and_is_not_modified() -> None:
     with_tree = find_published_at(html, url=None, tz="Africa/Tunis", fetched_at=fetched, tree=tree)
     assert with_tree == find_published_at(html, url=None, tz="Africa/Tunis", fetched_at=fetched)
     assert etree.tostring(tree) == before
-
-
-def test_cost_per_page_well_under_20_ms() -> None:
-    pages = [(rel, _page(rel)) for rel in CORPUS_PAGES if (CORPUS / rel).is_file()]
-    if not pages:
-        pytest.skip(f"corpus missing at {CORPUS}")
-    fetched = datetime(2026, 12, 31, tzinfo=UTC)
-    costs = {}
-    for rel, html in pages:
-        find_published_at(html, url=None, tz="Asia/Beirut", fetched_at=fetched)  # warm-up
-        runs = []
-        for _ in range(7):  # best of 7: the bound is about our code, not about a loaded test machine
-            start = time.perf_counter()
-            find_published_at(html, url=None, tz="Asia/Beirut", fetched_at=fetched)  # includes the lxml parse
-            runs.append(time.perf_counter() - start)
-        costs[rel] = min(runs) * 1000
-    assert max(costs.values()) < 20, costs
-    assert statistics.mean(costs.values()) < 10, costs
 
 
 def test_no_htmldate_guess_when_the_page_date_is_in_the_future():
