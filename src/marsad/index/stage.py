@@ -391,6 +391,10 @@ class IndexStage:
                 raise TransientError(
                     f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`") from exc
             raise TransientError(f"fingerprint read failed: {exc}") from exc
+        failed = [d["error"] for d in got["docs"] if d.get("error")]  # e.g. index_not_found: answered per document
+        if failed:
+            raise TransientError(f"fingerprint read failed ({self.settings.fingerprints_index}: run `marsad templates "
+                                 f"apply` if it is missing): {str(failed[0])[:300]}")
         return {d["_id"]: Claim.from_source(d["_source"]) for d in got["docs"] if d.get("found")}
 
     # --- step 3: claims carrying their decision ------------------------------------------------------------
@@ -480,15 +484,19 @@ class IndexStage:
     def _candidates(self, fp: Fingerprint, exclude: str) -> list[tuple[str, Fingerprint, str | None]]:
         """Stories sharing an LSH band or the lead key with ``fp``, indexed within the dedup window."""
         window = f"now-{int(self.settings.dedup_window_days * 24)}h"
-        resp = self.es.request("POST", f"/{self.settings.stories_alias}/_search", {
-            "size": 30,
-            "query": {"bool": {
-                "filter": [{"terms": {"dedup_keys": list(fp.candidate_keys)}},
-                           {"range": {"indexed_at": {"gte": window}}}],
-                "must_not": [{"ids": {"values": [exclude]}}],
-            }},
-            "_source": ["dedup_fp", "story_id", "source"],
-        })
+        try:
+            resp = self.es.request("POST", f"/{self.settings.stories_alias}/_search", {
+                "size": 30,
+                "query": {"bool": {
+                    "filter": [{"terms": {"dedup_keys": list(fp.candidate_keys)}},
+                               {"range": {"indexed_at": {"gte": window}}}],
+                    "must_not": [{"ids": {"values": [exclude]}}],
+                }},
+                "_source": ["dedup_fp", "story_id", "source"],
+            })
+        except EsHttpError as exc:  # the alias missing (no `templates apply` yet) or refusing: retried, never a crash
+            hint = ": run `marsad templates apply`" if exc.status == 404 else ""
+            raise TransientError(f"candidate search on {self.settings.stories_alias} failed{hint} ({exc})") from exc
         out = []
         for h in resp["hits"]["hits"]:
             src = h["_source"]
