@@ -11,9 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from marsad.index.es import Es
-from marsad.index.templates import apply_templates
-from marsad.kafka.clients import ensure_topics
 from marsad.messages import Article, utcnow
 from marsad.pipeline import index_worker
 from marsad.text.arabic import content_hash
@@ -29,14 +26,6 @@ def page(path: str, i: int, *, canonical: str = SECTION, fetched_at=None, text: 
     body = text or text_n(i)
     return Article(url=f"https://site.example{path}", canonical_url=canonical, source="site", title=f"عنوان {i}",
                    text=body, fetched_at=fetched_at or utcnow(), content_hash=content_hash(body))
-
-
-@pytest.fixture
-def env(names):
-    es = Es(names.es_url)
-    apply_templates(names, es)
-    ensure_topics(names)
-    return names, es
 
 
 def test_pages_sharing_a_section_canonical_keep_their_own_stories(env):

@@ -13,7 +13,6 @@ from marsad.errors import TransientError
 from marsad.index.es import Es, doc_id
 from marsad.index.stage import IndexStage
 from marsad.index.templates import apply_templates
-from marsad.kafka.clients import ensure_topics
 from marsad.kafka.worker import Record
 from marsad.messages import Article, utcnow
 from marsad.pipeline import index_worker
@@ -54,14 +53,6 @@ def stories(es: Es, alias: str) -> list[dict]:
     es.request("POST", f"/{alias}/_refresh")
     r = es.request("POST", f"/{alias}/_search", {"size": 1000, "query": {"match_all": {}}})
     return [h["_source"] | {"_id": h["_id"]} for h in r["hits"]["hits"]]
-
-
-@pytest.fixture
-def env(names):
-    es = Es(names.es_url)
-    apply_templates(names, es)
-    ensure_topics(names)
-    return names, es
 
 
 def test_one_item_rejected_by_mapping_is_dead_lettered_and_rest_indexed(env):
