@@ -603,35 +603,79 @@ class IndexStage:
             self._retry_missing(missing, outcomes)
 
     def _retry_missing(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
-        """Copies whose story document is gone: it was folded into another story after we read the claim
-        (follow the claim to the new story), or the owner itself never got indexed (dead-lettered): then the copy
-        becomes the story document itself, keeping the claim's story id."""
+        """Copies whose story document is gone. Either the story was folded into another one (:meth:`_fold`) after
+        the copy was decided against it — its claim still names the folded story — and the copy follows the fold's
+        redirect (:meth:`_fold_target`, through every later fold) to the story that holds its text now; or the
+        owner itself never got indexed (dead-lettered, so no redirect names the story): then the copy becomes the
+        story document itself, keeping the claim's story id (a *stand-in*, percolated as a new story).
+
+        A redirect is written before the folded document is deleted, so "missing and no redirect" can only mean
+        "never written". Rounds repeat while targets keep being folded underneath (at most 10; then
+        :class:`TransientError`, the batch is retried)."""
         got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget",
                               {"ids": sorted({p.article.content_hash for p in plans})})
-        now = {d["_id"]: d["_source"].get("story_id") for d in got["docs"] if d.get("found")}
-        lines: list[dict[str, Any]] = []
-        for p in plans:
-            target = now.get(p.article.content_hash) or p.story_id
-            rep = republication(p.article, p.match if p.kind == "near" else "exact", p.similarity)
-            lines.append({"update": {"_index": self.settings.stories_alias, "_id": target, "retry_on_conflict": 5,
-                                     "require_alias": True}})
-            lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless",
-                                     "params": {"r": rep, "o": origin_of(p.article)}},
-                          "upsert": {**story_fields(p.article), "story_id": target, "origin": origin_of(p.article),
-                                     "republications": [rep], "republication_count": 1}})
-        resp = self.es.bulk(lines, refresh="wait_for")
-        for p, item in zip(plans, resp["items"]):
-            status, res = _item_status(item)
-            if 200 <= status < 300:
-                outcomes[p.index] = Outcome(label="duplicate", kind=_kind(p, "duplicate"), story_id=res.get("_id"))
-                if res.get("result") == "created":  # the copy is the story document now: percolated as new
-                    p.stand_in = res.get("_id")
-            elif status == 429 or status >= 500 or status == 404:
-                raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
-            else:
-                err = res.get("error") or {}
-                outcomes[p.index] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
-                                                                 str(err.get("reason", ""))[:500]))
+        claimed = {d["_id"]: d["_source"].get("story_id") for d in got["docs"] if d.get("found")}
+        target = {p.index: claimed.get(p.article.content_hash) or p.story_id for p in plans}
+        pending, stand_in_ok = list(plans), set()
+        for _ in range(10):
+            for p in pending:
+                if p.index not in stand_in_ok:
+                    target[p.index] = self._fold_target(target[p.index])
+            lines: list[dict[str, Any]] = []
+            for p in pending:
+                rep = republication(p.article, p.match if p.kind == "near" else "exact", p.similarity)
+                lines.append({"update": {"_index": self.settings.stories_alias, "_id": target[p.index],
+                                         "retry_on_conflict": 5, "require_alias": True}})
+                script: dict[str, Any] = {"script": {"source": ADD_REPUBLICATION, "lang": "painless",
+                                                     "params": {"r": rep, "o": origin_of(p.article)}}}
+                if p.index in stand_in_ok:
+                    script["upsert"] = {**story_fields(p.article), "story_id": target[p.index],
+                                        "origin": origin_of(p.article), "republications": [rep],
+                                        "republication_count": 1}
+                lines.append(script)
+            resp = self.es.bulk(lines, refresh="wait_for")
+            again: list[Plan] = []
+            for p, item in zip(pending, resp["items"]):
+                status, res = _item_status(item)
+                if 200 <= status < 300:
+                    p.story_id = res.get("_id") or target[p.index]
+                    outcomes[p.index] = Outcome(label="duplicate", kind=_kind(p, "duplicate"), story_id=p.story_id)
+                    if res.get("result") == "created":  # the copy is the story document now: percolated as new
+                        p.stand_in = p.story_id
+                elif status == 404 and "document_missing" in str(res.get("error", "")):
+                    if self._redirect_of(target[p.index]) is None:
+                        stand_in_ok.add(p.index)  # never written (its owner was dead-lettered): the copy stands in
+                    again.append(p)
+                elif status == 429 or status >= 500 or status == 404:
+                    raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
+                else:
+                    err = res.get("error") or {}
+                    outcomes[p.index] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
+                                                                     str(err.get("reason", ""))[:500]))
+            pending = again
+            if not pending:
+                return
+        raise TransientError(f"stories of {len(pending)} copies kept being folded away")
+
+    FOLD_REDIRECT_PREFIX = "fold:"
+    """``_id`` prefix of a fold redirect in the fingerprints index: ``fold:<folded story id>`` → ``story_id`` of
+    the story it was folded into (content claims are keyed by SHA-256 hex, so the two never collide)."""
+
+    def _redirect_of(self, story_id: str) -> str | None:
+        """The story that ``story_id`` was folded into (its fold redirect), or ``None`` when it was never folded."""
+        got = self.es.request("GET", f"/{self.settings.fingerprints_index}/_doc/"
+                                     f"{self.FOLD_REDIRECT_PREFIX}{story_id}", ok=(404,))
+        return got["_source"].get("story_id") if got.get("found") else None
+
+    def _fold_target(self, story_id: str) -> str:
+        """Follow fold redirects from ``story_id`` to the story that holds its copies now (itself when it was never
+        folded). Folds always go to a smaller id, so the chain ends; it is cut at 50 hops anyway."""
+        for _ in range(50):
+            nxt = self._redirect_of(story_id)
+            if nxt is None or nxt == story_id:
+                return story_id
+            story_id = nxt
+        return story_id
 
     # --- step 5: repair races between consumers ----------------------------------------------------------
     def _repair(self, new: list[Plan], outcomes: list[Outcome | None]) -> None:
@@ -755,6 +799,10 @@ if (ctx._source.story_id == params.from) {
                                          "require_alias": True}})
                 lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless",
                                          "params": {"r": rep, "o": origin}}})
+            # the redirect before the delete: a copy decided against this story and written after the delete
+            # follows it to the target (_retry_missing) instead of standing in for the folded story
+            lines += [{"index": {"_index": fps, "_id": f"{self.FOLD_REDIRECT_PREFIX}{story_id}"}},
+                      {"story_id": target, "match": "fold", "claimed_at": utcnow().isoformat()}]
             self._bulk_ok(lines)
             faults.point(self.settings, "index.fold.moved")
             if self.alerts is not None:
