@@ -15,6 +15,8 @@ nothing written), ``index.claimed`` (claims with their decisions created, no sto
 (story bulk acknowledged), ``index.fold.retargeted`` / ``index.fold.moved`` (inside a race-repair fold: claim
 retargeted; republications moved, folded story not yet deleted), ``index.repaired``, ``index.alerted`` (everything
 done, offsets not yet committed).
+Point of every consumer (:mod:`marsad.kafka.worker`): ``kafka.consumer.close`` (in the thread that calls librdkafka's
+``close()`` at exit; a ``wait`` there stands for a ``close()`` that never returns).
 """
 
 from __future__ import annotations

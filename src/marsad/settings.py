@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     this long before the group gives them to the others (a member that exits normally leaves at once). 10 s instead
     of librdkafka's 45 s; the broker's ``group.min.session.timeout.ms`` (6 s) is the floor. Heartbeats every third of
     it (Kafka's advice: ``heartbeat.interval.ms`` ≤ 1/3 of the session timeout)."""
+    consumer_close_timeout_s: float = Field(default=30.0, gt=0)
+    """How long a stopping consumer waits for librdkafka's ``close()`` — commit nothing more, leave the group — before
+    it gives up and exits anyway (seconds). ``close()`` has no timeout of its own and was seen blocking for good in a
+    rebalance callback (confluentinc/librdkafka#4884); offsets are committed after every batch, so an exit without
+    ``close()`` loses nothing: the group hands the partitions on after ``consumer_session_timeout_s``."""
     consumer_max_poll_interval_s: float = Field(default=600.0, gt=0)
     """Kafka ``max.poll.interval.ms`` (seconds): one attempt of one batch must finish within it. Waits between
     attempts keep polling (partitions paused), so an outage never exceeds it."""

@@ -129,6 +129,10 @@ def alerts_deliver(until_idle: bool = typer.Option(False, "--until-idle",
     from marsad.alerts.webhook import webhook_worker
     from marsad.observability import console
 
+    from marsad.kafka.worker import exit_if_close_hung
+
     settings = cli_settings()
-    stats = _alerts_call(lambda: webhook_worker(settings).run(until_idle=until_idle))
+    worker = _alerts_call(lambda: webhook_worker(settings))
+    stats = _alerts_call(lambda: worker.run(until_idle=until_idle))
     console.print(stats.as_dict(), highlight=False)
+    exit_if_close_hung(worker)

@@ -16,6 +16,7 @@ def consume(stage: str = typer.Argument(..., help="extract | index | all"),
     import multiprocessing
 
     from marsad import pipeline
+    from marsad.kafka.worker import exit_if_close_hung
     from marsad.observability import console
 
     settings = cli_settings()
@@ -29,11 +30,15 @@ def consume(stage: str = typer.Argument(..., help="extract | index | all"),
     names = ["extract", "index"] if stage == "all" else [stage]
     if stage == "all" and until_idle or len(names) == 1:
         # consumer_retry_limit_s ran out (or Kafka refused the group): nothing of the batch was committed
+        worker = None
         with cannot_run(f"{stage} consumer stopped (the batch stays uncommitted; restarting resumes it): "):
             if stage == "all":
                 console.print(pipeline.drain(settings), highlight=False)
             else:
-                console.print(factories[stage](settings).run(until_idle=until_idle).as_dict(), highlight=False)
+                worker = factories[stage](settings)
+                console.print(worker.run(until_idle=until_idle).as_dict(), highlight=False)
+        if worker is not None:
+            exit_if_close_hung(worker)
         return
     # one process per stage: each worker runs in its process's main thread, where the per-page time limit works
     procs = [multiprocessing.Process(target=_run_stage, args=(n,), name=f"marsad-{n}") for n in names]
@@ -53,12 +58,15 @@ def consume(stage: str = typer.Argument(..., help="extract | index | all"),
 
 def _run_stage(name: str) -> None:
     from marsad import pipeline
+    from marsad.kafka.worker import exit_if_close_hung
 
     settings = cli_settings()
     factory = {"extract": pipeline.extract_worker, "index": pipeline.index_worker}[name]
     try:
         with cannot_run(f"{name}: "):
-            factory(settings).run()
+            worker = factory(settings)
+            worker.run()
+        exit_if_close_hung(worker)
     except KeyboardInterrupt:
         return
     except typer.Exit as exc:

@@ -30,7 +30,9 @@ Guarantees (at-least-once, see ``docs/decisions.md`` "Transport"):
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -41,6 +43,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Gauge, Histogram
 
+from marsad import faults
 from marsad.errors import PermanentError, TransientError
 from marsad.kafka import clients
 from marsad.kafka.transport import Backoff, StateLog, Transport, error_state
@@ -86,6 +89,19 @@ class WorkerStats:
         }
 
 
+def exit_if_close_hung(worker: Worker, code: int = 0) -> None:
+    """End the process now (``os._exit(code)``, after flushing stdout, stderr and the log handlers) when the worker's
+    ``close()`` hung (:attr:`Worker.close_hung`): the interpreter's normal exit could wait on the blocked librdkafka
+    consumer forever. Call it from a command, after the worker's results were printed; a no-op otherwise."""
+    if not worker.close_hung:
+        return
+    for h in logging.getLogger().handlers:
+        h.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 class _Abandon(Exception):
     """The batch in hand must not be committed (rebalance, stop requested)."""
 
@@ -110,6 +126,8 @@ class Worker:
         self._revoked = False
         self._stop = threading.Event()
         self._kafka_state = StateLog(log, f"{stage.name} consumer ({group})")
+        self.close_hung = False
+        """``close()`` did not return within ``consumer_close_timeout_s`` (see :meth:`_close`)."""
 
     def stop(self) -> None:
         """Ask the loop to stop after (or abandon) the batch in hand; safe from a signal handler or another thread."""
@@ -150,10 +168,27 @@ class Worker:
         return self.stats
 
     def _close(self) -> None:
-        try:
-            self._consumer.close()  # leaves the group now: the others get our partitions without a session timeout
-        except KafkaException as exc:
-            log.warning("%s: closing the consumer failed: %s", self.stage.name, error_state(exc))
+        """Leave the group (``close()``, bounded by ``consumer_close_timeout_s``) and flush the transport. A
+        ``close()`` that does not return in time is left running in its daemon thread and :attr:`close_hung` is set:
+        the command then exits the process at once (:func:`exit_if_close_hung`)."""
+        done = threading.Event()
+
+        def close() -> None:
+            try:
+                faults.point(self.settings, "kafka.consumer.close")
+                self._consumer.close()  # leaves the group now: the others get our partitions without a session timeout
+            except KafkaException as exc:
+                log.warning("%s: closing the consumer failed: %s", self.stage.name, error_state(exc))
+            finally:
+                done.set()
+
+        threading.Thread(target=close, name=f"{self.stage.name}-consumer-close", daemon=True).start()
+        if not done.wait(self.settings.consumer_close_timeout_s):
+            self.close_hung = True
+            log.warning("%s: the consumer did not close within %.0f s (librdkafka#4884); exiting without leaving the "
+                        "group: its partitions move on after the session timeout (%.0f s), nothing uncommitted is "
+                        "lost", self.stage.name, self.settings.consumer_close_timeout_s,
+                        self.settings.consumer_session_timeout_s)
         left = self.transport.close(5.0)
         if left:
             log.warning("%s: %d messages of an abandoned batch left unsent at exit (batch not committed)",
