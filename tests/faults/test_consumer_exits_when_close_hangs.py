@@ -10,9 +10,8 @@ record it indexed is not handed to anyone again.
 
 from __future__ import annotations
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-
 import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from marsad.dedup.urls import canonical_url
 from marsad.index.templates import apply_templates

@@ -127,9 +127,8 @@ def alerts_deliver(until_idle: bool = typer.Option(False, "--until-idle",
                                                    help="Stop once the topic is drained.")) -> None:
     """Run the webhook consumer: alerts topic → each rule's webhook (retries, then the dead-letter topic)."""
     from marsad.alerts.webhook import webhook_worker
-    from marsad.observability import console
-
     from marsad.kafka.worker import exit_if_close_hung
+    from marsad.observability import console
 
     settings = cli_settings()
     worker = _alerts_call(lambda: webhook_worker(settings))
