@@ -575,8 +575,10 @@ class IndexStage:
         chunks = _chunks(lines, MAX_BULK_BYTES)
         for n, chunk in enumerate(chunks):
             try:
-                # wait_for: the next batch's candidate search must see the stories written now
-                items += self.es.bulk(chunk, refresh="wait_for" if n == len(chunks) - 1 else False)["items"]
+                # the next batch's candidate search (and the race repair below) must see the stories written now:
+                # an explicit refresh of the shard, not wait_for (which waits for the next scheduled refresh, up to
+                # refresh_interval = 1 s per batch; docs/decisions.md, "Refresh per batch")
+                items += self.es.bulk(chunk, refresh="true" if n == len(chunks) - 1 else False)["items"]
             except EsHttpError as exc:
                 if exc.status == 404:
                     raise TransientError(f"alias {alias} missing: run `marsad templates apply` ({exc})") from exc
