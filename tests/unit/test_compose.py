@@ -354,6 +354,8 @@ def test_consumers_and_setup_run_marsad_subcommands(services: dict[str, dict],
     calls: list[str] = []
 
     class FakeWorker:
+        close_hung = False  # the command reads it after run() (a close() that hung ends the process)
+
         def __init__(self, name: str) -> None:
             self.name = name
 
