@@ -17,21 +17,24 @@ install: $(BIN)/.marsad-installed
 demo: install
 	$(BIN)/marsad demo
 
-## make test: lint (ruff, rules in pyproject.toml), then unit + integration/e2e tests against the real local Kafka and
-## Elasticsearch
+## make test: lint (ruff, rules in pyproject.toml), type-check src/ (mypy, [tool.mypy] in pyproject.toml), then unit +
+## integration/e2e tests against the real local Kafka and Elasticsearch
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/marsad stack up
 	$(BIN)/pytest
 
-## make unit: only the tests that need no services
+## make unit: ruff and mypy, then only the tests that need no services
 unit: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest tests/unit
 
-## make lint: only ruff
+## make lint: only ruff and mypy
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 stop:
 	$(BIN)/marsad stack down

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from marsad.crawl.registry import load_registry
 from marsad.errors import ConfigError
@@ -32,6 +33,6 @@ def drain(settings: Settings, progress: Callable[[str, WorkerStats], None] | Non
     out = {}
     for name, factory in (("extract", extract_worker), ("index", index_worker)):
         w = factory(settings)
-        stats = w.run(until_idle=True, progress=(lambda s, n=name: progress(n, s)) if progress else None)
+        stats = w.run(until_idle=True, progress=partial(progress, name) if progress else None)
         out[name] = stats.as_dict()
     return out

@@ -43,7 +43,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from marsad.errors import ConfigError, TransientError
+from marsad.errors import ConfigError, PermanentError, TransientError
 from marsad.kafka import clients
 from marsad.kafka.transport import Backoff, Transport, retry_transient
 from marsad.messages import DLQ_AT, DLQ_REASON, DLQ_TOPIC, META_HEADER
@@ -173,7 +173,7 @@ def source_of(headers: list[tuple[str, bytes]] | None) -> str | None:
 
 def merge_key(m: Message) -> tuple[int, int, int]:
     """Replay order: record timestamp (ms), then partition, then offset."""
-    return (m.timestamp()[1], m.partition(), m.offset())
+    return (m.timestamp()[1], *clients.position(m))
 
 
 class OrderedReader:
@@ -200,17 +200,17 @@ class OrderedReader:
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
                     if m.partition() in self.active:
-                        self._done(m.partition())
+                        self._done(clients.position(m)[0])
                     continue
                 raise TransientError(f"Kafka error while replaying {self.topic}: {err}")
-            p = m.partition()
+            p, offset = clients.position(m)
             if p not in self.active:
                 continue
-            if m.offset() >= self.end[p]:
+            if offset >= self.end[p]:
                 self._done(p)
                 continue
             self.buf[p].append(m)
-            if m.offset() + 1 >= self.end[p]:
+            if offset + 1 >= self.end[p]:
                 self._done(p)
         full = [p for p in self.active if len(self.buf[p]) >= 2 * self.batch and p not in self.paused]
         if full:
@@ -323,7 +323,7 @@ class Replayer:
         from marsad.index.templates import create_index_version, swap_aliases
 
         from_ms, to_ms = epoch_ms(start), (epoch_ms(end) if end is not None else None)
-        if to_ms is not None and to_ms <= from_ms:
+        if end is not None and to_ms is not None and to_ms <= from_ms:
             raise ValueError(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()})")
         if swap and self.source is not None:
             raise ValueError(f"--swap with --source {self.source}: the new index would hold only that source's "
@@ -383,7 +383,8 @@ class Replayer:
             self.process([Record.from_message(m) for m in msgs], from_ms, to_ms)
             last: dict[int, int] = {}
             for m in msgs:
-                last[m.partition()] = max(last.get(m.partition(), -1), m.offset())
+                p, offset = clients.position(m)
+                last[p] = max(last.get(p, -1), offset)
             try:  # the replay's own group only: shows how far it got (kafka-consumer-groups --describe)
                 consumer.commit(offsets=[TopicPartition(self.settings.raw_pages_topic, p, o + 1)
                                          for p, o in last.items()], asynchronous=False)
@@ -405,11 +406,11 @@ class Replayer:
                 self.stats.outcomes["other-source"] += 1
             else:
                 wanted.append(r)
-        dead: list[tuple[Record, str, Outcome]] = []
+        dead: list[tuple[Record, str, PermanentError]] = []
         articles: list[tuple[Record, Record]] = []  # (raw record, article record)
         for raw, out in zip(wanted, self._retrying(self.extract, wanted)):
             if out.error is not None:
-                dead.append((raw, "replay-extract", out))
+                dead.append((raw, "replay-extract", out.error))
             elif out.discard is not None:
                 self._count("discarded", out.discard.reason)
             else:
@@ -420,12 +421,12 @@ class Replayer:
         if articles:
             for (raw, _), out in zip(articles, self._retrying(self.index, [a for _, a in articles])):
                 if out.error is not None:
-                    dead.append((raw, "replay-index", out))
+                    dead.append((raw, "replay-index", out.error))
                 else:
                     self._count(out.label, "")
-        for raw, stage, out in dead:
-            self.transport.dead_letter(raw, out.error, stage)
-            self._count("dead_lettered", out.error.reason)
+        for raw, stage, error in dead:
+            self.transport.dead_letter(raw, error, stage)
+            self._count("dead_lettered", error.reason)
         if dead:
             self.transport.flush()
         self.stats.done += len(records)
@@ -568,8 +569,9 @@ def dlq_replay(settings: Settings, *, reason: str | None = None, since: datetime
             last: dict[int, int] = {}
             for m in msgs:
                 stats.read += 1
-                last[m.partition()] = max(last.get(m.partition(), -1), m.offset())
-                headers = list(m.headers() or [])
+                p, offset = clients.position(m)
+                last[p] = max(last.get(p, -1), offset)
+                headers = clients.headers(m)
                 why = _header(headers, DLQ_REASON) or "unknown"
                 at = _header(headers, DLQ_AT)
                 source_topic = _header(headers, DLQ_TOPIC)

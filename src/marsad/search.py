@@ -108,7 +108,9 @@ def parse_query(query: str) -> list[list[QueryPart]]:
 
 
 def _split_or(query: str) -> list[str]:
-    out, cur, quote = [], [], None
+    out: list[str] = []
+    cur: list[str] = []
+    quote: str | None = None
     for tok in query.replace("\t", " ").split(" "):
         if quote is None and tok == "OR":
             out.append(" ".join(cur))

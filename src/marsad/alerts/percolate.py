@@ -26,6 +26,7 @@ Recording before publishing would turn that window into lost alerts (at-most-onc
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -236,8 +237,8 @@ class AlertHook:
         target = {d["_id"]: d["_source"].get("story_id") for d in got["docs"] if d.get("found")}
         return [(target[a.content_hash], a.canonical_url) for a in folded if target.get(a.content_hash)]
 
-    def on_batch(self, created: list[tuple[str, Article]], copies: list[tuple[str, str]] = (),
-                 folded: list[Article] = ()) -> list[AlertEvent]:
+    def on_batch(self, created: list[tuple[str, Article]], copies: Sequence[tuple[str, str]] = (),
+                 folded: Sequence[Article] = ()) -> list[AlertEvent]:
         """Percolate the stories this batch created (``[(story_id, article)]``), fire each new match once, then mark
         the batch's republications (``[(story_id, canonical_url)]``, plus the ``folded`` articles of stories the race
         repair merged into another) of alerted stories.

@@ -14,6 +14,7 @@ new index version.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,7 +262,8 @@ class RuleStore:
         if resp.get("result") != "deleted":
             raise RuleError(f"no rule named {name!r}")
 
-    def sync(self, rules: list[Rule], prune: bool = False) -> dict[str, list[str]]:
+    # builtins.list: in the class body `list` names the method above
+    def sync(self, rules: builtins.list[Rule], prune: bool = False) -> dict[str, builtins.list[str]]:
         """Make the stored rules match ``rules`` (idempotent): ``{created, updated, unchanged, removed}`` names.
 
         Rules stored but absent from ``rules`` are removed only with ``prune`` (rules added with ``alerts add``

@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a run failed, 2 usage or configuration error (one clear line
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import typer
 
@@ -96,7 +97,7 @@ class cannot_run:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, exc, tb) -> bool:
+    def __exit__(self, kind, exc, tb) -> Literal[False]:
         from confluent_kafka import KafkaException
 
         from marsad.errors import TransientError

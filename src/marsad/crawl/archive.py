@@ -21,6 +21,7 @@ import os
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -89,7 +90,7 @@ class WarcArchive:
         self.directory = Path(directory)
         self.roll_bytes = roll_bytes
         self.software = software
-        self._fh = None
+        self._fh: BinaryIO | None = None
         self._writer: WARCWriter | None = None
         self._path: Path | None = None
         self.files: list[Path] = []

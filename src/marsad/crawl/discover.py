@@ -144,6 +144,7 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter,
     import lxml.etree
     import lxml.html
 
+    from marsad.extract import xpath
     from marsad.extract.decode import decode_page
 
     try:
@@ -161,11 +162,11 @@ def section_links(body: bytes, page_url: str, site: str, counts: Counter,
         log.warning("section page %s unreadable: %s", page_url, exc)
         return []
     base = page_url
-    for b in doc.xpath("//base[@href]")[:1]:
-        base = _join(page_url, b.get("href").strip()) or page_url
+    for b in xpath.elements(doc.xpath("//base[@href]"))[:1]:
+        base = _join(page_url, b.get("href", "").strip()) or page_url
     out = []
-    for a in doc.xpath("//a[@href]"):
-        href = a.get("href").strip()
+    for a in xpath.elements(doc.xpath("//a[@href]")):
+        href = a.get("href", "").strip()
         if not href or href.startswith("#"):
             continue
         counts["items"] += 1
@@ -373,11 +374,11 @@ class _Pass:
                 self.counts["unreadable"] += 1
                 log.error("%s: sitemap %s: %s", self.source.name, url, exc)
                 return
-        body = xml_input(body, url, self.counts, self.content_type, self.source.charset)
-        if body is None:
+        xml = xml_input(body, url, self.counts, self.content_type, self.source.charset)
+        if xml is None:
             return
         try:
-            root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+            root = SafeET.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         except DefusedXmlException as exc:
             self.counts["xml-entities"] += 1
             log.error("%s: sitemap %s refused (%s)", self.source.name, url, type(exc).__name__)

@@ -26,6 +26,7 @@ import socket
 import time
 import zlib
 from collections import Counter
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import httpcore
@@ -138,7 +139,8 @@ class _GuardedBackend(httpcore.SyncBackend):
     def __init__(self, allow: list[str]) -> None:
         self.allow = set(allow)
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
         if host in self.allow:
             return super().connect_tcp(host, port, timeout, local_address, socket_options)
         try:
@@ -147,8 +149,10 @@ class _GuardedBackend(httpcore.SyncBackend):
             raise httpcore.ConnectError(f"{host}: {exc}") from exc
         _check_ips(infos, f"{host}:{port}")
         last: Exception | None = None
-        for addr in dict.fromkeys(info[4][0] for info in infos):  # every checked address in order, as
-            try:                                                     # socket.create_connection would
+        # every checked address in order, as socket.create_connection would (an IPv4/IPv6 sockaddr starts with
+        # the address as str; typeshed's getaddrinfo also allows the int of other families)
+        for addr in dict.fromkeys(str(info[4][0]) for info in infos):
+            try:
                 return super().connect_tcp(addr, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc

@@ -183,7 +183,7 @@ class Wording:
     examples: tuple[str, ...]
     counterexamples: tuple[str, ...]
     source: str
-    _re: re.Pattern | None = field(default=None, init=False, repr=False, compare=False)
+    _re: re.Pattern[str] = field(init=False, repr=False, compare=False)  # set by __post_init__
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_re", re.compile(self.pattern.translate(_AR_FOLD)))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -121,17 +122,25 @@ def migrate(conn: psycopg.Connection) -> int:
     return found
 
 
+def _single(row: tuple[Any, ...] | None) -> Any:
+    """The value of a statement that always returns one row of one column (``count(*)``; an upsert with
+    ``RETURNING``, which returns the inserted or the updated row). Raises ``LookupError`` on no row."""
+    if row is None:
+        raise LookupError("a one-row statement returned no row")
+    return row[0]
+
+
 class PgSeenUrls(SeenUrls):
     """:class:`~marsad.crawl.state.SeenUrls` in PostgreSQL (tables ``crawl_seen``, ``crawl_frontier``)."""
 
     def __init__(self, url: str) -> None:  # noqa: D107 - no SQLite file: the base __init__ is not called
-        self._db = connect(url)
+        self._pg = connect(url)  # not the base's _db (a sqlite3 connection): every method using it is overridden
 
     def seen(self, url: str) -> bool:
-        return self._db.execute("SELECT 1 FROM crawl_seen WHERE url = %s", (url,)).fetchone() is not None
+        return self._pg.execute("SELECT 1 FROM crawl_seen WHERE url = %s", (url,)).fetchone() is not None
 
     def due(self, url: str, refetch_after_h: float | None = None, now: datetime | None = None) -> bool:
-        row = self._db.execute("SELECT last_fetched FROM crawl_seen WHERE url = %s", (url,)).fetchone()
+        row = self._pg.execute("SELECT last_fetched FROM crawl_seen WHERE url = %s", (url,)).fetchone()
         if row is None:
             return True
         if refetch_after_h is None:
@@ -140,19 +149,19 @@ class PgSeenUrls(SeenUrls):
 
     def mark(self, url: str, source: str, now: datetime | None = None) -> None:
         t = now or _now()
-        with self._db.transaction():
-            self._db.execute(
+        with self._pg.transaction():
+            self._pg.execute(
                 "INSERT INTO crawl_seen (url, source, first_seen, last_fetched) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (url) DO UPDATE SET last_fetched = excluded.last_fetched", (url, source, t, t))
-            self._db.execute("UPDATE crawl_frontier SET fetched_at = %s, lease_owner = NULL, leased_until = NULL "
+            self._pg.execute("UPDATE crawl_frontier SET fetched_at = %s, lease_owner = NULL, leased_until = NULL "
                              "WHERE url = %s", (t, url))
 
     def enqueue(self, items: list[tuple[str, str]], source: str, now: datetime | None = None) -> int:
         t = now or _now()
         added = 0
-        with self._db.transaction():
+        with self._pg.transaction():
             for url, link in items:
-                cur = self._db.execute(
+                cur = self._pg.execute(
                     "INSERT INTO crawl_frontier (url, source, link, discovered_at) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (url) DO UPDATE SET fetched_at = NULL, discovered_at = excluded.discovered_at, "
                     "link = excluded.link, source = excluded.source, handed_out = 0, abandoned = false, "
@@ -164,7 +173,7 @@ class PgSeenUrls(SeenUrls):
     def pending(self, source: str, limit: int | None = None, *, hand_out: bool = False, owner: str | None = None,
                 lease_s: float = DEFAULT_LEASE_S, now: datetime | None = None) -> list[str]:
         if not hand_out:
-            rows = self._db.execute(
+            rows = self._pg.execute(
                 "SELECT link FROM crawl_frontier WHERE source = %s AND fetched_at IS NULL "
                 "ORDER BY discovered_at, seq LIMIT %s", (source, limit)).fetchall()
             return [r[0] for r in rows]
@@ -172,7 +181,7 @@ class PgSeenUrls(SeenUrls):
         t = now or _now()
         # SKIP LOCKED: rows another worker is handing out right now are not waited for, they are not ours; a row it
         # leased and committed meanwhile is re-checked against the WHERE (READ COMMITTED) and excluded.
-        rows = self._db.execute(
+        rows = self._pg.execute(
             "WITH picked AS (SELECT url FROM crawl_frontier WHERE source = %(source)s AND fetched_at IS NULL "
             "AND (lease_owner IS NULL OR lease_owner = %(owner)s OR leased_until <= %(now)s) "
             "ORDER BY discovered_at, seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
@@ -184,29 +193,29 @@ class PgSeenUrls(SeenUrls):
         return [r[0] for r in sorted(rows, key=lambda r: (r[1], r[2]))]
 
     def waiting(self, source: str, now: datetime | None = None) -> int:
-        return self._db.execute(
+        return _single(self._pg.execute(
             "SELECT count(*) FROM crawl_frontier WHERE source = %s AND fetched_at IS NULL "
-            "AND (lease_owner IS NULL OR leased_until <= %s)", (source, now or _now())).fetchone()[0]
+            "AND (lease_owner IS NULL OR leased_until <= %s)", (source, now or _now())).fetchone())
 
     def release(self, urls: list[str]) -> None:
         if urls:
-            self._db.execute("UPDATE crawl_frontier SET lease_owner = NULL, leased_until = NULL "
+            self._pg.execute("UPDATE crawl_frontier SET lease_owner = NULL, leased_until = NULL "
                              "WHERE url = ANY(%s) AND fetched_at IS NULL", (urls,))
 
     def refund(self, urls: list[str]) -> None:
         if urls:
-            self._db.execute("UPDATE crawl_frontier SET handed_out = GREATEST(handed_out - 1, 0), "
+            self._pg.execute("UPDATE crawl_frontier SET handed_out = GREATEST(handed_out - 1, 0), "
                              "lease_owner = NULL, leased_until = NULL WHERE url = ANY(%s) AND fetched_at IS NULL",
                              (urls,))
 
     def abandon(self, source: str, max_attempts: int, now: datetime | None = None) -> list[str]:
-        rows = self._db.execute(
+        rows = self._pg.execute(
             "UPDATE crawl_frontier SET fetched_at = %s, abandoned = true WHERE source = %s AND fetched_at IS NULL "
             "AND handed_out >= %s RETURNING link", (now or _now(), source, max_attempts)).fetchall()
         return [r[0] for r in rows]
 
     def close(self) -> None:
-        self._db.close()
+        self._pg.close()
 
 
 class PgPollState(PollState):
@@ -214,11 +223,11 @@ class PgPollState(PollState):
 
     def __init__(self, url: str, min_s: float, max_s: float) -> None:  # noqa: D107
         self._check_bounds(min_s, max_s)
-        self._db = connect(url)
+        self._pg = connect(url)
         self.min_s, self.max_s = min_s, max_s
 
     def get(self, url: str) -> Poll:
-        row = self._db.execute(
+        row = self._pg.execute(
             "SELECT etag, last_modified, body_hash, last_poll, last_change, interval_s, next_poll, polls, changes "
             "FROM crawl_polls WHERE url = %s", (url,)).fetchone()
         if row is None:
@@ -227,7 +236,7 @@ class PgPollState(PollState):
 
     def _save(self, new: Poll, source: str) -> None:
         # two workers polling one feed at once: the later poll's outcome stays, an older one never overwrites it
-        self._db.execute(
+        self._pg.execute(
             "INSERT INTO crawl_polls (url, source, etag, last_modified, body_hash, last_poll, last_change, "
             "interval_s, next_poll, polls, changes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (url) DO UPDATE SET source = excluded.source, etag = excluded.etag, "
@@ -239,7 +248,7 @@ class PgPollState(PollState):
              new.interval_s, new.next_poll, new.polls, new.changes))
 
     def close(self) -> None:
-        self._db.close()
+        self._pg.close()
 
 
 class PgPoliteness(Politeness):
@@ -247,42 +256,42 @@ class PgPoliteness(Politeness):
     ``crawl_robots``): one request per host per interval across every worker on every machine."""
 
     def __init__(self, url: str) -> None:  # noqa: D107
-        self._db = connect(url)
+        self._pg = connect(url)
         self._memo: dict[str, tuple[float, RobotsRules]] = {}
 
     def close(self) -> None:
-        self._db.close()
+        self._pg.close()
 
     def claim_slot(self, host: str, interval_s: float) -> float:
         now = time.time()
         # one statement: ON CONFLICT DO UPDATE locks the host's row and reads its latest committed next_at
-        row = self._db.execute(
+        row = self._pg.execute(
             "INSERT INTO crawl_hosts (host, next_at) VALUES (%(host)s, %(now)s + %(interval)s) "
             "ON CONFLICT (host) DO UPDATE SET next_at = GREATEST(crawl_hosts.next_at, %(now)s) + %(interval)s "
             "RETURNING next_at - %(interval)s", {"host": host, "now": now, "interval": interval_s}).fetchone()
-        return row[0]
+        return _single(row)
 
     def defer(self, host: str, until: float) -> None:
-        self._db.execute("INSERT INTO crawl_hosts (host, next_at) VALUES (%s, %s) ON CONFLICT (host) DO UPDATE "
+        self._pg.execute("INSERT INTO crawl_hosts (host, next_at) VALUES (%s, %s) ON CONFLICT (host) DO UPDATE "
                          "SET next_at = GREATEST(crawl_hosts.next_at, excluded.next_at)", (host, until))
 
     def hold(self, host: str, until: float, status: int) -> None:
         until = min(until, time.time() + HOLD_MAX_S)
-        self._db.execute("INSERT INTO crawl_holds (host, until, status) VALUES (%s, %s, %s) ON CONFLICT (host) "
+        self._pg.execute("INSERT INTO crawl_holds (host, until, status) VALUES (%s, %s, %s) ON CONFLICT (host) "
                          "DO UPDATE SET until = GREATEST(crawl_holds.until, excluded.until), status = excluded.status",
                          (host, until, status))
 
     def held(self, host: str) -> tuple[float, int] | None:
-        row = self._db.execute("SELECT until, status FROM crawl_holds WHERE host = %s", (host,)).fetchone()
+        row = self._pg.execute("SELECT until, status FROM crawl_holds WHERE host = %s", (host,)).fetchone()
         return (row[0], row[1]) if row and row[0] > time.time() else None
 
     def _load_robots(self, origin: str) -> tuple[float, RobotsRules] | None:
-        row = self._db.execute("SELECT fetched_at, status, body FROM crawl_robots WHERE origin = %s",
+        row = self._pg.execute("SELECT fetched_at, status, body FROM crawl_robots WHERE origin = %s",
                                (origin,)).fetchone()
         return None if row is None else (row[0], RobotsRules(status=row[1], body=bytes(row[2])))
 
     def _save_robots(self, origin: str, fetched_at: float, rules: RobotsRules) -> None:
-        self._db.execute("INSERT INTO crawl_robots (origin, fetched_at, status, body) VALUES (%s, %s, %s, %s) "
+        self._pg.execute("INSERT INTO crawl_robots (origin, fetched_at, status, body) VALUES (%s, %s, %s, %s) "
                          "ON CONFLICT (origin) DO UPDATE SET fetched_at = excluded.fetched_at, "
                          "status = excluded.status, body = excluded.body",
                          (origin, fetched_at, rules.status, rules.body[:ROBOTS_MAX_BYTES]))

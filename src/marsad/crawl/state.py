@@ -300,6 +300,7 @@ class PollState:
         return new
 
     def _save(self, new: Poll, source: str) -> None:
+        assert new.last_poll is not None and new.next_poll is not None  # record() sets both
         self._db.execute(
             "INSERT OR REPLACE INTO polls (url, source, etag, last_modified, body_hash, last_poll, last_change, "
             "interval_s, next_poll, polls, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

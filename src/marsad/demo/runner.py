@@ -30,7 +30,7 @@ from rich.table import Table
 from marsad.demo.airflow import airflow_env, migrate_airflow, run_dag
 from marsad.settings import Settings
 
-DEMO_QUERIES = ("حاملات طائرات", "صواريخ دمشق", "السحب الآمن للخزانات الجوفية")
+DEMO_QUERIES: tuple[str, ...] = ("حاملات طائرات", "صواريخ دمشق", "السحب الآمن للخزانات الجوفية")
 """The seed story mentions «حاملات طائرات» (attributed to hashtagsyria.com); the four CNN Arabic copies (one story)
 are about Damascus missiles; the youm7 story about groundwater comes with a full aggregator copy and a teaser, both
 joined to it as republications."""

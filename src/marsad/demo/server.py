@@ -103,7 +103,9 @@ class DemoServer:
     def __init__(self, httpd: _DemoHTTPServer, thread: threading.Thread) -> None:
         self._httpd = httpd
         self._thread = thread
-        self.host, self.port = httpd.server_address[:2]  # type: ignore[misc]
+        host, port = httpd.server_address[:2]
+        assert isinstance(host, str)  # bound AF_INET socket: getsockname() is (str, int); typeshed also allows bytes
+        self.host, self.port = host, port
 
     @property
     def base_url(self) -> str:

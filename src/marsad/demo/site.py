@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import yaml
@@ -200,7 +201,8 @@ def _ar_date_line(when: datetime | date) -> str:
     return f"{when.day} {_AR_MONTHS[when.month - 1]} {when.year}"
 
 
-def _read_json(path: Path) -> object:
+def _read_json(path: Path) -> dict[str, Any]:
+    """A corpus JSON file whose top level is an object (every file read here: gold sets, metadata, expectations)."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -383,8 +385,8 @@ class _CorpusBuilder:
             original_url=original_url,
         )
 
-    def site(self, name: str, label: str, tz: str, pages: list[Page], **kw: object) -> Site:
-        return _make_site(name=name, label=label, tz=tz, base_url=self.base_url, pages=pages, **kw)  # type: ignore[arg-type]
+    def site(self, name: str, label: str, tz: str, pages: list[Page], **kw: bool) -> Site:
+        return _make_site(name=name, label=label, tz=tz, base_url=self.base_url, pages=pages, **kw)
 
     # -- real pages -------------------------------------------------------------------------------------------
 
@@ -394,7 +396,7 @@ class _CorpusBuilder:
             return None
         gold_file = self.root / "htmldate" / "eval_mediacloud_2020.arabic_subset.json"
         gold = _read_json(gold_file) if gold_file.is_file() else {}
-        by_file = {v["file"]: (url, v.get("date")) for url, v in gold.items()}  # type: ignore[union-attr]
+        by_file = {v["file"]: (url, v.get("date")) for url, v in gold.items()}
         pages, used = [], set()
         for f in files:
             url, day = by_file.get(f.name, (None, None))
@@ -415,9 +417,9 @@ class _CorpusBuilder:
         published = None
         meta_file, gold_file = self.root / "fundus" / "meta.info.json", self.root / "fundus" / "LBCGroup.json"
         if meta_file.is_file():
-            url = _read_json(meta_file).get("LBCGroup_2026_01_08.html.gz", {}).get("url")  # type: ignore[union-attr]
+            url = _read_json(meta_file).get("LBCGroup_2026_01_08.html.gz", {}).get("url")
         if gold_file.is_file():
-            gold = _read_json(gold_file).get("V1", {})  # type: ignore[union-attr]
+            gold = _read_json(gold_file).get("V1", {})
             title = gold.get("title")
             if gold.get("publishing_date"):
                 published = datetime.fromisoformat(gold["publishing_date"])
@@ -428,13 +430,13 @@ class _CorpusBuilder:
     def cnn_arabic(self) -> Site | None:
         meta_file = self.root / "newspaper4k" / "arabic_article.metadata.json"
         meta = _read_json(meta_file) if meta_file.is_file() else {}
-        url = meta.get("url")  # type: ignore[union-attr]
+        url = meta.get("url")
         base_path = unquote(urlsplit(url).path) if url else "/2013/middle_east/8/3/syria.clashes/index.html"
         pages = []
         for rel, prefix in _CNN_COPIES:
             f = self.root / rel
             if f.is_file():
-                title = meta.get("title")  # type: ignore[union-attr]
+                title = meta.get("title")
                 pages.append(self.page(f, f"/cnn-arabic{prefix}{base_path}", title=title, original_url=url))
         if not pages:
             return None
@@ -448,7 +450,7 @@ class _CorpusBuilder:
         gold_file = self.root / "trafilatura" / "evaldata.assabah_subset.json"
         url = title = None
         if gold_file.is_file():
-            for key, value in _read_json(gold_file).items():  # type: ignore[union-attr]
+            for key, value in _read_json(gold_file).items():
                 if value.get("file") == f.name:
                     url, title = key, value.get("title")
         path = f"/assabah{unquote(urlsplit(url).path)}" if url else f"/assabah/{f.name}"
@@ -463,7 +465,7 @@ class _CorpusBuilder:
         expectations = _read_json(exp_file) if exp_file.is_file() else {}
         pages = []
         for f in files:
-            url = expectations.get(f.name, {}).get("url")  # type: ignore[union-attr]
+            url = expectations.get(f.name, {}).get("url")
             path = f"/fetch-util{unquote(urlsplit(url).path)}" if url else f"/fetch-util/{f.name}"
             pages.append(self.page(f, path, original_url=url))
         return self.site("fetch-util", "fetch_util: صفحات متنوعة", "UTC", pages)
@@ -484,7 +486,7 @@ class _CorpusBuilder:
         if not files:
             return None
         exp_file = self.root / "derived" / "republished" / "expected_dedup.json"
-        variants = _read_json(exp_file).get("variants", []) if exp_file.is_file() else []  # type: ignore[union-attr]
+        variants = _read_json(exp_file).get("variants", []) if exp_file.is_file() else []
         by_name = {Path(v["file"]).name: v for v in variants}
         pages = []
         for f in files:
@@ -571,7 +573,9 @@ class _CorpusBuilder:
                     path, body, HTML_UTF8, record.title, f"generated:{record.file}", record.published, record.url
                 )
             local = pages[path].url(self.base_url)
-            item.find("link").text = local  # type: ignore[union-attr]
+            link = item.find("link")
+            assert link is not None  # its text is `original`, non-empty here
+            link.text = local
             guid = item.find("guid")
             if guid is not None and (guid.text or "").strip() == original:
                 guid.text = local

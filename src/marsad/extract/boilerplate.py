@@ -471,10 +471,13 @@ def _sentence_boundary(folded: str, start: int, truncated: bool) -> bool:
 
 
 def _suffix_finder(rule: Rule, truncated: bool) -> Callable[[str], re.Match[str] | None]:
+    suffix_regex = rule.suffix_regex
+    assert suffix_regex is not None  # regex scopes only (load check)
+
     def find(f: str) -> re.Match[str] | None:
         pos = 0
         while True:
-            m = rule.suffix_regex.search(f, pos)
+            m = suffix_regex.search(f, pos)
             if m is None or m.start() == len(f):
                 return None
             if not rule.boundary or _sentence_boundary(f, m.start(), truncated):
@@ -485,6 +488,7 @@ def _suffix_finder(rule: Rule, truncated: bool) -> Callable[[str], re.Match[str]
 
 def _match_regex(rule: Rule, text: str, idx: int, end: str, folds: _Folds) -> _Hit | None:
     """Apply a regex rule to paragraph ``text`` (index ``idx``) seen from ``end`` ('head'|'tail'|'any')."""
+    assert rule.regex is not None  # every scope but repeated/title-echo has a pattern (load check)
     scope = rule.scope
     if scope == "edge":
         scope = "prefix" if end == "head" else "suffix"
@@ -570,15 +574,17 @@ def _match_repeated(rule: Rule, cur: list[str | None], ne: list[int], pos: int) 
     item = _short_item(text, max_words, max_chars)
     if item is None:
         return None
-    run = [idx]
+    run, run_texts = [idx], [text]
     p = pos - 1
-    while p >= 0 and cur[ne[p]] is not None and _short_item(cur[ne[p]], max_words, max_chars) == item:
+    while p >= 0 and (prev := cur[ne[p]]) is not None and _short_item(prev, max_words, max_chars) == item:
         run.append(ne[p])
+        run_texts.append(prev)
         p -= 1
-    if len(run) < min_rep or sum(len(_strip(cur[i])) for i in run) > rule.max_chars:
+    if len(run) < min_rep or sum(len(_strip(t)) for t in run_texts) > rule.max_chars:
         return None
     run.reverse()
-    return _Hit(rule.name, {i: None for i in run}, "\n".join(_strip(cur[i]) for i in run), (run[0], 0), {},
+    run_texts.reverse()
+    return _Hit(rule.name, {i: None for i in run}, "\n".join(_strip(t) for t in run_texts), (run[0], 0), {},
                 (_clean_value(_strip(text)),))
 
 
@@ -588,7 +594,9 @@ def _match_block(rule: Rule, cur: list[str | None], ne: list[int], pos: int, fol
     max_items = int(rule.param("max_items", 15))
     max_words = int(rule.param("max_item_words", 4))
     max_chars = int(rule.param("max_item_chars", 40))
+    assert rule.regex is not None  # every scope but repeated/title-echo has a pattern (load check)
     items: list[int] = []
+    item_texts: list[str] = []
     p = pos
     while p >= 0 and len(items) <= max_items:
         idx = ne[p]
@@ -600,14 +608,16 @@ def _match_block(rule: Rule, cur: list[str | None], ne: list[int], pos: int, fol
             if not items:
                 return None
             items.reverse()
+            item_texts.reverse()
             block = [idx, *items]
-            removed = "\n".join(_strip(cur[i]) for i in block)
+            removed = "\n".join(_strip(t) for t in [text, *item_texts])
             caps, _ = _captures(rule, found[0], text, found[1], 0)
-            tags = tuple(_clean_value(cur[i]) for i in items) if rule.kind == "tags-after-marker" else ()
+            tags = tuple(_clean_value(t) for t in item_texts) if rule.kind == "tags-after-marker" else ()
             return _Hit(rule.name, {i: None for i in block}, removed, (idx, 0), caps, tags)
         if _short_item(text, max_words, max_chars, bool(rule.param("headlines", False))) is None:
             return None
         items.append(idx)
+        item_texts.append(text)
         p -= 1
     return None
 
@@ -654,8 +664,9 @@ def clean_body(text: str, title: str | None = None, rules: Rules | None = None) 
     edge paragraphs are folded, at most 1,200 characters of each).
     """
     rules = rules if rules is not None else load_rules()
-    cur: list[str | None] = text.split("\n")
-    ne = [i for i, p in enumerate(cur) if p.strip(_EDGE_JUNK)]
+    paragraphs = text.split("\n")
+    cur: list[str | None] = list(paragraphs)  # a removed paragraph becomes None
+    ne = [i for i, p in enumerate(paragraphs) if p.strip(_EDGE_JUNK)]
     if not ne:
         return text, Attribution()
     folds = _Folds()

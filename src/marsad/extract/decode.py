@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -41,6 +42,7 @@ from importlib import resources
 import webencodings
 import yaml
 from charset_normalizer import from_bytes
+from webencodings.labels import LABELS  # = webencodings.LABELS, which types-webencodings does not list
 
 from marsad.errors import Undecodable
 
@@ -82,7 +84,7 @@ def _compact(label: str) -> str:
 def _aliases() -> dict[str, str]:
     data = yaml.safe_load(resources.files("marsad.extract").joinpath("charset_aliases.yaml").read_text("utf-8"))
     table = {_compact(k): v for k, v in data["aliases"].items()}
-    for label, name in webencodings.LABELS.items():  # the WHATWG labels without separators
+    for label, name in LABELS.items():  # the WHATWG labels without separators
         table.setdefault(_compact(label), name)
     return table
 
@@ -116,6 +118,8 @@ def resolve_charset(label: str | None) -> tuple[str | None, str]:
         if name in ("replacement", "x-user-defined"):
             return None, f"WHATWG {name} encoding"
         found = webencodings.lookup(name)
+        if found is None:  # a charset_aliases.yaml entry whose value is not a WHATWG name: a data error
+            raise ValueError(f"charset_aliases.yaml: {label!r} maps to {name!r}, not a WHATWG encoding name")
         codec = codecs.lookup(found.codec_info.name).name
     else:
         try:
@@ -304,7 +308,7 @@ def _pick(readings: list[_Reading]) -> _Reading | None:
     return min(ok, key=lambda r: rank.get(r.how, 0))
 
 
-def decode_bytes(body: bytes, declared: list[tuple[str, str | None]] = ()) -> Decoded:
+def decode_bytes(body: bytes, declared: Sequence[tuple[str, str | None]] = ()) -> Decoded:
     """Decode ``body`` (see the module doc for the order). ``declared``: ``(how, label)`` pairs in priority order,
     e.g. ``[("source", "windows-1256"), ("http", "utf-8"), ("meta", "cp-1256")]``; ``None`` labels are skipped.
 
@@ -321,11 +325,11 @@ def decode_bytes(body: bytes, declared: list[tuple[str, str | None]] = ()) -> De
     for how, label in declared:
         if label is None:
             continue
-        codec, why = resolve_charset(label)
-        if codec is None:
+        resolved, why = resolve_charset(label)
+        if resolved is None:
             ignored.append(f"{how} {label!r}: {why}")
         else:
-            usable.append((how, codec))
+            usable.append((how, resolved))
     if body.isascii():
         return Decoded(body.decode("ascii"), usable[0][1] if usable else "utf-8", "ascii", tuple(ignored))
     contradicted = [f"{how} {codec!r}: contradicted by valid UTF-8" for how, codec in usable if codec != "utf-8"]

@@ -185,6 +185,7 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
     meta = page_metadata(tree, page_url)  # before trafilatura, which prunes the tree in place
     dropped = drop_appended_articles(tree, meta.title)
     doc = trafilatura.bare_extraction(tree, url=page_url, options=_OPTIONS)
+    assert not isinstance(doc, dict)  # a dict only with as_dict=True; here a Document or None
     raw_text = (doc.text if doc is not None else "") or ""
     title = clean_title(meta.title) if meta.title else None
     text, attribution = clean_body(raw_text, title)
@@ -200,15 +201,16 @@ def extract_article(html_bytes: bytes, url: str, *, fetched_at: datetime, source
         raise Discard("section-page", listing.describe())
 
     original = None
+    when = None
     if attribution.original_site or attribution.original_title:
         when = parse_arabic_date(attribution.original_date_text, tz=tz, now=fetched_at) \
             if attribution.original_date_text else None
         original = {"site": attribution.original_site, "title": attribution.original_title,
                     "published_at": when.date().isoformat() if when else None}
     published_at, signal, precision = (date.value, date.signal, date.precision) if date else (None, None, None)
-    if published_at is None and original and original["published_at"]:
+    if published_at is None and when is not None:  # when: original["published_at"], parsed
         # the aggregator republished it on the day its header names (observed: the seed story)
-        published_at = parse_arabic_date(attribution.original_date_text, tz=tz, now=fetched_at)
+        published_at = when
         signal, precision = "attribution", "day"
     tags = meta.tags + [t for t in attribution.tags if t]
     return Article(

@@ -295,12 +295,12 @@ class IndexStage:
             if plans:
                 self._write(plans, outcomes)
                 faults.point(self.settings, "index.written")
-                self._resume_folds([p for p in plans if p.redelivered and p.kind == "near" and outcomes[p.index]
-                                    and outcomes[p.index].error is None])
+                self._resume_folds([p for p in plans if p.redelivered and p.kind == "near"
+                                    and (o := outcomes[p.index]) is not None and o.error is None])
                 # only stories this batch wrote: a "stale" plan (an older fetch, a noop) changed nothing, and its old
                 # text must not fold away the document that holds the newer version
-                self._repair([p for p in plans if p.kind == "indexed" and outcomes[p.index]
-                              and outcomes[p.index].error is None and outcomes[p.index].label == "indexed"], outcomes)
+                self._repair([p for p in plans if p.kind == "indexed" and (o := outcomes[p.index]) is not None
+                              and o.error is None and o.label == "indexed"], outcomes)
                 faults.point(self.settings, "index.repaired")
                 self._alert(plans, outcomes)
                 faults.point(self.settings, "index.alerted")
@@ -314,10 +314,12 @@ class IndexStage:
         if self.alerts is None:
             return
         ok = [p for p in plans if (o := outcomes[p.index]) is not None and o.error is None]
-        created = [(p.story_id, p.article) for p in ok if p.kind == "indexed" and outcomes[p.index].label == "indexed"]
+        created = [(p.story_id, p.article) for p in ok
+                   if p.kind == "indexed" and (o := outcomes[p.index]) is not None and o.label == "indexed"]
         created += [(p.stand_in, p.article) for p in ok if p.kind != "indexed" and p.stand_in]
         copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed" and not p.stand_in]
-        folded = [p.article for p in ok if p.kind == "indexed" and outcomes[p.index].label != "indexed"]
+        folded = [p.article for p in ok
+                  if p.kind == "indexed" and (o := outcomes[p.index]) is not None and o.label != "indexed"]
         events = self.alerts.on_batch(created, copies, folded)
         # a story that fired here may have been folded by another consumer's repair after our own repair looked
         # (that fold moved the alerts recorded before it): move what we recorded since to where the claim points
@@ -412,6 +414,7 @@ class IndexStage:
         second = [p for p in deciding if p.sibling is not None]
         for p in second:
             sib = p.sibling
+            assert sib is not None  # second: the plans with a sibling
             if outcomes[sib.index] is not None:  # the sibling story will not be written (dead-lettered)
                 p.kind, p.story_id, p.match, p.similarity, p.sibling = "indexed", doc_id(p.article.canonical_url), \
                     "exact", 1.0, None

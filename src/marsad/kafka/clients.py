@@ -9,8 +9,9 @@ Producer defaults follow the Kafka documentation for durable, ordered delivery: 
 from __future__ import annotations
 
 import logging
+from typing import cast
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from marsad.errors import TransientError
@@ -25,6 +26,28 @@ level (``Settings.client_log_level``, see :func:`marsad.observability.setup_logg
 
 HEADROOM = 64 * 1024
 """Bytes added to ``max_message_bytes`` for the record overhead (key, headers, batch header)."""
+
+
+def position(m: Message) -> tuple[int, int]:
+    """``(partition, offset)`` of a message returned by ``poll``/``consume`` (a record, or a partition-EOF event).
+
+    confluent-kafka types both as optional because a ``Message`` can also be built by hand; a fetched one has both.
+    Raises ``ValueError`` for a message without them.
+    """
+    p, o = m.partition(), m.offset()
+    if p is None or o is None:
+        raise ValueError(f"not a fetched Kafka message: partition {p}, offset {o}")
+    return p, o
+
+
+def headers(m: Message) -> list[tuple[str, bytes]]:
+    """A fetched record's headers as ``(name, value)`` pairs in record order, ``[]`` without headers.
+
+    librdkafka returns them as a list of ``(str, bytes)``; confluent-kafka's type is the wider one ``produce`` accepts
+    (a dict, ``str`` values). A header with a null value would come as ``(name, None)``: Marsad's producers never
+    write one (every header value here is bytes, :class:`marsad.stage.Output`).
+    """
+    return cast("list[tuple[str, bytes]]", list(m.headers() or []))
 
 
 def producer(settings: Settings, **overrides: object) -> Producer:
@@ -64,7 +87,10 @@ def consumer(settings: Settings, group: str, **overrides: object) -> Consumer:
 
 
 def admin(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "logger": LIBRDKAFKA_LOG})
+    # confluent-kafka 2.16's AdminClient signature admits only scalar config values, but like Producer/Consumer (typed
+    # dict[str, Any]) it takes a logging.Logger for "logger" (documented config, used since this module was written)
+    conf = {"bootstrap.servers": settings.kafka_bootstrap, "logger": LIBRDKAFKA_LOG}
+    return AdminClient(conf)  # type: ignore[arg-type]
 
 
 def topic_names(settings: Settings) -> list[str]:
@@ -172,11 +198,12 @@ def read_to_end(settings: Settings, topic: str, timeout_s: float = 15.0) -> list
             m = c.poll(0.2)
             if m is None:
                 continue
-            if m.error():
-                if m.error().code() == KafkaError._PARTITION_EOF:
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
                     pending.discard(m.partition())
                     continue
-                raise TransientError(f"reading {topic}: {m.error()}")
+                raise TransientError(f"reading {topic}: {err}")
             out.append(m)
         return out
     finally:

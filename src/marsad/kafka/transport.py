@@ -84,7 +84,8 @@ class StateLog:
     """Log a condition once when it starts or changes, and once when it clears (not once per retry)."""
 
     def __init__(self, logger: logging.Logger, what: str) -> None:
-        self.logger, self.what, self.state = logger, what, None
+        self.logger, self.what = logger, what
+        self.state: str | None = None
 
     def failing(self, state: str, detail: str = "") -> bool:
         """Enter/keep the failing ``state``; logs (WARNING) only on a change. Returns True when it logged."""
@@ -111,7 +112,7 @@ class DeliveryTracker:
     """Collects producer delivery reports: ``delivered`` per topic, ``errors`` (``(topic, key, error)``)."""
 
     def __init__(self) -> None:
-        self.errors: list[tuple[str, bytes | None, KafkaError]] = []
+        self.errors: list[tuple[str | None, bytes | None, KafkaError]] = []
         self.delivered: Counter = Counter()
 
     def __call__(self, err: KafkaError | None, msg: Message) -> None:
@@ -120,7 +121,7 @@ class DeliveryTracker:
         else:
             self.delivered[msg.topic()] += 1
 
-    def take_errors(self) -> list[tuple[str, bytes | None, KafkaError]]:
+    def take_errors(self) -> list[tuple[str | None, bytes | None, KafkaError]]:
         errs, self.errors = self.errors, []
         return errs
 
@@ -148,14 +149,19 @@ class Transport:
              on_delivery: Callable[[KafkaError | None, Message], None] | None = None) -> None:
         """Queue one message (waits while the local queue is full). Raises ``KafkaException`` for a message the
         client refuses at once (e.g. ``MSG_SIZE_TOO_LARGE``)."""
-        cb = self.delivery
+        cb: Callable[[KafkaError | None, Message], None] = self.delivery
         if on_delivery is not None:
-            def cb(err: KafkaError | None, msg: Message, _extra=on_delivery) -> None:
+            def both(err: KafkaError | None, msg: Message,
+                     _extra: Callable[[KafkaError | None, Message], None] = on_delivery) -> None:
                 self.delivery(err, msg)
                 _extra(err, msg)
+            cb = both
         while True:
             try:
-                self.producer.produce(topic, value=value, key=key, headers=headers or [], on_delivery=cb)
+                # confluent-kafka types headers as an invariant list[tuple[str, str | bytes | None]], which refuses
+                # the list[tuple[str, bytes]] it accepts at run time (a Sequence would be the right type)
+                self.producer.produce(topic, value=value, key=key, headers=headers or [],  # type: ignore[arg-type]
+                                      on_delivery=cb)
                 self.sent += 1
                 break
             except BufferError:
@@ -206,7 +212,7 @@ class Transport:
             topic, key, err = errors[0]
             raise TransientError(f"{len(errors)} deliveries failed, first: {topic} key={key!r}: {err.str()}")
 
-    def take_failures(self) -> list[tuple[str, bytes | None, KafkaError]]:
+    def take_failures(self) -> list[tuple[str | None, bytes | None, KafkaError]]:
         """Failed deliveries since the last call, for callers that settle per message (the crawl publisher)."""
         return self.delivery.take_errors()
 

@@ -251,9 +251,14 @@ class Worker:
 
     def _kafka_error(self, err: KafkaError | None, exc: BaseException | None) -> None:
         """Transient unless fatal: log once per change of state, wait a little, go on polling."""
-        if err is not None and err.fatal():
-            raise KafkaException(err)
-        self._kafka_state.failing(f"Kafka {err.name()}: {err.str()}" if err is not None else error_state(exc))
+        if err is not None:
+            if err.fatal():
+                raise KafkaException(err)
+            state = f"Kafka {err.name()}: {err.str()}"
+        else:
+            assert exc is not None, "callers pass the Kafka error or the exception raised"
+            state = error_state(exc)
+        self._kafka_state.failing(state)
         self._stop.wait(min(1.0, self.settings.consumer_backoff_max_s))
 
     def _retry_kafka(self, fn: Callable[[], object], what: str) -> object:
@@ -416,13 +421,14 @@ class Worker:
                 continue
             if m is None:
                 continue
-            if m.error() is not None:
-                if m.error().code() != KafkaError._PARTITION_EOF:
-                    if m.error().fatal():
-                        raise KafkaException(m.error())
-                    self._kafka_state.failing(f"Kafka {m.error().name()}: {m.error().str()}")
+            err = m.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    if err.fatal():
+                        raise KafkaException(err)
+                    self._kafka_state.failing(f"Kafka {err.name()}: {err.str()}")
                 continue
-            tp = TopicPartition(m.topic(), m.partition(), m.offset())
+            tp = TopicPartition(m.topic() or "", *clients.position(m))
             try:
                 self._consumer.seek(tp)
                 self._consumer.pause([tp])

@@ -27,7 +27,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -130,7 +130,7 @@ def _own_pid(svc: Service) -> int | None:
     return None
 
 
-def _check_ports(services: tuple[Service, ...], starting: list[Service]) -> None:
+def _check_ports(services: tuple[Service, ...], starting: Sequence[Service]) -> None:
     """Raise :class:`StackError` naming the port when two settings collide or a port of a service we are
     about to start is already bound by another process."""
     seen: dict[int, str] = {}
@@ -169,7 +169,7 @@ def up(settings: Settings, console: Console | None = None, *, timeout_s: float =
     t0 = time.monotonic()
     try:
         reused: dict[str, int] = {}
-        starting: list[Service] = []
+        starting: list[KafkaService | EsService | PostgresService] = []
         for svc in services:
             pid = _own_pid(svc)
             if pid is not None:
@@ -236,7 +236,7 @@ def down(settings: Settings, console: Console | None = None) -> list[str]:
     Stale pid files are removed. Data stays. Never raises for processes that are already gone.
     """
     say = _sayer(console)
-    services = _services(settings)
+    services: tuple[Service, ...] = _services(settings)
     targets: list[tuple[Service, int]] = []
     for svc in services:
         pid = _own_pid(svc)

@@ -153,7 +153,8 @@ class EsService(Service):
     def _heap(self) -> str:
         return parse_heap(self.settings.es_heap, "MARSAD_ES_HEAP", max_bytes=ES_MAX_HEAP)
 
-    def prepare(self, java: Path, say: Say) -> None:
+    def prepare(self, java: Path | None, say: Say) -> None:
+        java = self._java(java)
         self._heap()
         node_settings(self.port)
         if not java_has_module(java, "jdk.compiler"):
@@ -177,7 +178,8 @@ class EsService(Service):
             "# Settings of the local node are passed by marsad.stack as -Dmarsad.es.<key>=<value>.\n", encoding="utf-8"
         )
 
-    def command(self, java: Path) -> list[str]:
+    def command(self, java: Path | None) -> list[str]:
+        java = self._java(java)
         heap = self._heap()
         props = [f"-Dmarsad.es.{k}={v}" for k, v in node_settings(self.port).items()]
         return [

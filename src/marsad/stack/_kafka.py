@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
 from marsad.kafka.clients import HEADROOM
 from marsad.settings import Settings
@@ -30,6 +31,9 @@ from ._common import (
     read_resource,
 )
 from ._service import Service
+
+if TYPE_CHECKING:
+    from confluent_kafka.admin import AdminClient
 
 KAFKA_MAIN = "kafka.Kafka"
 """Main class of the broker (what Kafka's bin/kafka-server-start.sh runs)."""
@@ -88,7 +92,7 @@ class KafkaService(Service):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self._admin = None
+        self._admin: AdminClient | None = None
 
     @property
     def config_path(self) -> Path:
@@ -130,7 +134,8 @@ class KafkaService(Service):
         return [str(java), "-cp", f"{self.lib_dir}/*", f"-Dlog4j2.configurationFile={self.log4j_path}",
                 f"-Dkafka.logs.dir={self.logs_dir}"]  # fmt: skip
 
-    def prepare(self, java: Path, say: Say) -> None:
+    def prepare(self, java: Path | None, say: Say) -> None:
+        java = self._java(java)
         self._heap()
         text = render_server_properties(self.settings, log_dir=self.data_dir)
         ensure_libs(
@@ -166,7 +171,8 @@ class KafkaService(Service):
         if rc != 0 or not (self.data_dir / "meta.properties").is_file():
             raise StackError(f"Kafka storage format failed (exit {rc}): {last_line(out, log)}; see {out}")
 
-    def command(self, java: Path) -> list[str]:
+    def command(self, java: Path | None) -> list[str]:
+        java = self._java(java)
         heap = self._heap()
         return [str(java), f"-Xms{heap}", f"-Xmx{heap}", *KAFKA_JVM_OPTS, *self._java_base(java)[1:],
                 KAFKA_MAIN, str(self.config_path)]  # fmt: skip
@@ -182,7 +188,9 @@ class KafkaService(Service):
                 quiet = logging.getLogger("marsad.stack.kafka-probe")
                 quiet.addHandler(logging.NullHandler())
                 quiet.propagate = False
-                self._admin = AdminClient({"bootstrap.servers": self.url, "logger": quiet, "socket.timeout.ms": 3000})
+                conf = {"bootstrap.servers": self.url, "logger": quiet, "socket.timeout.ms": 3000}
+                # a logging.Logger for "logger" is documented config; AdminClient's signature types scalars only
+                self._admin = AdminClient(conf)  # type: ignore[arg-type]
             md = self._admin.list_topics(timeout=3)
         except Exception:  # noqa: BLE001 - any failure means "not ready yet"
             return None

@@ -148,7 +148,8 @@ class PostgresService(Service):
         try:
             with psycopg.connect(crawl_state_url(self.settings, "postgres"), connect_timeout=2,
                                  autocommit=True) as conn:
-                return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+                row = conn.execute("SHOW server_version").fetchone()
+                return str(row[0]).split()[0] if row is not None else None
         except psycopg.Error:
             return None
 

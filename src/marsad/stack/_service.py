@@ -7,7 +7,7 @@ from pathlib import Path
 
 from marsad.settings import Settings
 
-from ._common import Say
+from ._common import Say, StackError
 
 
 class Service(ABC):
@@ -86,6 +86,13 @@ class Service(ABC):
     @abstractmethod
     def configured_version(self) -> str:
         """Version the settings ask for (recorded in the pid file at start)."""
+
+    def _java(self, java: Path | None) -> Path:
+        """``java`` for a service that :attr:`needs_java` (``up`` finds one before :meth:`prepare` then).
+        Raises ``StackError`` when it is missing."""
+        if java is None:
+            raise StackError(f"{self.title} needs Java and none was found (set MARSAD_JAVA_HOME)")
+        return java
 
     @abstractmethod
     def prepare(self, java: Path | None, say: Say) -> None:

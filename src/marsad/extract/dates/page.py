@@ -18,6 +18,7 @@ from htmldate import find_date
 from lxml import etree
 from lxml import html as lxml_html
 
+from marsad.extract import xpath
 from marsad.extract.dates.parse import (
     _GMT,
     _PUBLISH_MARK,
@@ -129,7 +130,8 @@ class _Page:
         self.zone = zone
         self.fetched_at = fetched_at
         self.ceiling = fetched_at + FUTURE_SLACK
-        self._h1: etree._Element | None | bool = False
+        self._h1: etree._Element | None = None
+        self._h1_found = False  # h1() looked (its answer may be None)
         self._scan: tuple[list[tuple[int, etree._Element]], str, int, dict[etree._Element, int]] | None = None
 
     # -- helpers -------------------------------------------------------------------------------------------------
@@ -164,7 +166,7 @@ class _Page:
             return
         typed: list[str] = []
         other: list[str] = []
-        for script in _X_LD_JSON(self.tree):
+        for script in xpath.elements(_X_LD_JSON(self.tree)):
             raw = (script.text or "").strip()
             if not raw:
                 continue
@@ -184,11 +186,11 @@ class _Page:
         if self.tree is None:
             return
         found: list[tuple[int, int, str]] = []
-        for i, el in enumerate(_X_META(self.tree)):
+        for i, el in enumerate(xpath.elements(_X_META(self.tree))):
             rank = _best_rank(el)
             if rank is not None:
                 found.append((rank, i, el.get("content", "")))
-        for i, el in enumerate(_X_PROP(self.tree)):
+        for i, el in enumerate(xpath.elements(_X_PROP(self.tree))):
             rank = _best_rank(el)
             if rank is not None:
                 found.append((rank, 10_000 + i, el.get("content") or el.get("datetime") or ""))
@@ -201,8 +203,9 @@ class _Page:
         "published"), then the first after the headline, then the rest; modified-marked ones are skipped."""
         if self.tree is None:
             return
-        marked, plain = [], []
-        for el in _X_TIME(self.tree):
+        marked: list[etree._Element] = []
+        plain: list[etree._Element] = []
+        for el in xpath.elements(_X_TIME(self.tree)):
             label = " ".join(filter(None, (el.get("class"), el.get("itemprop"))))
             if _MODIFIED_CLASS.search(label):
                 continue
@@ -219,7 +222,7 @@ class _Page:
                 continue
             if not c.explicit_offset and c.precision == "minute":
                 # sputnik: datetime without offset, visible text «GMT 17:27 17.03.2020»
-                visible = _normalize(_X_TEXT(el))[:200]
+                visible = _normalize(xpath.string(_X_TEXT(el)))[:200]
                 if _GMT.search(visible):
                     gmt = _gmt_near(visible, 0, len(visible)) or timezone.utc
                     c = self._from_parsed(_Parsed(c.wall.date(), c.wall.hour, c.wall.minute, c.wall.second, gmt),
@@ -229,13 +232,14 @@ class _Page:
     def h1(self) -> etree._Element | None:
         """The headline: the first ``<h1>`` inside ``<article>``, else the first with ≥ 15 characters (short ones
         are logos), else the first."""
-        if self._h1 is False:
-            h1s = _X_H1(self.tree) if self.tree is not None else []
+        if not self._h1_found:
+            h1s = xpath.elements(_X_H1(self.tree)) if self.tree is not None else []
             pick = next((h for h in h1s if any(a.tag == "article" for a in h.iterancestors())), None)
             if pick is None:
-                pick = next((h for h in h1s if len(_X_TEXT(h).strip()) >= 15), h1s[0] if h1s else None)
+                pick = next((h for h in h1s if len(xpath.string(_X_TEXT(h)).strip()) >= 15), h1s[0] if h1s else None)
             self._h1 = pick
-        return self._h1  # type: ignore[return-value]
+            self._h1_found = True
+        return self._h1
 
     def dateline(self) -> Iterator[_Cand]:
         """Visible datelines: short date-marked elements (class/id with date/time/publish/byline/meta…, or
@@ -257,7 +261,7 @@ class _Page:
                 continue
             if el.get("class") and classes[(el.tag, el.get("class"))] > _LISTING_REPEATS:
                 continue  # cards of other articles (alyaum «قبل 12 دقيقة» ×N, lbcgroup card-module-date ×N)
-            text = _X_TEXT(el)
+            text = xpath.string(_X_TEXT(el))
             if len(text) > _DATELINE_MAX_CHARS * 3:
                 continue
             s = _normalize(text)
@@ -314,7 +318,7 @@ class _Page:
         ``2020-06-03`` (albayan), ``-20190209`` (8 digits with non-digits around). Day precision."""
         urls = [self.url] if self.url else []
         if self.tree is not None:
-            urls += [u for u in _X_CANONICAL(self.tree) if isinstance(u, str)]
+            urls += [u for u in xpath.strings(_X_CANONICAL(self.tree)) if isinstance(u, str)]
         for u in urls:
             try:
                 path = urlsplit(u.strip()).path
@@ -352,9 +356,9 @@ class _Page:
         if self.tree is None:
             return days
         texts: list[str] = []
-        for script in _X_LD_JSON(self.tree):
+        for script in xpath.elements(_X_LD_JSON(self.tree)):
             texts.extend(_LD_MODIFIED.findall(script.text or ""))
-        for el in _X_MODIFIED(self.tree):
+        for el in xpath.elements(_X_MODIFIED(self.tree)):
             texts.append(el.get("content") or el.get("datetime") or "")
         for text in texts:
             parsed = _parse_normalized(_normalize(text[:200]), self.zone, None)
