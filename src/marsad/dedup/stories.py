@@ -290,11 +290,13 @@ def _parse_time(value: object) -> datetime | None:
 
 def dedup_jsonl(in_path: str | Path, out_path: str | Path, *, params: Params = DEFAULT, clean: bool = True,
                 store: CandidateStore | None = None) -> int:
-    """Offline clustering (the ``marsad dedup FILE.jsonl`` command): same algorithm as the pipeline.
+    """Offline clustering (the ``marsad dedup FILE.jsonl`` command): the index stage's story rule (:func:`best_story`,
+    module docstring); ``source`` is the URL host.
 
     Input lines ``{id, url, title, text, published_at?}`` (``published_at`` ISO 8601; without offset = UTC).
     Articles are processed in publication order (undated last, then file order), so ``story_id`` is the id of the
-    earliest copy; output lines ``{id, story_id, duplicate_of, similarity}`` are written in input order.
+    earliest copy; output lines ``{id, story_id, duplicate_of, similarity}`` (:class:`Assignment`) are written in
+    input order.
     ``clean=True`` runs :func:`marsad.extract.boilerplate.clean_body` on each text first (pipeline bodies are
     already clean; cleaning again leaves them unchanged) and uses the attribution it finds for the origin.
     Returns the number of lines written. Raises ``ValueError`` naming the line for invalid JSON, a missing or
