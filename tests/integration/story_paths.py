@@ -83,7 +83,8 @@ def pipeline_stories(settings: Settings, docs: Iterable[Doc], label: str = "p", 
         while got["hits"]["hits"]:
             for h in got["hits"]["hits"]:
                 src = h["_source"]
-                out.add(frozenset([src["canonical_url"], *(r["canonical_url"] for r in src.get("republications") or [])]))
+                reps = src.get("republications") or []
+                out.add(frozenset([src["canonical_url"], *(r["canonical_url"] for r in reps)]))
             got = es.request("POST", "/_search/scroll", {"scroll": "2m", "scroll_id": got["_scroll_id"]})
         return out
     finally:

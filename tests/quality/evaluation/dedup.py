@@ -448,7 +448,8 @@ def markdown_report(es: EvalSet, params: Params = DEFAULT, timing: str = "") -> 
         "|---|---|---|---|---|---|---|",
         f"| pairwise `decide()` on exact sets | {_pct(pw.precision)} | {_pct(pw.recall)} | {pw.tp} | {pw.fp} | {pw.fn} "
         f"| {len(pw.merged_negatives)} of {sum(p.dataset == 'same-event' for p in es.pairs)} |",
-        f"| clustered (`Clusterer` = the index stage's rule: URL key, same-text claim, LSH candidates, best match against each story's owner) | {_pct(cl.precision)} | "
+        "| clustered (`Clusterer` = the index stage's rule: URL key, same-text claim, LSH candidates, best match "
+        f"against each story's owner) | {_pct(cl.precision)} | "
         f"{_pct(cl.recall)} | {cl.tp} | {cl.fp} | {cl.fn} | {len(cl.merged_negatives)} |",
         "",
         f"Parameters: {params.shingle_words}-word shingles, {params.num_perm} permutations, "
@@ -527,8 +528,8 @@ def markdown_report(es: EvalSet, params: Params = DEFAULT, timing: str = "") -> 
             f"{len(day)} articles → {len(stories)} stories; {len(multi)} stories have copies ({sum(multi)} articles, "
             f"largest {max(multi)}). Assignments: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) + ".",
             f"Joins with similarity < 0.70: {low}. The 43 such joins of the earlier clusterer (similarity to the best",
-            "matching member, 2026-11-29) were checked (titles, and the texts where the titles left doubt): each is one",
-            "press release or wire item under different headlines, one of them an updated toll of the same Reuters",
+            "matching member, 2026-11-29) were checked (titles, and the texts where the titles left doubt): each is",
+            "one press release or wire item under different headlines, one of them an updated toll of the same Reuters",
             "story («12 قتيلاً» → «31»). Since the clusterer compares with each story's owner only (the index stage's",
             "rule, docs/decisions.md «One story rule») similarities are to the owner; the joins were not re-read.",
             ""]
