@@ -26,7 +26,7 @@ from marsad.dedup.near import (
     prefix_containment,
     short_reason,
 )
-from marsad.dedup.stories import Clusterer, dedup_jsonl
+from marsad.dedup.stories import Clusterer, best_story, dedup_jsonl
 
 STORY = [
     "وقّع وزير الموارد المائية صباح اليوم الأحد في القاهرة عقد المرحلة الثانية من دراسة الخزانات الجوفية مع كلية "
@@ -100,12 +100,15 @@ def test_minimum_length_is_exactly_min_tokens_words():
     assert short_reason(" ".join(base[:MIN_TOKENS])) is None
 
 
-def test_identical_short_bodies_still_never_match():
+def test_short_bodies_never_match_by_fingerprint_but_the_same_text_follows_its_story():
+    """Like the index stage's claim on the content hash: the same normalised text is one story even below
+    MIN_TOKENS; a different short body never matches anything."""
     c = Clusterer()
     a = c.add("a", "صورة اليوم", T0, "https://one.example/a")
-    b = c.add("b", "صورة اليوم", T0, "https://two.example/b")
-    assert (a.kind, b.kind) == ("short", "short")
-    assert b.story_id == "b" and b.duplicate_of is None
+    b = c.add("b", "صورةُ اليوم", T0, "https://two.example/b")  # same text after normalisation
+    x = c.add("x", "صورة الأمس", T0, "https://three.example/x")
+    assert a.kind == "short" and (b.story_id, b.duplicate_of, b.kind) == ("a", "a", "exact")
+    assert (x.story_id, x.duplicate_of, x.kind) == ("x", None, "short")
 
 
 def test_arabic_spelling_variants_give_the_same_fingerprint():
@@ -277,16 +280,20 @@ def test_clusterer_assigns_story_ids_duplicates_and_similarity():
     assert c.story_of("b") == "a" and c.stories["a"].members == ["a", "b"]
 
 
-def test_an_article_matching_two_stories_joins_the_one_with_more_matching_copies():
+def test_an_article_matching_two_stories_joins_the_single_best_similarity_like_the_index_stage():
     c = Clusterer()
     c.add("a1", FULL, T0, "https://one.example/a1", "one")
     c.add("a2", FULL.replace("صباح اليوم الأحد", "أمس"), T0, "https://two.example/a2", "two")
     t = c.add("t", "\n".join(STORY[:2] + OTHER[:2]), T0, "https://three.example/t", "three")  # own story
     assert t.story_id == "t"
-    n = c.add("n", "\n".join(STORY[:2] + OTHER[:2] + STORY[2:]), T0, "https://four.example/n", "four")
-    assert decide(fp("\n".join(STORY[:2] + OTHER[:2] + STORY[2:])), fp("\n".join(STORY[:2] + OTHER[:2]))).similarity \
-        > n.similarity  # its single best match is in story "t" …
-    assert n.story_id == "a1" and n.duplicate_of == "a1"  # … but two copies of story "a1" match it
+    text = "\n".join(STORY[:2] + OTHER[:2] + STORY[2:])
+    n = c.add("n", text, T0, "https://four.example/n", "four")
+    to_t, to_a1 = decide(fp(text), fp("\n".join(STORY[:2] + OTHER[:2]))), decide(fp(text), fp(FULL))
+    assert to_t.duplicate and to_a1.duplicate and to_t.similarity > to_a1.similarity
+    # story "a1" has two matching copies, "t" one: the best single similarity decides, not the number of copies
+    assert (n.story_id, n.duplicate_of, n.similarity) == ("t", "t", round(to_t.similarity, 4))
+    assert best_story(fp(text), "four", [("a1", fp(FULL), "one"), ("t", fp("\n".join(STORY[:2] + OTHER[:2])),
+                                                                       "three")]).story_id == "t"
 
 
 def test_clusterer_url_duplicates_ignore_tracking_and_scheme():

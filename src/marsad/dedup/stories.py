@@ -1,36 +1,119 @@
-"""Story clustering: every article gets a ``story_id``; copies of one story share it.
+"""Story rules shared by the index stage and the offline clusterer, and the offline :class:`Clusterer`.
 
-An article joins the story of the earlier article it duplicates (same canonical URL, or :func:`decide` says
-``exact``/``near``/``containment`` against a candidate from the :class:`~marsad.dedup.near.CandidateStore`); otherwise
-it starts a new story whose ``story_id`` is its own id. When it duplicates members of several stories it joins the
-one with the most matching members (then the highest similarity) — a copy of a widely republished wire item
-belongs with the many copies, not with the one teaser that happened to start its own story — and
-``duplicate_of`` is its best match there. Stories are never merged afterwards, so one article cannot chain two
-stories together.
+**Which story a text joins** (:func:`best_story`, the one rule; :class:`marsad.index.stage.IndexStage` and
+:class:`Clusterer` both call it): the text's fingerprint is compared (:func:`~marsad.dedup.near.decide`) with the
+*stored fingerprint of each candidate story* — the text of the story's first member (its owner), not every member —
+and the single best confirmed similarity wins (ties: the first candidate); no confirmed match → a new story whose id
+is the text's own. Candidates are the stories sharing an LSH band or the lead key (the index stage also limits them
+to the dedup window), plus the new stories of the same batch. Before that, a text equal (after normalisation,
+:func:`marsad.text.arabic.content_hash`) to one already seen follows that text's story (the index stage's *claim*),
+and a later version of a known URL joins that URL's story. Stories are never merged afterwards by the offline
+clusterer; the index stage only merges stories two consumers created at the same moment (its race repair).
 
-The **origin** of a story is the member whose site an attribution header names («نشر أولاً على موقع X», kept by
-:func:`marsad.extract.boilerplate.clean_body` as ``original_site``), else the earliest ``published_at`` (members
-without a date count as later than any dated one; ties go to the first added). The origin can change when an
-earlier-published copy arrives later, while ``story_id`` stays the id of the first member *seen* — a stable key
-for the index. (The offline :func:`dedup_jsonl` feeds articles in publication order, so there the two coincide.)
+**Which copy is the story's origin** (:func:`replaces_origin`, the reference for the painless script
+:data:`marsad.index.stage.ADD_REPUBLICATION`; :func:`owner_replaces_origin` for
+:data:`~marsad.index.stage.OWNER_UPDATE`; tests/integration/test_origin_rule_python_and_painless_agree.py runs one
+table of cases through both): every copy testifies to an origin — the site an attribution header names
+(«نشر أولاً على موقع X», kept by :func:`marsad.extract.boilerplate.clean_body`; ``via="attribution"``) or itself
+(``via="earliest"``). The first attribution wins and stays; without one, the copy with the earliest ``published_at``
+(UTC ``YYYY-MM-DDTHH:MM:SSZ`` strings, compared as strings; undated counts as later than any date; ties keep the
+copy seen first). The offline clusterer then names as ``origin_id`` the earliest member whose site the attribution
+names, else the earliest member. ``story_id`` stays the id of the first member *seen* — a stable key for the index.
+(The offline :func:`dedup_jsonl` feeds articles in publication order, so there the two coincide.)
 
-State (URL → article, article → story, stories) is in memory; the fingerprints live in the store, so a persistent
-store plus a persisted story map make the clusterer restartable.
+State (URL → story, text hash → story, story fingerprints) is in memory; the fingerprints live in the store, so a
+persistent store plus a persisted story map make the clusterer restartable.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from marsad.dedup.near import DEFAULT, CandidateStore, MemoryStore, Params, decide, fingerprint
+from marsad.dedup.near import DEFAULT, CandidateStore, Fingerprint, MemoryStore, Params, decide, fingerprint
 from marsad.dedup.urls import canonical_url
-from marsad.text.arabic import normalize_for_matching
+from marsad.text.arabic import content_hash, normalize_for_matching
 
-__all__ = ["Assignment", "Clusterer", "Story", "dedup_jsonl"]
+__all__ = ["Assignment", "Clusterer", "Story", "StoryMatch", "best_story", "dedup_jsonl", "origin_time",
+           "owner_replaces_origin", "replaces_origin"]
+
+
+class StoryMatch(NamedTuple):
+    """The story a text joins: ``story_id``, the ``similarity`` of the deciding comparison (0.0–1.0) and its
+    ``match`` kind (``exact`` | ``near`` | ``containment``, :attr:`marsad.dedup.near.Decision.kind`)."""
+
+    story_id: str
+    similarity: float
+    match: str
+
+
+def best_story(fp: Fingerprint, source: str | None,
+               candidates: Iterable[tuple[str, Fingerprint, str | None]],
+               params: Params = DEFAULT) -> StoryMatch | None:
+    """The story a text with fingerprint ``fp`` from site ``source`` joins, among ``candidates`` =
+    ``(story id, the story's stored fingerprint, the story's source)``; ``None`` = none matches (a new story).
+
+    Each candidate is compared with :func:`~marsad.dedup.near.decide` (``same_source`` when both sources are equal
+    and not ``None``: the stricter same-site containment); among the confirmed duplicates the highest similarity
+    wins, ties go to the earlier candidate in ``candidates``. Raises ``ValueError`` (from ``decide``) when a
+    candidate's fingerprint has another version. Used by the index stage (:meth:`IndexStage._best
+    <marsad.index.stage.IndexStage._best>`) and by :class:`Clusterer` — the one story rule (docs/decisions.md,
+    «One story rule»)."""
+    best: StoryMatch | None = None
+    for story_id, old, cand_source in candidates:
+        d = decide(fp, old, params, same_source=source is not None and cand_source == source)
+        if d.duplicate and (best is None or d.similarity > best.similarity):
+            best = StoryMatch(story_id, d.similarity, d.kind)
+    return best
+
+
+def origin_time(value: datetime | None) -> str | None:
+    """A publication time as the origin rule compares it: UTC ``YYYY-MM-DDTHH:MM:SSZ`` (seconds), ``None`` kept."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def replaces_origin(current: Mapping[str, Any] | None, offered: Mapping[str, Any] | None) -> bool:
+    """Does the origin a copy testifies to (``offered``) replace the story's ``current`` origin?
+
+    Origins are mappings with ``via`` (``"attribution"`` | ``"earliest"``) and ``published_at`` (a UTC string as
+    :func:`origin_time` writes it, or a ``YYYY-MM-DD`` day from an attribution header, or ``None``). Rule: nothing
+    offered → no; no origin yet → yes; an attribution in place stays; an offered attribution wins; else an offered
+    ``published_at`` strictly earlier (string order) than the current one, or than a missing one. The reference the
+    painless :data:`marsad.index.stage.ADD_REPUBLICATION` mirrors (compared on one table of cases against the real
+    node)."""
+    if offered is None:
+        return False
+    if current is None:
+        return True
+    if current.get("via") == "attribution":
+        return False
+    if offered.get("via") == "attribution":
+        return True
+    new, old = offered.get("published_at"), current.get("published_at")
+    return new is not None and (old is None or new < old)
+
+
+def owner_replaces_origin(current: Mapping[str, Any] | None, offered: Mapping[str, Any] | None,
+                          story_url: str | None) -> bool:
+    """Does the owner's own origin (``offered``) replace ``current`` when the owner's write finds the story document
+    written by a copy that stood in for it (``story_url`` = that copy's canonical URL)? Yes when there is no origin,
+    or when the current origin is the stand-in copy itself (``url == story_url``, not an attribution) and not
+    strictly earlier than the owner's (either date missing counts as not earlier). Reference of the origin part of
+    the painless :data:`marsad.index.stage.OWNER_UPDATE`."""
+    if offered is None:
+        return False
+    if current is None:
+        return True
+    new, old = offered.get("published_at"), current.get("published_at")
+    return (current.get("via") != "attribution" and current.get("url") == story_url
+            and (new is None or old is None or new <= old))
 
 
 @dataclass(frozen=True)
@@ -38,9 +121,10 @@ class Assignment:
     """Where one article went.
 
     * ``story_id`` — id of the story's first member (the article's own id for a new story);
-    * ``duplicate_of`` — id of the earlier article it copies (its best match), ``None`` for a new story;
-    * ``similarity`` — :attr:`Decision.similarity` of that match (0.0–1.0; 1.0 for a URL duplicate), ``None``
-      for a new story;
+    * ``duplicate_of`` — id of the article it was compared with: the story's first member (whose fingerprint the
+      story keeps), the earlier article with the same text, or the first version of the same URL; ``None`` for a
+      new story;
+    * ``similarity`` — similarity of that match (0.0–1.0; 1.0 for the same text or URL), ``None`` for a new story;
     * ``kind`` — ``new`` | ``short`` (new story, body too short to compare) | ``url`` | ``exact`` | ``near`` |
       ``containment``;
     * ``origin_id`` — the story's origin after this article was added (see module docstring).
@@ -56,14 +140,16 @@ class Assignment:
 
 @dataclass
 class Story:
-    """A cluster of copies. ``origin_site`` is an attribution site no member matches (the original is elsewhere)."""
+    """A cluster of copies. ``origin`` is the origin the copies testified to (:func:`replaces_origin`);
+    ``origin_site`` is an attribution site no member matches (the original is elsewhere)."""
 
     story_id: str
     members: list[str] = field(default_factory=list)
     origin_id: str = ""
     origin_site: str | None = None
-    attributed: dict[str, str] = field(default_factory=dict)
-    """Comparable key → site as first written, for every attribution site a member named."""
+    origin: dict[str, Any] | None = None
+    earliest: dict[str, Any] | None = None
+    """The earliest member's testimony (the same rule restricted to ``via="earliest"``)."""
 
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
@@ -85,9 +171,10 @@ def _site_key(site: str) -> str:
 
 
 class Clusterer:
-    """Assigns articles to stories (see module docstring). Not thread-safe; one per consumer partition.
+    """Assigns articles to stories with the index stage's rule (see module docstring). Not thread-safe.
 
-    ``store`` holds the fingerprints (default: a fresh :class:`MemoryStore`); ``params`` the decision parameters.
+    ``store`` holds one fingerprint per story, its first member's (default: a fresh :class:`MemoryStore`);
+    ``params`` the decision parameters.
     """
 
     def __init__(self, store: CandidateStore | None = None, params: Params = DEFAULT) -> None:
@@ -97,8 +184,8 @@ class Clusterer:
         self._assigned: dict[str, Assignment] = {}
         self._story_of: dict[str, str] = {}
         self._by_url: dict[str, str] = {}
-        self._site: dict[str, str | None] = {}
-        self._hosts: dict[str, str | None] = {}
+        self._by_hash: dict[str, str] = {}
+        self._story_source: dict[str, str | None] = {}
         self._site_keys: dict[str, set[str]] = {}
         self._published: dict[str, datetime] = {}
         self._order: dict[str, int] = {}
@@ -112,12 +199,14 @@ class Clusterer:
         """Assign one article (body already cleaned of boilerplate) to a story and remember it.
 
         ``published_at`` must be timezone-aware when given; ``source`` is the site's registry name (two articles
-        with the same ``source``, or else the same URL host, are *same-site*: stricter containment, see
-        :data:`~marsad.dedup.near.SAME_SOURCE_CONTAINMENT`); ``attribution_site`` is the site an attribution
+        with the same ``source`` — else, without one, the same URL host — are *same-site*: stricter containment,
+        see :data:`~marsad.dedup.near.SAME_SOURCE_CONTAINMENT`); ``attribution_site`` is the site an attribution
         header names. Adding an ``article_id`` again returns its first assignment unchanged (redelivery is safe).
         A later version of a known URL (http/https, tracking parameters and fragment ignored) joins that URL's
-        story as ``kind="url"`` without being fingerprinted: the first version stays the one compared against.
-        Raises ``ValueError`` for a naive ``published_at``. Cost: ≈ 0.7 ms median per article (benchmark).
+        story as ``kind="url"``; a text equal to an earlier one (same :func:`~marsad.text.arabic.content_hash`)
+        joins that text's story as ``kind="exact"``; otherwise :func:`best_story` against the stories' stored
+        fingerprints decides. Raises ``ValueError`` for a naive ``published_at``. Cost: ≈ 0.7 ms median per
+        article (benchmark).
         """
         if article_id in self._assigned:
             return self._assigned[article_id]
@@ -129,41 +218,35 @@ class Clusterer:
                 key = canonical_url(url).split("://", 1)[1]  # http and https of one URL are one page
             except ValueError:
                 key = url
-        site = source or None
         host = _host(url)
+        site = source or host
         self._order[article_id] = len(self._order)
         self._published[article_id] = published_at or _FAR_FUTURE
-        self._site[article_id] = site
-        self._hosts[article_id] = host
-        self._site_keys[article_id] = {_site_key(x) for x in (site, host) if x}
+        self._site_keys[article_id] = {_site_key(x) for x in (source, host) if x}
 
         if key is not None and key in self._by_url:
             first = self._by_url[key]
             return self._join(article_id, self._story_of[first], first, 1.0, "url", attribution_site)
         if key is not None:
             self._by_url[key] = article_id
+        text_key = content_hash(text)
+        if text_key in self._by_hash:  # the index stage's claim: the same text follows its first story
+            first = self._by_hash[text_key]
+            return self._join(article_id, self._story_of[first], first, 1.0, "exact", attribution_site)
+        self._by_hash[text_key] = article_id
 
         fp = fingerprint(text, self.params)
         if fp is None:
             return self._join(article_id, None, None, None, "short", attribution_site)
-        votes: dict[str, list] = {}  # story → [matching members, best similarity, best member, its decision]
-        for cand_id, cand_fp in self.store.candidates(fp):
-            if cand_id == article_id or cand_id not in self._story_of:
-                continue
-            same = (site is not None and site == self._site.get(cand_id)) or (
-                site is None and host is not None and host == self._hosts.get(cand_id))
-            d = decide(fp, cand_fp, self.params, same_source=same)
-            if not d.duplicate:
-                continue
-            v = votes.setdefault(self._story_of[cand_id], [0, -1.0, cand_id, d])
-            v[0] += 1
-            if d.similarity > v[1] or (d.similarity == v[1] and self._order[cand_id] < self._order[v[2]]):
-                v[1:] = [d.similarity, cand_id, d]
-        self.store.add(article_id, fp)
-        if not votes:
+        match = best_story(fp, site, ((sid, cand, self._story_source.get(sid))
+                                      for sid, cand in self.store.candidates(fp) if sid in self.stories),
+                           self.params)
+        if match is None:
+            self.store.add(article_id, fp)
+            self._story_source[article_id] = site
             return self._join(article_id, None, None, None, "new", attribution_site)
-        story_id, (_, sim, dup, d) = max(votes.items(), key=lambda kv: (kv[1][0], kv[1][1]))
-        return self._join(article_id, story_id, dup, round(sim, 4), d.kind, attribution_site)
+        return self._join(article_id, match.story_id, match.story_id, round(match.similarity, 4), match.match,
+                          attribution_site)
 
     def _join(self, article_id: str, story_id: str | None, dup: str | None, sim: float | None, kind: str,
               attribution_site: str | None) -> Assignment:
@@ -173,18 +256,29 @@ class Clusterer:
         story = self.stories[story_id]
         story.members.append(article_id)
         self._story_of[article_id] = story_id
-        if attribution_site:
-            story.attributed.setdefault(_site_key(attribution_site), attribution_site.strip())
+        when = self._published[article_id]
+        itself = {"via": "earliest", "id": article_id,
+                  "published_at": None if when == _FAR_FUTURE else origin_time(when)}
+        offered = {"via": "attribution", "site": attribution_site.strip(), "published_at": None} \
+            if attribution_site and attribution_site.strip() else itself
+        if replaces_origin(story.origin, offered):
+            story.origin = offered
+        if replaces_origin(story.earliest, itself):
+            story.earliest = itself
         self._set_origin(story)
         a = Assignment(article_id, story_id, dup, sim, kind, story.origin_id)
         self._assigned[article_id] = a
         return a
 
     def _set_origin(self, story: Story) -> None:
-        named = [m for m in story.members if self._site_keys[m] & story.attributed.keys()]
-        pool = named or story.members
-        story.origin_id = min(pool, key=lambda m: (self._published[m], self._order[m]))
-        story.origin_site = None if named or not story.attributed else next(iter(story.attributed.values()))
+        origin, earliest = story.origin or {}, story.earliest or {}
+        story.origin_id, story.origin_site = earliest.get("id", story.members[0]), None
+        if origin.get("via") == "attribution":
+            named = [m for m in story.members if _site_key(origin["site"]) in self._site_keys[m]]
+            if named:
+                story.origin_id = min(named, key=lambda m: (self._published[m], self._order[m]))
+            else:
+                story.origin_site = origin["site"]
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -196,11 +290,13 @@ def _parse_time(value: object) -> datetime | None:
 
 def dedup_jsonl(in_path: str | Path, out_path: str | Path, *, params: Params = DEFAULT, clean: bool = True,
                 store: CandidateStore | None = None) -> int:
-    """Offline clustering (the ``marsad dedup FILE.jsonl`` command): same algorithm as the pipeline.
+    """Offline clustering (the ``marsad dedup FILE.jsonl`` command): the index stage's story rule (:func:`best_story`,
+    module docstring); ``source`` is the URL host.
 
     Input lines ``{id, url, title, text, published_at?}`` (``published_at`` ISO 8601; without offset = UTC).
     Articles are processed in publication order (undated last, then file order), so ``story_id`` is the id of the
-    earliest copy; output lines ``{id, story_id, duplicate_of, similarity}`` are written in input order.
+    earliest copy; output lines ``{id, story_id, duplicate_of, similarity}`` (:class:`Assignment`) are written in
+    input order.
     ``clean=True`` runs :func:`marsad.extract.boilerplate.clean_body` on each text first (pipeline bodies are
     already clean; cleaning again leaves them unchanged) and uses the attribution it finds for the origin.
     Returns the number of lines written. Raises ``ValueError`` naming the line for invalid JSON, a missing or

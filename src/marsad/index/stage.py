@@ -45,6 +45,7 @@ from prometheus_client import Counter as PromCounter
 from marsad import faults
 from marsad.alerts.percolate import AlertHook
 from marsad.dedup.near import Fingerprint, decide, fingerprint
+from marsad.dedup.stories import StoryMatch, best_story
 from marsad.dedup.urls import canonical_url
 from marsad.errors import PermanentError, TransientError
 from marsad.index.es import Es, EsHttpError, doc_id
@@ -507,15 +508,12 @@ class IndexStage:
                 out.append((src.get("story_id") or h["_id"], Fingerprint.from_dict(src["dedup_fp"]), src.get("source")))
         return out
 
-    def _best(self, source: str | None, fp: Fingerprint, cands) -> tuple[str, float, str] | None:
-        """The best confirmed near-duplicate ``(story id, similarity, match)`` of a text (fingerprint ``fp``, site
-        ``source``) among ``cands`` (:meth:`_candidates`), or ``None``."""
-        best = None
-        for story_id, old, cand_source in cands:
-            dec = decide(fp, old, same_source=(cand_source == source))
-            if dec.duplicate and (best is None or dec.similarity > best[1]):
-                best = (story_id, dec.similarity, dec.kind)
-        return best
+    def _best(self, source: str | None, fp: Fingerprint,
+              cands: list[tuple[str, Fingerprint, str | None]]) -> StoryMatch | None:
+        """The story a text (fingerprint ``fp``, site ``source``) joins among ``cands`` (:meth:`_candidates`, then
+        this batch's new stories): :func:`marsad.dedup.stories.best_story`, the rule the offline clusterer uses too;
+        ``None`` = a new story."""
+        return best_story(fp, source, cands)
 
     def _plan(self, articles: list[tuple[int, Article]], claims: dict[str, Claim]) -> list[Plan]:
         """Step 2: one plan per article. Claimed texts follow their claim (a redelivery repeats the recorded

@@ -448,7 +448,8 @@ def markdown_report(es: EvalSet, params: Params = DEFAULT, timing: str = "") -> 
         "|---|---|---|---|---|---|---|",
         f"| pairwise `decide()` on exact sets | {_pct(pw.precision)} | {_pct(pw.recall)} | {pw.tp} | {pw.fp} | {pw.fn} "
         f"| {len(pw.merged_negatives)} of {sum(p.dataset == 'same-event' for p in es.pairs)} |",
-        f"| clustered (`Clusterer`: URL key, LSH candidates, decision, best match) | {_pct(cl.precision)} | "
+        "| clustered (`Clusterer` = the index stage's rule: URL key, same-text claim, LSH candidates, best match "
+        f"against each story's owner) | {_pct(cl.precision)} | "
         f"{_pct(cl.recall)} | {cl.tp} | {cl.fp} | {cl.fn} | {len(cl.merged_negatives)} |",
         "",
         f"Parameters: {params.shingle_words}-word shingles, {params.num_perm} permutations, "
@@ -526,9 +527,12 @@ def markdown_report(es: EvalSet, params: Params = DEFAULT, timing: str = "") -> 
     out += ["", "## SaudiNewsNet 2015-08-03 (unlabelled natural republications)", "",
             f"{len(day)} articles → {len(stories)} stories; {len(multi)} stories have copies ({sum(multi)} articles, "
             f"largest {max(multi)}). Assignments: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) + ".",
-            f"The {low} joins with similarity < 0.70 were checked (titles, and the texts where the titles left doubt):",
-            "each is one press release or wire item under different headlines, one of them an updated toll of the",
-            "same Reuters story («12 قتيلاً» → «31»).", ""]
+            f"Joins with similarity < 0.70: {low}. The 43 such joins of the earlier clusterer (similarity to the best",
+            "matching member, 2026-11-29) were checked (titles, and the texts where the titles left doubt): each is",
+            "one press release or wire item under different headlines, one of them an updated toll of the same Reuters",
+            "story («12 قتيلاً» → «31»). Since the clusterer compares with each story's owner only (the index stage's",
+            "rule, docs/decisions.md «One story rule») similarities are to the owner; the joins were not re-read.",
+            ""]
     out += ["## Labels: what was decided", "", LOW_JACCARD_REVIEW, "",
             "Bulk negatives are pairs across SaudiNewsNet clusters and across antcorpus pair components that share at",
             "least one 5-word shingle. Those the method merged were read; pairs found to be the same story are",
@@ -552,7 +556,8 @@ item edited by each paper — honorifics dropped («معالي», «الأستا
 «صحافي», a paper's own first sentence or dateline, SPA's part 1 («// يتبع //») against a paper's full text, the same
 release led with a different figure. None chains two different stories, so all are kept as positives. With 3-word
 shingles 13 of the 16 pass pairwise (prefix containment 0.65–0.84); the other 3 (0.64) are joined by the clusterer
-through closer members of their clusters."""
+when they are close enough to their story's first member (each story is compared through its owner's text only,
+the index stage's rule)."""
 
 _D = "2015-08-03.json#"
 
