@@ -282,7 +282,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _lsh_fits_signature(self) -> Settings:
         if self.dedup_lsh_bands is not None or self.dedup_lsh_rows is not None:
-            _ = self.dedup_params  # Params refuses bands × rows > num_perm with a ValueError naming both
+            try:
+                _ = self.dedup_params
+            except ValueError as exc:  # Params: bands × rows must fit the signature
+                raise ValueError(f"MARSAD_DEDUP_LSH_BANDS × MARSAD_DEDUP_LSH_ROWS: {exc}") from None
         return self
 
 

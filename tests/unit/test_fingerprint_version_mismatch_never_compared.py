@@ -50,3 +50,23 @@ def test_lsh_settings_make_the_params_and_refuse_more_rows_than_the_signature():
     assert Settings(dedup_lsh_bands=32, dedup_lsh_rows=4).dedup_params.version == CHANGED.version
     with pytest.raises(ValidationError, match="exceeds num_perm"):
         Settings(dedup_lsh_bands=64, dedup_lsh_rows=4)
+
+
+def test_dedup_command_uses_the_lsh_settings_and_refuses_a_bad_pair(tmp_path, monkeypatch):
+    import orjson
+    from typer.testing import CliRunner
+
+    from marsad.cli import app
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(orjson.dumps({"id": i, "url": f"https://{i}.example/1", "text": t}).decode()
+                             for i, t in (("a", BODY), ("b", COPY))) + "\n", encoding="utf-8")
+    monkeypatch.setenv("MARSAD_DEDUP_LSH_BANDS", "32")
+    monkeypatch.setenv("MARSAD_DEDUP_LSH_ROWS", "4")
+    result = CliRunner().invoke(app, ["dedup", str(src)])
+    assert result.exit_code == 0, result.output
+    assert [orjson.loads(line)["story_id"] for line in result.stdout.splitlines()] == ["a", "a"]
+    monkeypatch.setenv("MARSAD_DEDUP_LSH_BANDS", "64")
+    result = CliRunner().invoke(app, ["dedup", str(src)])
+    assert result.exit_code == 2
+    assert "MARSAD_DEDUP_LSH_BANDS × MARSAD_DEDUP_LSH_ROWS" in result.output and "Traceback" not in result.output
