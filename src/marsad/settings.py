@@ -6,13 +6,16 @@ Library code never reads ``os.environ``: entrypoints call :func:`load_settings` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from marsad import topics
+
+if TYPE_CHECKING:
+    from marsad.dedup.near import Params
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -230,6 +233,13 @@ class Settings(BaseSettings):
     batch is retried (a flush waits this long plus 10 s)."""
     dedup_window_days: float = 7.0
     """Near-duplicate candidates are stories fetched within this many days (bounds the LSH lookup)."""
+    dedup_lsh_bands: int | None = Field(default=None, ge=1)
+    dedup_lsh_rows: int | None = Field(default=None, ge=1)
+    """LSH bands × rows of the near-duplicate fingerprints (``None``: :data:`marsad.dedup.near.BANDS` = 64 ×
+    :data:`~marsad.dedup.near.ROWS` = 2, where the S-curve and its measurement are documented); bands × rows must
+    not exceed the signature length (128). Part of the fingerprint version: after a change, stories indexed before
+    it are no longer near-duplicate candidates until ``marsad replay`` builds a new index version (``marsad
+    templates apply`` names the command; docs/decisions.md, «Fingerprint version»)."""
     page_time_limit_s: float = 20.0
     """Per-page extraction time limit (seconds); a page over it is dead-lettered as ``extract-timeout``."""
     metrics_port: int | None = None
@@ -259,6 +269,25 @@ class Settings(BaseSettings):
     def stories_index_v1(self) -> str:
         return f"{self.stories_index_prefix}1"
 
+    @property
+    def dedup_params(self) -> Params:
+        """The near-duplicate parameters: :data:`marsad.dedup.near.DEFAULT` with :attr:`dedup_lsh_bands` and
+        :attr:`dedup_lsh_rows` when set."""
+        from dataclasses import replace
+
+        from marsad.dedup.near import DEFAULT
+
+        return replace(DEFAULT, bands=self.dedup_lsh_bands or DEFAULT.bands, rows=self.dedup_lsh_rows or DEFAULT.rows)
+
+    @model_validator(mode="after")
+    def _lsh_fits_signature(self) -> Settings:
+        if self.dedup_lsh_bands is not None or self.dedup_lsh_rows is not None:
+            try:
+                _ = self.dedup_params
+            except ValueError as exc:  # Params: bands × rows must fit the signature
+                raise ValueError(f"MARSAD_DEDUP_LSH_BANDS × MARSAD_DEDUP_LSH_ROWS: {exc}") from None
+        return self
+
 
 ENV_FIELDS = (
     "kafka_bootstrap", "es_url", "state_dir", "crawl_state_dir", "sources_file", "allow_private_hosts",
@@ -272,6 +301,7 @@ ENV_FIELDS = (
     "sitemap_max_children", "health_stale_h", "fetch_batch_size", "crawl_task_retry_delay_s",
     "frontier_max_attempts", "crawl_state_url", "crawl_worker_id", "frontier_lease_s",
     "alerts_topic", "alert_rules_alias", "alerts_sent_index", "alerts_enabled", "outcomes_topic",
+    "dedup_lsh_bands", "dedup_lsh_rows",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

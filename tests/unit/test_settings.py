@@ -59,6 +59,7 @@ def _custom(tmp_path: Path) -> Settings:
         alerts_topic="t.alerts",
         alert_rules_alias="rules-test",
         alerts_sent_index="sent-test",
+        dedup_lsh_bands=32, dedup_lsh_rows=4,
         alerts_enabled=False,
     )
 

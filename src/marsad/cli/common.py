@@ -22,7 +22,7 @@ def cli_settings():
         settings = load_settings()
     except ValidationError as exc:
         fail("; ".join(f"MARSAD_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
-                        for e in exc.errors()))
+                        if e["loc"] else e["msg"] for e in exc.errors()))  # no loc: a rule across fields
     setup_logging(client_log_level=settings.client_log_level)
     return settings
 

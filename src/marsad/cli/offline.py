@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from marsad.cli.common import aware_instant, fail, input_file, time_zone, web_url
+from marsad.cli.common import aware_instant, cli_settings, fail, input_file, time_zone, web_url
 
 
 def extract(file: Path = typer.Argument(..., callback=input_file),
@@ -38,14 +38,15 @@ def dedup(file: Path = typer.Argument(..., callback=input_file,
 
     from marsad.dedup.stories import dedup_jsonl
 
+    params = cli_settings().dedup_params  # the pipeline's fingerprint parameters (MARSAD_DEDUP_LSH_*)
     try:
         if output is not None:
-            n = dedup_jsonl(file, output)
+            n = dedup_jsonl(file, output, params=params)
             sys.stderr.write(f"{n} articles -> {output}\n")
             return
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out.jsonl"
-            dedup_jsonl(file, out)
+            dedup_jsonl(file, out, params=params)
             sys.stdout.write(out.read_text(encoding="utf-8"))
     except ValueError as exc:
         fail(str(exc))

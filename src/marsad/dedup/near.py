@@ -58,6 +58,7 @@ from typing import Any, Protocol
 from rensa import RMinHash
 
 from marsad.text.arabic import normalize_for_matching
+from marsad.text.fold import FOLD_VERSION
 
 __all__ = [
     "BANDS", "CONTAINMENT", "DEFAULT", "Decision", "Fingerprint", "FINGERPRINT_VERSION", "MIN_TOKENS", "MemoryStore",
@@ -129,10 +130,20 @@ distinct shingles, ``n`` = the shorter text's shingle count. Edited copies inser
 article that carries another story further down does not match."""
 
 _RENSA_ALGORITHM = getattr(RMinHash, "ALGORITHM_VERSION", 0)
-FINGERPRINT_VERSION = (f"mh-w{SHINGLE_WORDS}-p{NUM_PERM}-b{BANDS}x{ROWS}-l{LEAD_WORDS}-s{SEED}-crc32"
-                       f"-rensa{_RENSA_ALGORITHM}")
-"""Identifies how fingerprints were made. A persistent store must keep it next to the fingerprints and start a new
-index when it changes: band hashes and signatures of different versions are not comparable."""
+
+
+def _version_of(shingle_words: int, num_perm: int, bands: int, rows: int, seed: int) -> str:
+    return (f"mh-w{shingle_words}-p{num_perm}-b{bands}x{rows}-l{LEAD_WORDS}-s{seed}-crc32-rensa{_RENSA_ALGORITHM}"
+            f"-{FOLD_VERSION}")
+
+
+FINGERPRINT_VERSION = _version_of(SHINGLE_WORDS, NUM_PERM, BANDS, ROWS, SEED)
+"""Identifies how fingerprints are made: shingle size, signature length, LSH bands × rows, lead words, seed,
+shingle hash, MinHash implementation, and the Arabic folding (:data:`marsad.text.fold.FOLD_VERSION`: a folding
+change changes tokens, hence shingles, lead keys and content hashes). Band keys and signatures of different versions
+are not comparable, and :func:`decide` refuses to compare them. A persistent store keeps the version next to each
+fingerprint and only offers candidates of the version it is asked with (the stories index: the ``dedup_version``
+field, and ``_meta.fingerprint_version`` for the index as a whole — docs/decisions.md, «Fingerprint version»)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +165,15 @@ class Params:
     prefix_extra: int = PREFIX_EXTRA
     guards: bool = True
 
+    @property
+    def version(self) -> str:
+        """The fingerprint version these parameters make (:data:`FINGERPRINT_VERSION` for the defaults); the
+        thresholds do not enter it."""
+        return _version_of(self.shingle_words, self.num_perm, self.bands, self.rows, self.seed)
+
     def __post_init__(self) -> None:
+        if self.bands < 1 or self.rows < 1:
+            raise ValueError(f"bands and rows must be at least 1 (got {self.bands} × {self.rows})")
         if self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands × rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
         if self.shingle_words < 1 or self.min_tokens < self.shingle_words:
@@ -387,13 +406,6 @@ class Fingerprint:
                    vocab=b64(d["vocab"], validate=True), content_hash=d["content_hash"], version=d["version"])
 
 
-def _version(p: Params) -> str:
-    if p == DEFAULT:
-        return FINGERPRINT_VERSION
-    return (f"mh-w{p.shingle_words}-p{p.num_perm}-b{p.bands}x{p.rows}-l{LEAD_WORDS}-s{p.seed}-crc32"
-            f"-rensa{_RENSA_ALGORITHM}")
-
-
 def short_reason(text: str, params: Params = DEFAULT) -> str | None:
     """Why ``text`` gets no fingerprint (``"short: 12 words < 30"``), or ``None`` when it gets one."""
     n = len(normalize_for_matching(text).split())
@@ -427,7 +439,7 @@ def fingerprint(text: str, params: Params = DEFAULT) -> Fingerprint | None:
         tokens=len(tokens), shingles=_u32(hashes), signature=_u32(sig), bands=bands, lead=lead,
         numbers=number_slots(tokens),
         names=name_slots(tokens), vocab=_vocab(tokens),
-        content_hash=hashlib.sha256(norm.encode("utf-8")).hexdigest(), version=_version(params),
+        content_hash=hashlib.sha256(norm.encode("utf-8")).hexdigest(), version=params.version,
     )
 
 
@@ -563,12 +575,14 @@ def decide(new: Fingerprint | None, old: Fingerprint | None, params: Params = DE
     4. unless ``params.guards`` is false, a number or name conflict (:func:`number_conflicts`,
        :func:`name_conflicts`) turns a ``near``/``containment`` match into ``conflict``.
 
-    Raises ``ValueError`` when the fingerprints have different versions (made with different parameters).
+    Raises ``ValueError`` when the fingerprints have different versions (made with different parameters or another
+    folding: :data:`FINGERPRINT_VERSION`); stores never offer such candidates (:class:`CandidateStore`).
     """
     if new is None or old is None:
         return Decision(False, 0.0, "short", "a body below the minimum length never matches")
     if new.version != old.version:
-        raise ValueError(f"fingerprint versions differ: {new.version} vs {old.version}")
+        raise ValueError(f"fingerprint versions differ: {new.version} vs {old.version} (made with other parameters "
+                         "or another folding; a candidate store offers only fingerprints of the version asked for)")
     if new.content_hash == old.content_hash:
         return Decision(True, 1.0, "exact", "identical normalised bodies", 1.0, 1.0)
     sa, sb = new.shingle_set, old.shingle_set
@@ -597,8 +611,10 @@ class CandidateStore(Protocol):
     :meth:`Fingerprint.to_dict` in ``_source``; query = ``terms`` on that field) must behave the same."""
 
     def candidates(self, fp: Fingerprint) -> list[tuple[str, Fingerprint]]:
-        """Stored ``(doc_id, fingerprint)`` pairs sharing at least one of ``fp.candidate_keys`` (an LSH band or the
-        lead key); any order, no duplicates."""
+        """Stored ``(doc_id, fingerprint)`` pairs of ``fp.version`` sharing at least one of ``fp.candidate_keys`` (an
+        LSH band or the lead key); any order, no duplicates. Fingerprints of another version are never returned:
+        the lead key does not depend on the LSH parameters, so without the version filter they would be offered,
+        and :func:`decide` refuses to compare them."""
         ...
 
     def add(self, doc_id: str, fp: Fingerprint) -> None:
@@ -626,7 +642,7 @@ class MemoryStore:
         for band in fp.candidate_keys:
             for doc_id in self._bands.get(band, ()):
                 seen[doc_id] = None
-        return [(d, self._docs[d]) for d in seen]
+        return [(d, self._docs[d]) for d in seen if self._docs[d].version == fp.version]
 
     def add(self, doc_id: str, fp: Fingerprint) -> None:
         old = self._docs.get(doc_id)

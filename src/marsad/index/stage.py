@@ -275,6 +275,8 @@ class IndexStage:
         self.settings = settings
         self.es = es or Es(settings.es_url)
         self.alerts = AlertHook(settings, self.es) if settings.alerts_enabled else None
+        self.params = settings.dedup_params
+        """Fingerprint parameters; stories are candidates only when their ``dedup_version`` is ``params.version``."""
         self.canonical_collisions = 0
         """Articles re-keyed to their own URL because another page held their ``rel=canonical``."""
 
@@ -482,17 +484,21 @@ class IndexStage:
         p.kind = "indexed" if claim.story_id == own else "near"
         p.story_id, p.match, p.similarity, p.redelivered, p.sibling = claim.story_id, claim.match, \
             claim.similarity, True, None
-        p.fp = p.fp or fingerprint(p.article.text)
+        p.fp = p.fp or fingerprint(p.article.text, self.params)
 
     # --- step 2: near-duplicate decisions ---------------------------------------------------------------
     def _candidates(self, fp: Fingerprint, exclude: str) -> list[tuple[str, Fingerprint, str | None]]:
-        """Stories sharing an LSH band or the lead key with ``fp``, indexed within the dedup window."""
+        """Stories of ``fp``'s fingerprint version (``dedup_version``) sharing an LSH band or the lead key with
+        ``fp``, indexed within the dedup window. Stories of another version (indexed before an LSH parameter or
+        folding change) are never candidates: :func:`decide` cannot compare them, and the lead key, which does not
+        depend on the LSH parameters, would otherwise offer them."""
         window = f"now-{int(self.settings.dedup_window_days * 24)}h"
         try:
             resp = self.es.request("POST", f"/{self.settings.stories_alias}/_search", {
                 "size": 30,
                 "query": {"bool": {
                     "filter": [{"terms": {"dedup_keys": list(fp.candidate_keys)}},
+                               {"term": {"dedup_version": fp.version}},
                                {"range": {"indexed_at": {"gte": window}}}],
                     "must_not": [{"ids": {"values": [exclude]}}],
                 }},
@@ -513,7 +519,7 @@ class IndexStage:
         """The story a text (fingerprint ``fp``, site ``source``) joins among ``cands`` (:meth:`_candidates`, then
         this batch's new stories): :func:`marsad.dedup.stories.best_story`, the rule the offline clusterer uses too;
         ``None`` = a new story."""
-        return best_story(fp, source, cands)
+        return best_story(fp, source, cands, self.params)
 
     def _plan(self, articles: list[tuple[int, Article]], claims: dict[str, Claim]) -> list[Plan]:
         """Step 2: one plan per article. Claimed texts follow their claim (a redelivery repeats the recorded
@@ -533,7 +539,7 @@ class IndexStage:
             if a.content_hash in deciders:
                 plans.append(Plan(i, a, "duplicate", own_id, copy_of=deciders[a.content_hash]))
                 continue
-            fp = fingerprint(a.text)
+            fp = fingerprint(a.text, self.params)
             best = self._best(a.source, fp, self._candidates(fp, own_id) + batch_new) if fp else None
             if best:
                 p = Plan(i, a, "near", best[0], fp, best[1], best[2], sibling=new_plan.get(best[0]))
@@ -557,6 +563,7 @@ class IndexStage:
                 if p.fp is not None:
                     fields["dedup_keys"] = list(p.fp.candidate_keys)
                     fields["dedup_fp"] = p.fp.to_dict()
+                    fields["dedup_version"] = p.fp.version
                 lines.append({"update": {"_index": alias, "_id": p.story_id, "retry_on_conflict": 3,
                                          "require_alias": True}})
                 # origin only on insert: copies may have moved it since; an older fetch never overwrites a newer
@@ -709,7 +716,8 @@ class IndexStage:
                     outcomes[p.index] = Outcome(label="duplicate", kind=REPUBLICATION, story_id=target)
                     continue
             for other, other_fp, other_source in sorted(c for c in cands if c[0] > p.story_id):
-                if decide(other_fp, p.fp, same_source=(other_source == p.article.source)).duplicate:
+                if decide(other_fp, p.fp, self.params, same_source=p.article.source is not None
+                          and other_source == p.article.source).duplicate:
                     self._fold_other(other, other_fp, other_source)
 
     def _fold_other(self, story_id: str, fp: Fingerprint, source: str | None) -> None:

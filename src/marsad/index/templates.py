@@ -36,6 +36,20 @@ Analysis is fixed at index creation, and a changed analyzer *definition* under t
 ``PUT _mapping`` without a word, so this is how ``templates apply`` tells an index built with older analysis."""
 
 
+FINGERPRINT_META = "fingerprint_version"
+"""Key in the stories mappings' ``_meta``: the near-duplicate fingerprint version
+(:data:`marsad.dedup.near.FINGERPRINT_VERSION`, or the one :attr:`Settings.dedup_params` makes) the index was built
+with. Stories of another version are never near-duplicate candidates (``dedup_version``), so after a change
+``templates apply`` names the replay that builds a new index version (docs/decisions.md, «Fingerprint version»)."""
+
+
+def replay_advice(next_index: str) -> str:
+    """The instruction that rebuilds the stories into ``next_index`` and moves the aliases there (one text for every
+    reason a new index version is needed)."""
+    return ("Rebuild the stories into a new index version from the raw pages Kafka still holds, then move the "
+            f"alias:\n  marsad replay --from 1970-01-01T00:00:00Z --index {next_index} --swap")
+
+
 def analysis_sha1(template: dict[str, Any]) -> str:
     """SHA-1 (hex) of the canonical JSON of ``template["template"]["settings"]["analysis"]``."""
     analysis = template["template"]["settings"].get("analysis", {})
@@ -43,12 +57,14 @@ def analysis_sha1(template: dict[str, Any]) -> str:
 
 
 def stories_template(settings: Settings) -> dict[str, Any]:
-    """The stories index template for ``settings``: index patterns ``<stories_index_prefix>*`` and the analysis
-    hash in ``mappings._meta`` (:data:`ANALYSIS_META`)."""
+    """The stories index template for ``settings``: index patterns ``<stories_index_prefix>*``, the analysis
+    hash (:data:`ANALYSIS_META`) and the fingerprint version of ``settings.dedup_params`` (:data:`FINGERPRINT_META`)
+    in ``mappings._meta``."""
     stories = load_template("stories")
     stories["index_patterns"] = [f"{settings.stories_index_prefix}*"]
     mappings = stories["template"]["mappings"]
-    mappings["_meta"] = {**mappings.get("_meta", {}), ANALYSIS_META: analysis_sha1(stories)}
+    mappings["_meta"] = {**mappings.get("_meta", {}), ANALYSIS_META: analysis_sha1(stories),
+                         FINGERPRINT_META: settings.dedup_params.version}
     return stories
 
 
@@ -57,6 +73,15 @@ def stale_analysis(es: Es, alias: str, sha: str) -> list[str]:
     mappings = es.request("GET", f"/{alias}/_mapping")
     return sorted(index for index, body in mappings.items()
                   if (body.get("mappings", {}).get("_meta") or {}).get(ANALYSIS_META) != sha)
+
+
+def stale_fingerprints(es: Es, alias: str, version: str) -> dict[str, str | None]:
+    """Indices behind ``alias`` whose recorded fingerprint version (``_meta``, :data:`FINGERPRINT_META`) is missing
+    or differs from ``version``: ``{index: recorded version or None}``."""
+    mappings = es.request("GET", f"/{alias}/_mapping")
+    recorded = {index: (body.get("mappings", {}).get("_meta") or {}).get(FINGERPRINT_META)
+                for index, body in mappings.items()}
+    return {index: v for index, v in sorted(recorded.items()) if v != version}
 
 
 class IncompatibleIndex(Exception):
@@ -75,7 +100,11 @@ class IncompatibleIndex(Exception):
 def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     """Put both templates; create the first stories and fingerprints indices (``…-v1``) behind their aliases.
 
-    Returns a dict of what was done per object (``created``, ``exists``, ``updated``).
+    Returns a dict of what was done per object (``created``, ``exists``, ``updated``), and under the key
+    ``fingerprint version <alias>`` (:func:`fingerprint_key`) the live indices whose stories were fingerprinted with
+    another version than ``settings.dedup_params`` makes, with the replay that moves to a new index version: the index
+    keeps working (new stories are written with the new version), but its older stories are no longer near-duplicate
+    candidates. The recorded version is kept by the mapping update; only a new index version records the new one.
     Raises :class:`~marsad.index.es.EsHttpError` if Elasticsearch rejects a template, and
     :class:`IncompatibleIndex` (after applying everything else) when the live stories index cannot take the
     template's mappings.
@@ -93,17 +122,27 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     incompatible: IncompatibleIndex | None = None
     if es.exists(f"/_alias/{settings.stories_alias}"):
         done[f"alias {settings.stories_alias}"] = "exists"
-        stale = stale_analysis(es, settings.stories_alias, stories["template"]["mappings"]["_meta"][ANALYSIS_META])
+        meta = stories["template"]["mappings"]["_meta"]
+        stale = stale_analysis(es, settings.stories_alias, meta[ANALYSIS_META])
+        old_fps = stale_fingerprints(es, settings.stories_alias, meta[FINGERPRINT_META])
         try:
             if stale:  # checked before the mapping update, which would write the new hash into _meta
                 raise EsHttpError(400, f"analysis of {', '.join(stale)} differs from the template's (analyzers "
                                   "are fixed when an index is created)", "GET", f"/{settings.stories_alias}/_mapping")
-            done.update(update_mappings(es, settings.stories_alias, stories["template"]["mappings"]))
+            done.update(update_mappings(es, settings.stories_alias, stories["template"]["mappings"],
+                                        keep_meta=(FINGERPRINT_META,)))
         except EsHttpError as exc:
             if exc.status != 400:
                 raise
             incompatible = IncompatibleIndex(settings.stories_alias, alias_targets(es, settings.stories_alias),
                                              next_index_name(settings, es), exc)
+        if old_fps and not incompatible:
+            recorded = ", ".join(f"{index} was built with {v or 'an unrecorded version'}"
+                                 for index, v in old_fps.items())
+            done[fingerprint_key(settings)] = (
+                f"{recorded}; this code fingerprints with {meta[FINGERPRINT_META]}. Near-duplicates of the stories "
+                "indexed before the change start new stories (they are not candidates). "
+                + replay_advice(next_index_name(settings, es)))
     else:
         es.request("PUT", f"/{settings.stories_index_v1}",
                    {"aliases": {settings.stories_alias: {"is_write_index": True}}})
@@ -124,6 +163,11 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     return done
 
 
+def fingerprint_key(settings: Settings) -> str:
+    """The key of :func:`apply_templates`'s answer that reports stale fingerprints (absent when none are)."""
+    return f"fingerprint version {settings.stories_alias}"
+
+
 def start_empty_version(settings: Settings, es: Es, index: str) -> dict[str, list[str]]:
     """Create the stories version ``index`` (and its claims index) and move the read aliases to it at once.
 
@@ -135,16 +179,25 @@ def start_empty_version(settings: Settings, es: Es, index: str) -> dict[str, lis
     return swap_aliases(settings, version, es)
 
 
-def update_mappings(es: Es, alias: str, mappings: dict[str, Any]) -> dict[str, str]:
+def update_mappings(es: Es, alias: str, mappings: dict[str, Any], keep_meta: tuple[str, ...] = ()) -> dict[str, str]:
     """Apply the template's mappings to the indices already behind ``alias`` (new fields are additive).
 
     A template only shapes indices created after it; without this, a field added to the template would make every
     write to the existing index fail (``dynamic: strict``). A change Elasticsearch refuses (a field's type or
     analyzer changed) raises :class:`~marsad.index.es.EsHttpError`: that needs a new index version and a replay.
+    ``_meta`` is replaced as a whole by Elasticsearch; the keys in ``keep_meta`` keep each index's own value (or stay
+    absent): they record what the index was built with, not what the template says now.
     """
     done = {}
+    current = es.request("GET", f"/{alias}/_mapping") if keep_meta else {}
     for index in sorted(es.request("GET", f"/_alias/{alias}")):
-        es.request("PUT", f"/{index}/_mapping", mappings)
+        body = mappings
+        if keep_meta:
+            own = (current.get(index, {}).get("mappings", {}).get("_meta") or {})
+            meta = {k: v for k, v in mappings.get("_meta", {}).items() if k not in keep_meta}
+            meta.update({k: own[k] for k in keep_meta if k in own})
+            body = {**mappings, "_meta": meta}
+        es.request("PUT", f"/{index}/_mapping", body)
         done[f"mapping {index}"] = "updated"
     return done
 
