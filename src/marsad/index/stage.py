@@ -492,9 +492,24 @@ class IndexStage:
         ``fp``, indexed within the dedup window. Stories of another version (indexed before an LSH parameter or
         folding change) are never candidates: :func:`decide` cannot compare them, and the lead key, which does not
         depend on the LSH parameters, would otherwise offer them."""
+        return self._candidates_many([(fp, exclude)])[0]
+
+    def _candidates_many(self, queries: list[tuple[Fingerprint, str]]) -> list[list[tuple[str, Fingerprint,
+                                                                                        str | None]]]:
+        """:meth:`_candidates` of several ``(fingerprint, excluded story id)`` at once, in one ``_msearch`` request
+        (one round trip per batch instead of one per text; the answers are the same searches' — each sub-search
+        sees the same refreshed state). Returns one candidate list per query, in order: ``(story id, fingerprint,
+        source)``, at most 30 each. Raises :class:`TransientError` when the alias is missing or the node refuses."""
+        if not queries:
+            return []
+        import orjson
+
         window = f"now-{int(self.settings.dedup_window_days * 24)}h"
-        try:
-            resp = self.es.request("POST", f"/{self.settings.stories_alias}/_search", {
+        alias = self.settings.stories_alias
+        lines: list[bytes] = []
+        for fp, exclude in queries:
+            lines.append(orjson.dumps({"index": alias}))
+            lines.append(orjson.dumps({
                 "size": 30,
                 "query": {"bool": {
                     "filter": [{"terms": {"dedup_keys": list(fp.candidate_keys)}},
@@ -503,15 +518,24 @@ class IndexStage:
                     "must_not": [{"ids": {"values": [exclude]}}],
                 }},
                 "_source": ["dedup_fp", "story_id", "source"],
-            })
+            }))
+        try:
+            resp = self.es.request("POST", "/_msearch", b"\n".join(lines) + b"\n")
         except EsHttpError as exc:  # the alias missing (no `templates apply` yet) or refusing: retried, never a crash
             hint = ": run `marsad templates apply`" if exc.status == 404 else ""
-            raise TransientError(f"candidate search on {self.settings.stories_alias} failed{hint} ({exc})") from exc
+            raise TransientError(f"candidate search on {alias} failed{hint} ({exc})") from exc
         out = []
-        for h in resp["hits"]["hits"]:
-            src = h["_source"]
-            if src.get("dedup_fp"):
-                out.append((src.get("story_id") or h["_id"], Fingerprint.from_dict(src["dedup_fp"]), src.get("source")))
+        for r in resp["responses"]:
+            if r.get("error"):
+                hint = ": run `marsad templates apply`" if r.get("status") == 404 else ""
+                raise TransientError(f"candidate search on {alias} failed{hint} ({str(r['error'])[:300]})")
+            cands = []
+            for h in r["hits"]["hits"]:
+                src = h["_source"]
+                if src.get("dedup_fp"):
+                    cands.append((src.get("story_id") or h["_id"], Fingerprint.from_dict(src["dedup_fp"]),
+                                  src.get("source")))
+            out.append(cands)
         return out
 
     def _best(self, source: str | None, fp: Fingerprint,
@@ -525,9 +549,21 @@ class IndexStage:
         """Step 2: one plan per article. Claimed texts follow their claim (a redelivery repeats the recorded
         decision); unclaimed texts are decided now (candidate search + this batch's new stories)."""
         plans: list[Plan] = []
-        batch_new: list[tuple[str, Fingerprint, str | None]] = []  # new stories of this batch (not yet searchable)
+        # new stories of this batch (not yet searchable) by candidate key: compared like searched stories, only
+        # when they share an LSH band or the lead key (not every pair of the batch: quadratic, and order-dependent)
+        batch_new: list[tuple[str, Fingerprint, str | None]] = []
+        batch_keys: dict[str, set[str]] = {}  # candidate key -> ids of this batch's new stories
         new_plan: dict[str, Plan] = {}
         deciders: dict[str, Plan] = {}  # content hash -> the first article of this batch that decides it
+        # the texts to decide (unclaimed, first of their hash in the batch): fingerprints, then one _msearch
+        fps: dict[int, Fingerprint | None] = {}
+        hashes: set[str] = set()
+        for i, a in articles:
+            if a.content_hash not in claims and a.content_hash not in hashes:
+                hashes.add(a.content_hash)
+                fps[i] = fingerprint(a.text, self.params)
+        asked = [(i, fp, doc_id(a.canonical_url)) for i, a in articles if (fp := fps.get(i))]
+        found = dict(zip([i for i, _, _ in asked], self._candidates_many([(fp, ex) for _, fp, ex in asked])))
         for i, a in articles:
             own_id = doc_id(a.canonical_url)
             claim = claims.get(a.content_hash)
@@ -539,14 +575,20 @@ class IndexStage:
             if a.content_hash in deciders:
                 plans.append(Plan(i, a, "duplicate", own_id, copy_of=deciders[a.content_hash]))
                 continue
-            fp = fingerprint(a.text, self.params)
-            best = self._best(a.source, fp, self._candidates(fp, own_id) + batch_new) if fp else None
+            fp = fps[i]
+            if fp:
+                near = set().union(*(batch_keys.get(key, ()) for key in fp.candidate_keys))
+                best = self._best(a.source, fp, found[i] + [c for c in batch_new if c[0] in near])
+            else:
+                best = None
             if best:
                 p = Plan(i, a, "near", best[0], fp, best[1], best[2], sibling=new_plan.get(best[0]))
             else:
                 p = Plan(i, a, "indexed", own_id, fp)
                 if fp:
                     batch_new.append((own_id, fp, a.source))
+                    for key in fp.candidate_keys:
+                        batch_keys.setdefault(key, set()).add(own_id)
                     new_plan[own_id] = p
             deciders[a.content_hash] = p
             plans.append(p)
@@ -704,21 +746,26 @@ class IndexStage:
         index has one shard, so if the first repair missed the second story, the second repair sees the first.
         Each fold is decided by its claim (:meth:`_fold`: a conditional retarget), so two consumers folding the
         same story agree on its target."""
-        for p in new:
-            if p.fp is None:
-                continue
-            cands = self._candidates(p.fp, p.story_id)
-            best = self._best(p.article.source, p.fp, [c for c in cands if c[0] < p.story_id])
+        stories = [(p, p.fp) for p in new if p.fp is not None]
+        # one _msearch for the whole batch; once a fold changed the index, the next stories search again
+        prefetched = self._candidates_many([(fp, p.story_id) for p, fp in stories])
+        folded = False
+        for (p, fp), cands in zip(stories, prefetched):
+            if folded:
+                cands = self._candidates(fp, p.story_id)
+            best = self._best(p.article.source, fp, [c for c in cands if c[0] < p.story_id])
             if best:
                 target = self._fold(p.story_id, p.article.content_hash, best)
+                folded = True
                 if target is not None:
                     log.info("race repair: story %s folded into %s", p.story_id, target)
                     outcomes[p.index] = Outcome(label="duplicate", kind=REPUBLICATION, story_id=target)
                     continue
             for other, other_fp, other_source in sorted(c for c in cands if c[0] > p.story_id):
-                if decide(other_fp, p.fp, self.params, same_source=p.article.source is not None
+                if decide(other_fp, fp, self.params, same_source=p.article.source is not None
                           and other_source == p.article.source).duplicate:
                     self._fold_other(other, other_fp, other_source)
+                    folded = True
 
     def _fold_other(self, story_id: str, fp: Fingerprint, source: str | None) -> None:
         """Run the race repair of another consumer's story ``story_id``: fold it into its best near-duplicate with a
