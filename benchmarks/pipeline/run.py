@@ -426,10 +426,13 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
 
 STEPS = [
     # (label, function names that must all be on a stack); the first matching row wins
+    # (since the batched searches: ``_candidates_many``, one ``_msearch`` per batch; before: ``_candidates`` per text)
     ("candidate searches in race repair (after the write)", ("_repair", "_candidates")),
+    ("candidate searches in race repair (after the write)", ("_repair", "_candidates_many")),
     ("race repair: folds", ("_repair",)),
-    ("bulk write (refresh=wait_for)", ("_write",)),
+    ("bulk write + refresh (wait_for before, refresh=true since)", ("_write",)),
     ("candidate searches in plan (LSH bands / lead key)", ("_candidates",)),
+    ("candidate searches in plan (LSH bands / lead key)", ("_candidates_many",)),
     ("fingerprint claims (bulk create + mget)", ("_claim",)),
     ("canonical-collision check (mget)", ("_keep_canonical_collisions_apart",)),
     ("alert percolation + alerts-sent + alert publish", ("on_batch",)),
@@ -469,8 +472,9 @@ def profile_table(path: Path, articles: int, rate: int = 100) -> tuple[list[tupl
             if key not in seen:
                 by_func[key] += n
                 seen.add(key)
+    labels = list(dict.fromkeys(label for label, _ in STEPS + [("other", ())]))
     rows = [(label, by_step[label] / rate, by_step[label] / rate / max(1, articles) * 1000)
-            for label, _ in STEPS + [("other", ())] if by_step[label]]
+            for label in labels if by_step[label]]
     top = [(f, c / rate) for f, c in by_func.most_common(60)]
     return rows, top
 
