@@ -183,6 +183,7 @@ def main() -> int:
     vocab = sorted({w for r in day[:300] for w in r["content"].split() if len(w) > 4 and w.isalpha()})
     results = []
     offset = 0
+    load_start = os.getloadavg()[0]
     for poll in [float(x) for x in args.poll_timeouts.split(",")]:
         tag = f"bench{uuid.uuid4().hex[:8]}"
         s = base.model_copy(update={
@@ -228,6 +229,7 @@ def main() -> int:
             client = admin(s)
             for f in client.delete_topics(topic_names(s), operation_timeout=30).values():
                 f.result()
+    args.load = (load_start, os.getloadavg()[0])
     perc = percolation_cost(base, es, rng, vocab, day, args.filler_rules)
     report = render(results, args) + "\n" + render_percolation(perc, args)
     print(report)
@@ -298,8 +300,8 @@ def render_percolation(rows, args) -> str:
     for bs, with_hl, m1, without, m2 in rows:
         assert m1 == m2, (m1, m2)
         lines.append(f"| {bs} | {with_hl:.1f} | {without:.1f} | {with_hl / without:.2f} | {m1} |")
-    lines += ["", "For scale: the whole index stage costs ~21 ms per article at batch 50 "
-              "(docs/benchmarks-dedup-store.md).", ""]
+    lines += ["", "For scale: the whole index stage costs ≈ 5.6 ms per article in the pipeline benchmark, the "
+              "percolation ≈ 2 ms of it (docs/benchmarks-pipeline.md).", ""]
     return "\n".join(lines)
 
 
@@ -333,14 +335,15 @@ def render(results, args) -> str:
     lines += [
         "",
         "Where the time goes: each consumer's `consume(batch_size, timeout=poll_timeout_s)` returns when the batch is "
-        "full or the timeout expires, so at a trickle every stage waits up to `poll_timeout_s` (default 0.1 s since this benchmark; it was 1 s) "
-        "before it works on a page; the index stage then writes with `refresh=wait_for` (up to the 1 s refresh "
-        "interval) before it percolates. Percolation itself (one request per batch against all rules) and the "
-        "publish are the *indexed→alert* column, which is mostly that wait: a batch starts right after the refresh "
-        "that ended the previous batch's wait, so it waits nearly a whole interval (median ~0.85 s, not 0.5 s). "
-        "The remaining levers are the stories index's `refresh_interval` and `refresh=true` in the index stage, "
-        "both paid in indexing throughput. A page that became a republication of an earlier story "
+        "full or the timeout expires, so at a trickle every stage waits up to `poll_timeout_s` (default 0.1 s) before "
+        "it works on a page. The index stage then writes its bulk with `refresh=true` (the written shard is "
+        "refreshed at once; until 2026-12-06 it was `refresh=wait_for`, a wait of up to the 1 s refresh interval that "
+        "made raw→alert p95 1.94 s at 0.1 s polls) and percolates the batch's new stories (one request against all "
+        "rules): the *indexed→alert* column. A page that became a republication of an earlier story "
         "(stories < pages) does not alert, by design.",
+        "",
+        f"The machine is shared (2 cores): 1-minute load average {args.load[0]:.1f} at the start of the latency "
+        f"phases, {args.load[1]:.1f} at their end.",
         "",
     ]
     return "\n".join(lines)
