@@ -145,14 +145,14 @@ def test_story_folded_by_race_repair_does_not_alert_twice(rules_env, corpus):
 
     IndexStage(settings, es).process_batch([_record(small, 0)])  # consumer A: its story, its alert
     racer = IndexStage(settings, es)
-    real = racer._candidates
+    real = racer._candidates_many
     calls = []
 
-    def blind_first(fp, exclude):  # consumer B did not see A's story when planning (the race), sees it at repair
-        calls.append(exclude)
-        return [] if len(calls) == 1 else real(fp, exclude)
+    def blind_first(queries):  # consumer B did not see A's story when planning (the race), sees it at repair
+        calls.append(queries)
+        return [[] for _ in queries] if len(calls) == 1 else real(queries)
 
-    racer._candidates = blind_first
+    racer._candidates_many = blind_first
     [out] = racer.process_batch([_record(big, 1)])
     assert out.label == "duplicate" and len(calls) == 2  # folded by _repair
     events = [AlertEvent.from_json(v) for v in read_to_end(settings, settings.alerts_topic)]
