@@ -216,5 +216,6 @@ def test_the_owner_of_the_named_site_resolves_a_stand_ins_attribution_the_same_i
 
 def test_site_keys_fold_names_and_domains_alike():
     """What the index stage stores: Arabic names normalised, domains without scheme or «www.», lower case."""
-    assert site_keys("sabq", "https://www.Sabq.org/", "سبق", None, " ") == ["sabq", "sabq org", "سبق"]  # «.» folds to a space
+    # «.» folds to a space (normalize_for_matching), the same for every page and attribution
+    assert site_keys("sabq", "https://www.Sabq.org/", "سبق", None, " ") == ["sabq", "sabq org", "سبق"]
     assert site_key("اليوم السابع") == site_key("اليوم  السابع") == site_key("اليومُ السابع")

@@ -20,7 +20,8 @@ table of cases through both): every copy testifies to an origin — the site an 
 copy seen first). When a member page of the site an attribution names is in the story (:func:`origin_page`: its
 ``source``, URL host or ``sitename`` has the attribution's :func:`site_key`; the earliest such page), the origin
 carries that page (:func:`resolve_origin`, mirrored by the painless :data:`marsad.index.stage.RESOLVE_ORIGIN`) and
-the offline clusterer names it as ``origin_id``; else ``origin_id`` is the earliest member. ``story_id`` stays the id of the first member *seen* — a stable key for the index.
+the offline clusterer names it as ``origin_id``; else ``origin_id`` is the earliest member. ``story_id`` stays
+the id of the first member *seen* — a stable key for the index.
 (The offline :func:`dedup_jsonl` feeds articles in publication order, so there the two coincide.)
 
 State (URL → story, text hash → story, story fingerprints) is in memory; the fingerprints live in the store, so a
@@ -257,7 +258,8 @@ class Clusterer:
         with the same ``source`` — else, without one, the same URL host — are *same-site*: stricter containment,
         see :data:`~marsad.dedup.near.SAME_SOURCE_CONTAINMENT`); ``attribution_site`` is the site an attribution
         header names; ``sitename`` the page's own name for its site (``og:site_name``), which an attribution may
-        use instead of the domain («اليوم السابع» for youm7.com). Adding an ``article_id`` again returns its first assignment unchanged (redelivery is safe).
+        use instead of the domain («اليوم السابع» for youm7.com). Adding an ``article_id`` again returns its first
+        assignment unchanged (redelivery is safe).
         A later version of a known URL (http/https, tracking parameters and fragment ignored) joins that URL's
         story as ``kind="url"``; a text equal to an earlier one (same :func:`~marsad.text.arabic.content_hash`)
         joins that text's story as ``kind="exact"``; otherwise :func:`best_story` against the stories' stored
