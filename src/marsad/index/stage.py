@@ -30,6 +30,7 @@ Crash points for the fault tests (:mod:`marsad.faults`) sit between these steps.
 
 The story's ``origin`` moves to a copy that names the first publisher in an attribution header, or else to the
 earliest-published copy (see :data:`ADD_REPUBLICATION`); the story document itself stays the first indexed copy.
+An attribution origin takes the page of the site it names once that page is in the story (:data:`RESOLVE_ORIGIN`).
 """
 
 from __future__ import annotations
