@@ -14,7 +14,8 @@ from marsad.search import HL_POST, HL_PRE
 
 def print_hits(console, query: str, total: int, hits) -> None:
     """Print search hits for a terminal: title (matched words highlighted), source, date, URL, republishers,
-    snippets."""
+    snippets. When the story's origin is another page than the story document (:attr:`marsad.search.Hit.headline`),
+    that page's title, source, date and URL come first and the story document follows as «via»."""
     def marked(s: str) -> str:
         return escape(" ".join(s.split())).replace(HL_PRE, "[bold yellow]").replace(HL_POST, "[/]")
 
@@ -23,14 +24,22 @@ def print_hits(console, query: str, total: int, hits) -> None:
         rep = f"  +{h.republication_count} republications ({', '.join(h.republishers or [])})" \
             if h.republication_count else ""
         title = marked(h.title_highlight) if getattr(h, "title_highlight", None) else escape(h.title or "(untitled)")
-        console.print(f"[bold cyan]{n}.[/] [bold]{title}[/]", highlight=False)
-        console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(unquote(h.url))}{rep}",
-                      highlight=False)
-        o = h.origin or {}
-        if o.get("via") == "earliest" and o.get("url") and o.get("url") != h.url:
-            console.print(f"   [magenta]first published by {escape(o.get('site') or '')}[/] "
-                          f"({(o.get('published_at') or '')[:16]})", highlight=False)
-        if h.original and h.original.get("site"):
+        via = getattr(h, "republished_by", None)
+        if via is not None:  # the origin page is the headline; the story document (often an aggregator) is "via"
+            head = h.headline or {}
+            o = h.origin or {}
+            console.print(f"[bold cyan]{n}.[/] [bold]{escape(head.get('title') or o.get('site') or '(untitled)')}"
+                          f"[/]", highlight=False)
+            console.print(f"   {escape(head.get('source') or '')} · {(head.get('published_at') or '')[:16]} · "
+                          f"{escape(unquote(head.get('url') or ''))}{rep}", highlight=False)
+            console.print(f"   [magenta]via {escape(via.get('source') or '')}[/] «{title}» · "
+                          f"{(via.get('published_at') or '')[:16]} · {escape(unquote(via.get('url') or ''))}",
+                          highlight=False)
+        else:
+            console.print(f"[bold cyan]{n}.[/] [bold]{title}[/]", highlight=False)
+            console.print(f"   {h.source} · {(h.published_at or '')[:16]} · {escape(unquote(h.url))}{rep}",
+                          highlight=False)
+        if via is None and h.original and h.original.get("site"):  # the named original is not in the story
             o = h.original
             console.print(f"   [magenta]republished from {escape(o['site'])}[/]"
                           f"{' · first published ' + o['published_at'] if o.get('published_at') else ''}"

@@ -40,9 +40,31 @@ class Hit:
     earliest)."""
     title_highlight: str | None = None
     """The title with the matched words between :data:`HL_PRE` and :data:`HL_POST` (None: no match in the title)."""
+    headline: dict | None = None
+    """The page to show first for the story: ``{title, url, source, published_at, is_origin}``. The origin page
+    (``is_origin: true``) when the story's ``origin.url`` is set and is not the story document's canonical URL
+    (the original a copy named, or an earlier copy); else the story document (:func:`headline_of`)."""
+    republished_by: dict | None = None
+    """The story document ``{title, url, source, published_at}`` when :attr:`headline` is another page (the copy
+    indexed first, often an aggregator); ``None`` when the headline is the story document itself."""
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+def headline_of(story: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """``(headline, republished_by)`` of a story document ``_source`` (see :attr:`Hit.headline`): when
+    ``origin.url`` is set and differs from the story's ``canonical_url`` (or ``url`` without one), the headline is
+    the origin page — its ``title`` (``None`` if the origin has none), ``url``, ``source`` and ``published_at`` —
+    and ``republished_by`` the story document; otherwise the headline is the story document and
+    ``republished_by`` is ``None``."""
+    own = {"title": story.get("title"), "url": story.get("url", ""), "source": story.get("source", ""),
+           "published_at": story.get("published_at")}
+    origin = story.get("origin") or {}
+    if origin.get("url") and origin["url"] != (story.get("canonical_url") or story.get("url")):
+        return ({"title": origin.get("title"), "url": origin["url"], "source": origin.get("source") or
+                 origin.get("site") or "", "published_at": origin.get("published_at"), "is_origin": True}, own)
+    return {**own, "is_origin": False}, None
 
 
 PROXIMITY_SLOP = 3
@@ -221,8 +243,8 @@ def build_query(query: str, *, since: datetime | None = None, until: datetime | 
                        "title": {"number_of_fragments": 0},
                        "title.exact": {"number_of_fragments": 0}},
         },
-        "_source": ["story_id", "title", "url", "source", "published_at", "republication_count", "original",
-                    "republications.source", "origin"],
+        "_source": ["story_id", "title", "url", "canonical_url", "source", "published_at", "republication_count",
+                    "original", "republications.source", "origin"],
     }
     if sort == "date":
         body["sort"] = [{"published_at": {"order": "desc", "missing": "_last"}}, "_score"]
@@ -241,13 +263,14 @@ def search(settings: Settings, query: str, es: Es | None = None, **kwargs: Any) 
     for h in resp["hits"]["hits"]:
         src = h["_source"]
         hl = h.get("highlight", {})
+        headline, republished_by = headline_of(src)
         hits.append(Hit(
             story_id=src.get("story_id", h["_id"]), score=h.get("_score") or 0.0, title=src.get("title"),
             url=src.get("url", ""), source=src.get("source", ""), published_at=src.get("published_at"),
             republication_count=src.get("republication_count", 0),
             snippets=hl.get("text") or hl.get("text.exact") or [],
             title_highlight=(hl.get("title") or hl.get("title.exact") or [None])[0],
-            original=src.get("original"), origin=src.get("origin"),
+            original=src.get("original"), origin=src.get("origin"), headline=headline, republished_by=republished_by,
             republishers=sorted({r.get("source") for r in src.get("republications") or [] if r.get("source")}),
         ))
     total = resp["hits"]["total"]

@@ -17,8 +17,11 @@ table of cases through both): every copy testifies to an origin — the site an 
 («نشر أولاً على موقع X», kept by :func:`marsad.extract.boilerplate.clean_body`; ``via="attribution"``) or itself
 (``via="earliest"``). The first attribution wins and stays; without one, the copy with the earliest ``published_at``
 (UTC ``YYYY-MM-DDTHH:MM:SSZ`` strings, compared as strings; undated counts as later than any date; ties keep the
-copy seen first). The offline clusterer then names as ``origin_id`` the earliest member whose site the attribution
-names, else the earliest member. ``story_id`` stays the id of the first member *seen* — a stable key for the index.
+copy seen first). When a member page of the site an attribution names is in the story (:func:`origin_page`: its
+``source``, URL host or ``sitename`` has the attribution's :func:`site_key`; the earliest such page), the origin
+carries that page (:func:`resolve_origin`, mirrored by the painless :data:`marsad.index.stage.RESOLVE_ORIGIN`) and
+the offline clusterer names it as ``origin_id``; else ``origin_id`` is the earliest member. ``story_id`` stays
+the id of the first member *seen* — a stable key for the index.
 (The offline :func:`dedup_jsonl` feeds articles in publication order, so there the two coincide.)
 
 State (URL → story, text hash → story, story fingerprints) is in memory; the fingerprints live in the store, so a
@@ -40,7 +43,8 @@ from marsad.dedup.urls import canonical_url
 from marsad.text.arabic import content_hash, normalize_for_matching
 
 __all__ = ["Assignment", "Clusterer", "Story", "StoryMatch", "best_story", "dedup_jsonl", "origin_time",
-           "owner_replaces_origin", "replaces_origin"]
+           "origin_page", "owner_replaces_origin", "replaces_origin", "resolve_origin", "site_key", "site_keys",
+           "utc_second"]
 
 
 class StoryMatch(NamedTuple):
@@ -162,12 +166,63 @@ def _host(url: str | None) -> str | None:
     return host.removeprefix("www.") or None
 
 
-def _site_key(site: str) -> str:
-    """Comparable form of a site name or domain: lower case, no scheme/«www.», Arabic normalised."""
+def site_key(site: str) -> str:
+    """Comparable form of a site name or domain: lower case, no scheme/«www.», Arabic normalised
+    (:func:`~marsad.text.arabic.normalize_for_matching`): «اليوم السابع», «https://www.Youm7.com/» → «اليوم السابع»,
+    «youm7.com». The index stage stores these keys (painless cannot normalise Arabic) and compares them as strings."""
     s = site.strip().lower()
     if "//" in s:
         s = _host(s) or s
     return normalize_for_matching(s.removeprefix("www.").rstrip("/"))
+
+
+def site_keys(*names: str | None) -> list[str]:
+    """The sorted, distinct :func:`site_key` of each non-blank name — a page's keys are those of its ``source``
+    (registry name), URL host and ``sitename`` (the page's own name for its site, e.g. ``og:site_name``)."""
+    return sorted({k for n in names if n and n.strip() and (k := site_key(n))})
+
+
+def utc_second(value: datetime | str | None) -> str | None:
+    """A page's publication time as UTC ``YYYY-MM-DDTHH:MM:SSZ`` (:func:`origin_time`); ISO 8601 strings with an
+    offset (``…+03:00``, ``…Z``) are parsed first; ``None`` kept. Raises ``ValueError`` for another string."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return origin_time(value)
+
+
+def origin_page(origin: Mapping[str, Any] | None, members: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The member page an attribution origin names, or ``None``.
+
+    ``origin`` is the story's origin (:func:`replaces_origin`); only ``via="attribution"`` with a ``site_key``
+    (:func:`site_key` of the named site) names a page. ``members`` are the story's pages in the order the story
+    received them (the story document first, then its republications), each a mapping with ``site_keys``
+    (:func:`site_keys`; missing = matches nothing) and ``published_at`` (ISO 8601 or ``None``). Among the members
+    whose ``site_keys`` contain the origin's ``site_key``, the earliest ``published_at`` (:func:`utc_second`) wins;
+    undated members come after dated ones; ties keep the member seen first. Reference of the painless
+    :data:`marsad.index.stage.RESOLVE_ORIGIN` (tests/integration/test_origin_rule_python_and_painless_agree.py)."""
+    if not origin or origin.get("via") != "attribution" or not origin.get("site_key"):
+        return None
+    best, best_at = None, None
+    for m in members:
+        if origin["site_key"] not in (m.get("site_keys") or ()):
+            continue
+        at = utc_second(m.get("published_at"))
+        if best is None or (at is not None and (best_at is None or at < best_at)):
+            best, best_at = m, at
+    return best
+
+
+def resolve_origin(origin: Mapping[str, Any] | None, members: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """``origin`` with the page it names filled in: when :func:`origin_page` finds a member, the origin takes that
+    page's ``url`` (its ``canonical_url``), ``title``, ``source`` and ``published_at`` (:func:`utc_second`); ``via``
+    (``attribution``), ``site`` and ``site_key`` stay. Otherwise ``origin`` unchanged (a copy; ``None`` kept)."""
+    if origin is None:
+        return None
+    page = origin_page(origin, members)
+    if page is None:
+        return dict(origin)
+    return {**origin, "url": page.get("canonical_url"), "title": page.get("title"), "source": page.get("source"),
+            "published_at": utc_second(page.get("published_at"))}
 
 
 class Clusterer:
@@ -195,13 +250,16 @@ class Clusterer:
         return self._story_of.get(article_id)
 
     def add(self, article_id: str, text: str, published_at: datetime | None = None, url: str | None = None,
-            source: str | None = None, attribution_site: str | None = None) -> Assignment:
+            source: str | None = None, attribution_site: str | None = None,
+            sitename: str | None = None) -> Assignment:
         """Assign one article (body already cleaned of boilerplate) to a story and remember it.
 
         ``published_at`` must be timezone-aware when given; ``source`` is the site's registry name (two articles
         with the same ``source`` — else, without one, the same URL host — are *same-site*: stricter containment,
         see :data:`~marsad.dedup.near.SAME_SOURCE_CONTAINMENT`); ``attribution_site`` is the site an attribution
-        header names. Adding an ``article_id`` again returns its first assignment unchanged (redelivery is safe).
+        header names; ``sitename`` the page's own name for its site (``og:site_name``), which an attribution may
+        use instead of the domain («اليوم السابع» for youm7.com). Adding an ``article_id`` again returns its first
+        assignment unchanged (redelivery is safe).
         A later version of a known URL (http/https, tracking parameters and fragment ignored) joins that URL's
         story as ``kind="url"``; a text equal to an earlier one (same :func:`~marsad.text.arabic.content_hash`)
         joins that text's story as ``kind="exact"``; otherwise :func:`best_story` against the stories' stored
@@ -222,7 +280,7 @@ class Clusterer:
         site = source or host
         self._order[article_id] = len(self._order)
         self._published[article_id] = published_at or _FAR_FUTURE
-        self._site_keys[article_id] = {_site_key(x) for x in (source, host) if x}
+        self._site_keys[article_id] = set(site_keys(source, host, sitename))
 
         if key is not None and key in self._by_url:
             first = self._by_url[key]
@@ -259,7 +317,8 @@ class Clusterer:
         when = self._published[article_id]
         itself = {"via": "earliest", "id": article_id,
                   "published_at": None if when == _FAR_FUTURE else origin_time(when)}
-        offered = {"via": "attribution", "site": attribution_site.strip(), "published_at": None} \
+        offered = {"via": "attribution", "site": attribution_site.strip(), "site_key": site_key(attribution_site),
+                   "published_at": None} \
             if attribution_site and attribution_site.strip() else itself
         if replaces_origin(story.origin, offered):
             story.origin = offered
@@ -274,9 +333,11 @@ class Clusterer:
         origin, earliest = story.origin or {}, story.earliest or {}
         story.origin_id, story.origin_site = earliest.get("id", story.members[0]), None
         if origin.get("via") == "attribution":
-            named = [m for m in story.members if _site_key(origin["site"]) in self._site_keys[m]]
-            if named:
-                story.origin_id = min(named, key=lambda m: (self._published[m], self._order[m]))
+            page = origin_page(origin, ({"id": m, "site_keys": self._site_keys[m],
+                                         "published_at": None if self._published[m] == _FAR_FUTURE
+                                         else origin_time(self._published[m])} for m in story.members))
+            if page is not None:
+                story.origin_id = page["id"]
             else:
                 story.origin_site = origin["site"]
 

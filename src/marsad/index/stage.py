@@ -30,6 +30,7 @@ Crash points for the fault tests (:mod:`marsad.faults`) sit between these steps.
 
 The story's ``origin`` moves to a copy that names the first publisher in an attribution header, or else to the
 earliest-published copy (see :data:`ADD_REPUBLICATION`); the story document itself stays the first indexed copy.
+An attribution origin takes the page of the site it names once that page is in the story (:data:`RESOLVE_ORIGIN`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from prometheus_client import Counter as PromCounter
 from marsad import faults
 from marsad.alerts.percolate import AlertHook
 from marsad.dedup.near import Fingerprint, decide, fingerprint
-from marsad.dedup.stories import StoryMatch, best_story
+from marsad.dedup.stories import StoryMatch, best_story, resolve_origin, site_key, site_keys
 from marsad.dedup.urls import canonical_url
 from marsad.errors import PermanentError, TransientError
 from marsad.index.es import Es, EsHttpError, doc_id
@@ -54,6 +55,33 @@ from marsad.settings import Settings
 from marsad.stage import DUPLICATE, REPUBLICATION, STORY, Outcome, Record
 
 log = logging.getLogger(__name__)
+
+RESOLVE_ORIGIN = """
+def ro = ctx._source.origin;
+if (ro != null && ro.via == 'attribution' && ro.site_key != null) {
+  def members = new ArrayList();
+  members.add(ctx._source);
+  if (ctx._source.republications != null) { members.addAll(ctx._source.republications); }
+  def page = null;
+  String pageAt = null;
+  for (m in members) {
+    if (m.site_keys == null || !m.site_keys.contains(ro.site_key)) { continue; }
+    String at = m.published_at == null ? null
+        : Instant.ofEpochSecond(ZonedDateTime.parse(m.published_at).toEpochSecond()).toString();
+    if (page == null || (at != null && (pageAt == null || at.compareTo(pageAt) < 0))) { page = m; pageAt = at; }
+  }
+  if (page != null) {
+    ro.url = page.canonical_url; ro.title = page.title; ro.source = page.source; ro.published_at = pageAt;
+  }
+}
+"""
+"""Painless tail of :data:`ADD_REPUBLICATION` and :data:`OWNER_UPDATE`: when the story's origin is an attribution
+and a member page (the story document, then its republications, in that order) has the attribution's ``site_key``
+among its ``site_keys``, the origin takes the earliest such page's canonical URL, title, source and publication
+time (UTC seconds, ``Instant.toString``); ties keep the member seen first. Recomputed from all members on every
+write, so the order in which the attribution and the page arrive does not matter. Mirror of
+:func:`marsad.dedup.stories.resolve_origin` (site keys are computed in Python by
+:func:`marsad.dedup.stories.site_keys`: painless cannot run the Arabic normalisation)."""
 
 ADD_REPUBLICATION = """
 if (ctx._source.republications == null) { ctx._source.republications = []; }
@@ -72,10 +100,11 @@ if (n != null) {
     }
   }
 }
-"""
+""" + RESOLVE_ORIGIN
 """Painless script: append a republication once (idempotent under redelivery) and move the story's origin to the
 copy when it is better evidence: a site named in an attribution header always wins (it names the first publisher,
-even if that page was never crawled), otherwise the earliest ``published_at`` (UTC ISO strings compare in order)."""
+even if that page was never crawled), otherwise the earliest ``published_at`` (UTC ISO strings compare in order);
+then :data:`RESOLVE_ORIGIN` fills an attribution with the named site's page when the story has one."""
 
 
 OWNER_UPDATE = """
@@ -95,6 +124,7 @@ if (samePage && stored != null && ZonedDateTime.parse(stored).toInstant().toEpoc
     }
   }
   ctx._source.putAll(params.doc);
+""" + RESOLVE_ORIGIN + """
 }
 """
 """Painless script for the owner's write to an existing story document: the article's fields replace the stored
@@ -102,7 +132,8 @@ ones unless the stored document comes from a *later* fetch of the page (``fetche
 a replay or a late redelivery of an older raw page never overwrites a newer version (the update is a ``noop``).
 Same fetch time = same raw page: rewritten (idempotent). A stored document of *another* page (a copy that stood in
 for an owner whose own write was dead-lettered, see :meth:`IndexStage._retry_missing`) is always replaced by the
-owner (the copy stays in ``republications``): its fetch time says nothing about the owner's. ``external``
+owner (the copy stays in ``republications``): its fetch time says nothing about the owner's. After a write,
+:data:`RESOLVE_ORIGIN` runs (the owner's new ``site_keys`` may be the attributed site's). ``external``
 versioning cannot be used: Elasticsearch
 refuses it on partial updates, and the upsert keeps republications that other copies appended."""
 
@@ -126,6 +157,7 @@ def story_fields(a: Article) -> dict[str, Any]:
     d = a.model_dump(mode="json", exclude={"schema_"})
     d["story_id"] = doc_id(a.canonical_url)
     d["indexed_at"] = utcnow().isoformat()
+    d["site_keys"] = page_site_keys(a.source, a.canonical_url, a.sitename)
     d["text_truncated"] = len(a.text) > MAX_INDEXED_TEXT_CHARS
     if d["text_truncated"]:
         d["text"] = a.text[:MAX_INDEXED_TEXT_CHARS]
@@ -142,12 +174,20 @@ def _utc(value: datetime | str | None) -> str | None:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def page_site_keys(source: str | None, url: str, sitename: str | None) -> list[str]:
+    """The site keys of a page (:func:`marsad.dedup.stories.site_keys` of its source, URL host and sitename), stored
+    as ``site_keys`` on the story document and on each republication for :data:`RESOLVE_ORIGIN`."""
+    return site_keys(source, urlsplit(url).hostname, sitename)
+
+
 def origin_of(a: Article) -> dict[str, Any]:
-    """The origin this copy testifies to: the attributed site (``via=attribution``) or the copy itself
-    (``via=earliest``); ``published_at`` in UTC so the painless script can compare strings."""
+    """The origin this copy testifies to: the attributed site (``via=attribution``, with its ``site_key``,
+    :func:`marsad.dedup.stories.site_key`) or the copy itself (``via=earliest``); ``published_at`` in UTC so the
+    painless script can compare strings."""
     if a.original and a.original.get("site"):
-        return {"site": a.original["site"], "source": None, "url": None, "title": a.original.get("title"),
-                "published_at": _utc(a.original.get("published_at")), "via": "attribution"}
+        return {"site": a.original["site"], "site_key": site_key(a.original["site"]), "source": None, "url": None,
+                "title": a.original.get("title"), "published_at": _utc(a.original.get("published_at")),
+                "via": "attribution"}
     return {"site": a.sitename or urlsplit(a.canonical_url).hostname, "source": a.source, "url": a.canonical_url,
             "title": a.title, "published_at": _utc(a.published_at), "via": "earliest"}
 
@@ -169,6 +209,7 @@ def republication(a: Article, match: str = "exact", similarity: float = 1.0) -> 
         "title": a.title,
         "published_at": a.published_at.isoformat() if a.published_at else None,
         "fetched_at": a.fetched_at.isoformat(),
+        "site_keys": page_site_keys(a.source, a.canonical_url, a.sitename),
     }
 
 
@@ -612,7 +653,8 @@ class IndexStage:
                 lines.append({"script": {"source": OWNER_UPDATE, "lang": "painless",
                                          "params": {"doc": fields, "fetched_ms": epoch_ms(a.fetched_at),
                                                     "o": origin_of(a)}},
-                              "upsert": {**fields, "origin": origin_of(a), "republications": [],
+                              "upsert": {**fields, "origin": resolve_origin(origin_of(a), [fields]),
+                                         "republications": [],
                                          "republication_count": 0}})
             else:
                 rep = republication(a, p.match if p.kind == "near" else "exact", p.similarity)
@@ -681,8 +723,10 @@ class IndexStage:
                 script: dict[str, Any] = {"script": {"source": ADD_REPUBLICATION, "lang": "painless",
                                                      "params": {"r": rep, "o": origin_of(p.article)}}}
                 if p.index in stand_in_ok:
-                    script["upsert"] = {**story_fields(p.article), "story_id": target[p.index],
-                                        "origin": origin_of(p.article), "republications": [rep],
+                    fields = story_fields(p.article)
+                    script["upsert"] = {**fields, "story_id": target[p.index],
+                                        "origin": resolve_origin(origin_of(p.article), [fields, rep]),
+                                        "republications": [rep],
                                         "republication_count": 1}
                 lines.append(script)
             resp = self.es.bulk(lines, refresh="wait_for")
@@ -847,7 +891,7 @@ if (ctx._source.story_id == params.from) {
                 return target
             src = own["_source"]
             own_rep = {**{k: src.get(k) for k in ("url", "canonical_url", "source", "sitename", "title",
-                                                   "published_at", "fetched_at")},
+                                                   "published_at", "fetched_at", "site_keys")},
                        "match": claim.match, "similarity": round(float(claim.similarity), 4)}
             moved = [(own_rep, src.get("origin") or origin_of_republication(own_rep)),
                      *((r, origin_of_republication(r)) for r in src.get("republications") or [])]
