@@ -7,7 +7,6 @@ import typer
 from marsad.cli.common import cli_settings, fail
 from marsad.render import print_status
 
-
 NODES_HELP = ("Kafka brokers and Elasticsearch nodes: 1, or 3 for replicated clusters (default: MARSAD_STACK_NODES, "
               "else 1). A cluster listens on 19092-19094 / 19200-19202 unless MARSAD_KAFKA_BOOTSTRAP / MARSAD_ES_URL "
               "list one address per node.")

@@ -93,7 +93,8 @@ CLUSTER_OVERRIDES = {
 """Broker settings of a 3-node cluster that differ from the single node's: every internal topic with 3 replicas, at
 least 2 in sync for a write (what Kafka's documentation recommends for production; one broker can then fail without
 losing an acknowledged write or stopping writes). ``default.replication.factor``/``min.insync.replicas`` cover
-topics created by other tools; Marsad creates its own with the same values (:func:`marsad.kafka.clients.replication`)."""
+topics created by other tools; Marsad creates its own with the same values
+(:func:`marsad.kafka.clients.replication`)."""
 
 
 def render_node_properties(settings: Settings, *, log_dir: Path, node: int) -> str:
