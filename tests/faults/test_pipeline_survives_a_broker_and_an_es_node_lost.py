@@ -151,6 +151,14 @@ def _pid(cluster: Settings, name: str) -> int:
     return pid
 
 
+def _rss_mib(pid: int) -> int:
+    """Resident set size of ``pid`` (MiB, from ``/proc/<pid>/status`` ``VmRSS``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 def _wait_gone(pid: int, timeout_s: float = 30.0) -> None:
     from marsad.stack._common import alive  # reads /proc/<pid>/cmdline; reaps our own zombie child
 
@@ -185,6 +193,9 @@ def test_pipeline_survives_a_broker_and_an_es_node_lost(cluster, pages, tmp_path
         assert sorted(sh["prirep"] for sh in shards) == ["p", "r"], shards  # one replica
         primary = next(sh["node"] for sh in shards if sh["prirep"] == "p")  # node.name es-<i+1>
         killed["elasticsearch"] = f"elasticsearch-{primary.removeprefix('es-')}"
+        rss = {name: _rss_mib(_pid(cluster, name)) for name in ("kafka-1", "kafka-2", "kafka-3", "elasticsearch-1",
+                                                                "elasticsearch-2", "elasticsearch-3")}
+        print(f"RSS of the six JVMs mid-run (MiB): {rss}, together {sum(rss.values())}")
         pids = [_pid(cluster, killed["kafka"]), _pid(cluster, killed["elasticsearch"])]
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
