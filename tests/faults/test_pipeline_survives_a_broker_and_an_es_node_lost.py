@@ -53,12 +53,14 @@ NODES = 3
 
 
 def cluster_ports() -> dict[str, object]:
-    """Ports of a private 3+3 cluster: the first base in 41000, 42000 … with client ports ``+92..94``, controllers
-    ``+192..194``, ES HTTP ``+200..202``, ES transport ``+300..302`` and PostgreSQL ``+432`` all free."""
+    """Ports of a private 3+3 cluster: the first base in 24500, 25500 … with client ports ``+92..94``, controllers
+    ``+192..194``, ES HTTP ``+200..202``, ES transport ``+300..302`` and PostgreSQL ``+432`` all free. Below Linux's
+    ephemeral range (32768-60999 by default): a port there can be taken by any outgoing connection between this check
+    and the JVM's bind (seen: a KRaft controller port lost that way). Clear of the other private stacks (≤ 24300)."""
     from marsad.stack._common import port_free
 
     offsets = [*range(92, 95), *range(192, 195), *range(200, 203), *range(300, 303), 432]
-    for base in range(41000, 60000, 1000):
+    for base in range(24500, 32500, 1000):
         if all(port_free(base + d) for d in offsets):
             return {"kafka_bootstrap": ",".join(f"127.0.0.1:{base + 92 + i}" for i in range(NODES)),
                     "kafka_controller_port": base + 192,
