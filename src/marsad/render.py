@@ -54,7 +54,7 @@ def print_status(st) -> None:
 
     for s in st.services:
         mark = "[green]running[/]" if s.running else "[red]stopped[/]"
-        console.print(f"{s.name:14} {mark}  pid={s.pid or '-'}  {s.url}  {s.version or ''}  log={s.log_path}",
+        console.print(f"{s.name:16} {mark}  pid={s.pid or '-'}  {s.url}  {s.version or ''}  log={s.log_path}",
                       highlight=False)
 
 

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def split_urls(value: str) -> list[str]:
+    """The comma-separated entries of a multi-node setting (``es_url``, ``kafka_bootstrap``), stripped, empty ones
+    dropped: ``"http://a:9200, http://b:9200"`` → ``["http://a:9200", "http://b:9200"]``."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 class Settings(BaseSettings):
     """All knobs of Marsad. Every field can be set as ``MARSAD_<FIELD>`` (case-insensitive)."""
 
@@ -31,7 +37,9 @@ class Settings(BaseSettings):
     kafka_admin_timeout_s: float = Field(default=30.0, gt=0)
     """How long topic checks and creation wait for the cluster before giving up with a clear error (seconds)."""
     es_url: str = "http://127.0.0.1:9200"
-    """Elasticsearch base URL, ``http(s)://host[:port]``."""
+    """Elasticsearch base URL, ``http(s)://host[:port]``, or several nodes of one cluster separated by commas
+    (``http://10.0.0.1:9200,http://10.0.0.2:9200``): requests go round-robin to them and move to another node when
+    one does not answer."""
     client_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "CRITICAL"
     """Level of the Kafka client (librdkafka, logger ``marsad.kafka.librdkafka``) and Elasticsearch client
     (``elastic_transport``) loggers in ``marsad`` commands. Default ``CRITICAL``: their reconnect and retry chatter
@@ -58,10 +66,14 @@ class Settings(BaseSettings):
     @field_validator("es_url")
     @classmethod
     def _es_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s)://host[:port] URL")
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        urls = split_urls(value)
+        if not urls:
+            raise ValueError("no Elasticsearch URL given (http(s)://host[:port], several separated by commas)")
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an http(s)://host[:port] URL")
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
         return value
 
     # --- local stack (`marsad stack`) -----------------------------------------------------------------
@@ -72,6 +84,10 @@ class Settings(BaseSettings):
     es_runner_version: str = "7.10.2.0"
     es_heap: str = "768m"
     kafka_heap: str = "512m"
+    stack_nodes: Literal[1, 3] = 1
+    """Kafka brokers and Elasticsearch nodes `marsad stack up` starts (``--nodes``): 1 (one of each, the default) or
+    3 (a KRaft cluster of 3 combined broker+controller nodes and a 3-node Elasticsearch cluster, for replication;
+    see :mod:`marsad.stack`). PostgreSQL stays one server either way."""
     java_home: Path | None = None
     """JDK to run the local stack; default: the ``java`` on PATH."""
     postgres_port: int = 5432

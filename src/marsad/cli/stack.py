@@ -7,17 +7,34 @@ import typer
 from marsad.cli.common import cli_settings, fail
 from marsad.render import print_status
 
+NODES_HELP = ("Kafka brokers and Elasticsearch nodes: 1, or 3 for replicated clusters (default: MARSAD_STACK_NODES, "
+              "else 1). A cluster listens on 19092-19094 / 19200-19202 unless MARSAD_KAFKA_BOOTSTRAP / MARSAD_ES_URL "
+              "list one address per node.")
 
-def stack_up() -> None:
+
+def _settings(nodes: int | None):
+    settings = cli_settings()
+    if nodes is None:
+        return settings
+    if nodes not in (1, 3):
+        fail(f"--nodes must be 1 or 3, got {nodes}")
+    return settings.model_copy(update={"stack_nodes": nodes})
+
+
+def stack_up(nodes: int | None = typer.Option(None, "--nodes", help=NODES_HELP)) -> None:
     """Fetch (cached) and start local Kafka, Elasticsearch and PostgreSQL; waits until all answer. Idempotent."""
     from marsad import stack
     from marsad.observability import console
 
+    settings = _settings(nodes)
     try:
-        st = stack.up(cli_settings(), console=console)
+        st = stack.up(settings, console=console)
     except stack.StackError as exc:
         fail(str(exc), 1)
     print_status(st)
+    if settings.stack_nodes != 1:
+        env = " ".join(f"{k}={v}" for k, v in stack.client_env(settings).items())
+        console.print(f"clients of this cluster need: {env}", markup=False, highlight=False, soft_wrap=True)
 
 
 def stack_down() -> None:
@@ -32,12 +49,12 @@ def stack_down() -> None:
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
-def stack_status() -> None:
-    """Show whether local Kafka, Elasticsearch and PostgreSQL run, their pids, ports and logs."""
+def stack_status(nodes: int | None = typer.Option(None, "--nodes", help=NODES_HELP)) -> None:
+    """Show whether local Kafka, Elasticsearch and PostgreSQL run (each node of a cluster), pids, ports and logs."""
     from marsad import stack
 
     try:
-        st = stack.status(cli_settings())
+        st = stack.status(_settings(nodes))
     except stack.StackError as exc:
         fail(str(exc))
     print_status(st)

@@ -35,15 +35,23 @@ class Es:
     """
 
     def __init__(self, url: str, request_timeout_s: float = 60.0) -> None:
+        """``url``: ``Settings.es_url`` — one node, or several nodes of one cluster separated by commas.
+
+        With several nodes, elastic-transport's node pool sends requests round-robin and, on a connection error or
+        timeout, marks the node dead for a while (exponential back-off) and retries the request on another one; up
+        to one retry per other node (at least 2), so a cluster with one node down still answers every request.
+        """
         from urllib.parse import urlsplit
 
-        u = urlsplit(url)
+        from marsad.settings import split_urls
+
         self.url = url
-        self._t = Transport(
-            [NodeConfig(u.scheme or "http", u.hostname or "127.0.0.1", u.port or 9200,
-                        request_timeout=request_timeout_s)],
-            max_retries=2, retry_on_timeout=True,
-        )
+        nodes = []
+        for one in split_urls(url):
+            u = urlsplit(one)
+            nodes.append(NodeConfig(u.scheme or "http", u.hostname or "127.0.0.1", u.port or 9200,
+                                    request_timeout=request_timeout_s))
+        self._t = Transport(nodes, max_retries=max(2, len(nodes)), retry_on_timeout=True)
 
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
                 ok: tuple[int, ...] = ()) -> Any:

@@ -109,12 +109,30 @@ def topic_config(settings: Settings, name: str) -> dict[str, str]:
     return conf
 
 
+REPLICATION_FACTOR = 3
+"""Replicas of a pipeline topic on a cluster of 3 or more brokers (Kafka's recommended production value: one
+broker may be down for maintenance while another fails)."""
+MIN_INSYNC_REPLICAS = 2
+"""``min.insync.replicas`` of a topic with :data:`REPLICATION_FACTOR` replicas: with ``acks=all`` (our producers) a
+write is acknowledged only once 2 replicas hold it, so losing any one broker loses nothing acknowledged and writes
+carry on (Kafka documentation, "Replication": RF 3 + min ISR 2 is the durable and available choice)."""
+
+
+def replication(brokers: int) -> tuple[int, dict[str, str]]:
+    """``(replication_factor, extra topic config)`` for a cluster of ``brokers`` live brokers:
+    ``min(3, brokers)`` replicas, and ``min.insync.replicas=2`` when there are 3 (with fewer, one replica down
+    would stop every write)."""
+    factor = max(1, min(REPLICATION_FACTOR, brokers))
+    extra = {"min.insync.replicas": str(MIN_INSYNC_REPLICAS)} if factor >= REPLICATION_FACTOR else {}
+    return factor, extra
+
+
 def ensure_topics(settings: Settings, names: list[str] | None = None, timeout_s: float | None = None) -> list[str]:
     """Create missing pipeline topics; return the names created (``[]`` when all existed).
 
-    Topics get ``settings.topic_partitions`` partitions, replication 1 (single local broker; compose overrides
-    nothing else) and :func:`topic_config` (``max.message.bytes = settings.max_message_bytes + HEADROOM``; the
-    ledger compacted).
+    Topics get ``settings.topic_partitions`` partitions, :func:`replication` for the brokers the cluster lists
+    (1 on the single local broker; 3 with ``min.insync.replicas=2`` on ``marsad stack up --nodes 3``) and
+    :func:`topic_config` (``max.message.bytes = settings.max_message_bytes + HEADROOM``; the ledger compacted).
     Raises :class:`TransientError` when the cluster does not answer within ``timeout_s`` (seconds; default
     ``settings.kafka_admin_timeout_s``).
     """
@@ -122,19 +140,20 @@ def ensure_topics(settings: Settings, names: list[str] | None = None, timeout_s:
     client = admin(settings)
     names = names or topic_names(settings)
     try:
-        existing = set(client.list_topics(timeout=timeout_s).topics)
+        md = client.list_topics(timeout=timeout_s)
     except KafkaException as exc:
         raise TransientError(f"Kafka at {settings.kafka_bootstrap} did not answer: {exc}") from exc
-    missing = [n for n in names if n not in existing]
+    missing = [n for n in names if n not in md.topics]
     if not missing:
         return []
+    factor, extra = replication(len(md.brokers))
     futures = client.create_topics(
         [
             NewTopic(
                 n,
                 num_partitions=settings.topic_partitions,
-                replication_factor=1,
-                config=topic_config(settings, n),
+                replication_factor=factor,
+                config={**topic_config(settings, n), **extra},
             )
             for n in missing
         ],

@@ -93,15 +93,27 @@ class ServiceStatus:
 
 @dataclass(frozen=True)
 class StackStatus:
-    """All services; iterate for ``(kafka, elasticsearch, postgres)``."""
+    """All services in start order; iterate for them: ``(kafka, elasticsearch, postgres)`` on one node,
+    ``(kafka-1, kafka-2, kafka-3, elasticsearch-1, …, postgres)`` on a cluster (``--nodes 3``)."""
 
-    kafka: ServiceStatus
-    elasticsearch: ServiceStatus
-    postgres: ServiceStatus
+    services: tuple[ServiceStatus, ...]
+
+    def _first(self, name: str) -> ServiceStatus:
+        return next(s for s in self.services if s.name == name or s.name.startswith(f"{name}-"))
 
     @property
-    def services(self) -> tuple[ServiceStatus, ServiceStatus, ServiceStatus]:
-        return (self.kafka, self.elasticsearch, self.postgres)
+    def kafka(self) -> ServiceStatus:
+        """The (first) Kafka broker."""
+        return self._first("kafka")
+
+    @property
+    def elasticsearch(self) -> ServiceStatus:
+        """The (first) Elasticsearch node."""
+        return self._first("elasticsearch")
+
+    @property
+    def postgres(self) -> ServiceStatus:
+        return self._first("postgres")
 
     @property
     def running(self) -> bool:
@@ -112,8 +124,63 @@ class StackStatus:
         return iter(self.services)
 
 
-def _services(settings: Settings) -> tuple[KafkaService, EsService, PostgresService]:
-    return KafkaService(settings), EsService(settings), PostgresService(settings)
+CLUSTER_KAFKA_PORT = 19092
+"""Client port of broker 1 of a cluster (broker *i* listens on ``+ i - 1``) when ``kafka_bootstrap`` is left at its
+single-node default: a cluster never takes the ports of a single-node stack running beside it (9092/9093/9200)."""
+CLUSTER_CONTROLLER_PORT = 19192
+"""KRaft controller port of node 1 of a cluster (node *i*: ``+ i - 1``) when ``kafka_controller_port`` is left at
+its default."""
+CLUSTER_ES_PORT = 19200
+"""HTTP port of Elasticsearch node 1 of a cluster (node *i*: ``+ i - 1``; transport: HTTP + 100) when ``es_url`` is
+left at its default."""
+
+
+def cluster_settings(settings: Settings) -> Settings:
+    """``settings`` with the addresses of a ``settings.stack_nodes`` cluster filled in: a ``kafka_bootstrap``,
+    ``kafka_controller_port`` or ``es_url`` still at its single-node default becomes the cluster default
+    (:data:`CLUSTER_KAFKA_PORT` …, one entry per node); values set by the user are kept (they must then list one
+    entry per node). One node: ``settings`` unchanged."""
+    n = settings.stack_nodes
+    if n == 1:
+        return settings
+    fields = Settings.model_fields
+    update: dict[str, object] = {}
+    if settings.kafka_bootstrap == fields["kafka_bootstrap"].default:
+        update["kafka_bootstrap"] = ",".join(f"127.0.0.1:{CLUSTER_KAFKA_PORT + i}" for i in range(n))
+    if settings.kafka_controller_port == fields["kafka_controller_port"].default:
+        update["kafka_controller_port"] = CLUSTER_CONTROLLER_PORT
+    if settings.es_url == fields["es_url"].default:
+        update["es_url"] = ",".join(f"http://127.0.0.1:{CLUSTER_ES_PORT + i}" for i in range(n))
+    return settings.model_copy(update=update)
+
+
+def client_env(settings: Settings) -> dict[str, str]:
+    """``MARSAD_*`` variables that point Marsad's clients (consumers, crawl, CLI) at this stack."""
+    s = cluster_settings(settings)
+    env = {"MARSAD_KAFKA_BOOTSTRAP": s.kafka_bootstrap, "MARSAD_ES_URL": s.es_url}
+    if s.stack_nodes != 1:
+        env["MARSAD_STACK_NODES"] = str(s.stack_nodes)
+    return env
+
+
+AnyService = KafkaService | EsService | PostgresService
+
+
+def _services(settings: Settings) -> tuple[AnyService, ...]:
+    """The services of ``settings.stack_nodes`` (addresses from :func:`cluster_settings`), in start order."""
+    settings = cluster_settings(settings)
+    if settings.stack_nodes == 1:
+        return KafkaService(settings), EsService(settings), PostgresService(settings)
+    n = settings.stack_nodes
+    return (*(KafkaService(settings, i) for i in range(n)), *(EsService(settings, i) for i in range(n)),
+            PostgresService(settings))
+
+
+def _all_services(settings: Settings) -> tuple[AnyService, ...]:
+    """Every service a state dir can hold, single node and cluster alike (for `down`: paths only, no ports)."""
+    n = 3
+    return (KafkaService(settings), *(KafkaService(settings, i) for i in range(n)), EsService(settings),
+            *(EsService(settings, i) for i in range(n)), PostgresService(settings))
 
 
 def _sayer(console: Console | None) -> Say:
@@ -169,7 +236,7 @@ def up(settings: Settings, console: Console | None = None, *, timeout_s: float =
     t0 = time.monotonic()
     try:
         reused: dict[str, int] = {}
-        starting: list[KafkaService | EsService | PostgresService] = []
+        starting: list[AnyService] = []
         for svc in services:
             pid = _own_pid(svc)
             if pid is not None:
@@ -197,7 +264,7 @@ def up(settings: Settings, console: Console | None = None, *, timeout_s: float =
             svc.after_ready(say)
             say(f"{svc.title} {version} ready at {svc.url} ({time.monotonic() - t0:.1f} s)")
         result = _status(services)
-        return StackStatus(*(replace(st, reused=st.name in reused) for st in result))
+        return StackStatus(tuple(replace(st, reused=st.name in reused) for st in result))
     finally:
         for svc in services:
             svc.close()
@@ -228,7 +295,8 @@ def _wait_ready(svc: Service, pid: int, deadline: float, timeout_s: float,
 
 
 def down(settings: Settings, console: Console | None = None) -> list[str]:
-    """Stop the services this state dir started; returns their names (``kafka``, ``elasticsearch``, ``postgres``).
+    """Stop the services this state dir started, single node and cluster nodes alike (whatever ``stack_nodes``
+    says); returns their names (``kafka``, ``elasticsearch``, ``postgres``, ``kafka-1`` … of a cluster).
 
     Only a process named in our pid file whose ``/proc/<pid>/cmdline`` still shows the expected JVM (main
     class and our config/launcher path; PostgreSQL: ``-D`` and our data dir) is signalled: SIGTERM (PostgreSQL:
@@ -236,7 +304,7 @@ def down(settings: Settings, console: Console | None = None) -> list[str]:
     Stale pid files are removed. Data stays. Never raises for processes that are already gone.
     """
     say = _sayer(console)
-    services: tuple[Service, ...] = _services(settings)
+    services: tuple[Service, ...] = _all_services(settings)
     targets: list[tuple[Service, int]] = []
     for svc in services:
         pid = _own_pid(svc)
@@ -268,7 +336,7 @@ def status(settings: Settings) -> StackStatus:
             svc.close()
 
 
-def _status(services: tuple[KafkaService, EsService, PostgresService]) -> StackStatus:
+def _status(services: tuple[AnyService, ...]) -> StackStatus:
     out = []
     for svc in services:
         rec = read_pid(svc.pid_file)
@@ -301,4 +369,4 @@ def _status(services: tuple[KafkaService, EsService, PostgresService]) -> StackS
                 note=note,
             )
         )
-    return StackStatus(*out)
+    return StackStatus(tuple(out))

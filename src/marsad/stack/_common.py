@@ -51,12 +51,41 @@ def _quiet(_: str) -> None:
 
 def parse_kafka_bootstrap(value: str) -> int:
     """Port of ``kafka_bootstrap`` (``host:port``); the host must be loopback. Raises :class:`StackError`."""
+    return parse_kafka_ports(value, 1)[0]
+
+
+def parse_kafka_ports(value: str, nodes: int) -> list[int]:
+    """Client ports of the ``nodes`` brokers listed in ``kafka_bootstrap`` (``host:port,host:port,…``, one entry per
+    broker, in node order); every host must be loopback. Raises :class:`StackError`."""
     servers = [s.strip() for s in value.split(",") if s.strip()]
-    if len(servers) != 1:
+    if len(servers) != nodes:
+        if nodes == 1:
+            raise StackError(
+                "the local stack runs one Kafka broker: MARSAD_KAFKA_BOOTSTRAP must be a single host:port, "
+                f"got {value!r}"
+            )
         raise StackError(
-            f"the local stack runs one Kafka broker: MARSAD_KAFKA_BOOTSTRAP must be a single host:port, got {value!r}"
+            f"the local stack runs {nodes} Kafka brokers: MARSAD_KAFKA_BOOTSTRAP must list {nodes} host:port "
+            f"entries (one per broker), got {value!r}"
         )
-    host, sep, port_s = servers[0].rpartition(":")
+    return [_parse_kafka_server(server, value) for server in servers]
+
+
+def parse_es_ports(value: str, nodes: int) -> list[int]:
+    """HTTP ports of the ``nodes`` Elasticsearch nodes listed in ``es_url`` (comma-separated, one URL per node, in
+    node order). Raises :class:`StackError`."""
+    urls = [u.strip() for u in value.split(",") if u.strip()]
+    if len(urls) != nodes:
+        if nodes == 1:
+            raise StackError(f"the local stack runs one Elasticsearch node: MARSAD_ES_URL must be a single URL, "
+                             f"got {value!r}")
+        raise StackError(f"the local stack runs {nodes} Elasticsearch nodes: MARSAD_ES_URL must list {nodes} URLs "
+                         f"(one per node, comma-separated), got {value!r}")
+    return [parse_es_url(u) for u in urls]
+
+
+def _parse_kafka_server(server: str, value: str) -> int:
+    host, sep, port_s = server.rpartition(":")
     if not sep or not port_s.isdigit():
         raise StackError(f"MARSAD_KAFKA_BOOTSTRAP must be host:port, got {value!r}")
     if host not in LOOPBACK_HOSTS:

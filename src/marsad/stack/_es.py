@@ -23,7 +23,7 @@ from ._common import (
     StackError,
     ensure_libs,
     java_has_module,
-    parse_es_url,
+    parse_es_ports,
     parse_heap,
     read_resource,
 )
@@ -91,25 +91,45 @@ ES_JVM_OPTS = [
 ]  # fmt: skip
 
 
-def node_settings(http_port: int) -> dict[str, str]:
-    """Elasticsearch settings of the local node (besides the paths the runner sets).
+def node_settings(http_port: int, cluster_http_ports: list[int] | None = None, *,
+                  bootstrap: bool = False) -> dict[str, str]:
+    """Elasticsearch settings of a local node (besides the paths the runner sets).
 
     ``http_port`` comes from ``Settings.es_url`` (ES default 9200); transport = ``http_port`` + 100.
-    Raises :class:`StackError` when the transport port would exceed 65535.
+    ``cluster_http_ports``: for a node of a cluster, the HTTP ports of all its nodes (node *i* is named ``es-<i+1>``;
+    ``discovery.seed_hosts`` = their transport ports). ``bootstrap``: also set ``cluster.initial_master_nodes`` to
+    all node names — on the very first start only (empty data dirs), as Elastic's "Bootstrapping a cluster" asks: a
+    node that keeps it could form a second cluster after its data was wiped.
+    Raises :class:`StackError` when a transport port would exceed 65535.
     """
-    transport = http_port + TRANSPORT_PORT_OFFSET
-    if transport > 65535:
-        raise StackError(f"MARSAD_ES_URL port {http_port} is too high: the transport port is HTTP port + 100")
-    return {
+    def transport(port: int) -> int:
+        if port + TRANSPORT_PORT_OFFSET > 65535:
+            raise StackError(f"MARSAD_ES_URL port {port} is too high: the transport port is HTTP port + 100")
+        return port + TRANSPORT_PORT_OFFSET
+
+    settings = {
         "network.host": BIND_HOST,
         "http.port": str(http_port),
-        "transport.port": str(transport),
-        # No discovery/bootstrapping (and no joining another local node on 9300-9305 by accident).
-        "discovery.type": "single-node",
-        # Developer machines often have fuller disks than ES's 85/90/95 % watermarks allow; with the
-        # watermarks on, indices silently turn read-only at 95 %.
-        "cluster.routing.allocation.disk.threshold_enabled": "false",
+        "transport.port": str(transport(http_port)),
     }
+    if cluster_http_ports is None:
+        # No discovery/bootstrapping (and no joining another local node on 9300-9305 by accident).
+        settings["discovery.type"] = "single-node"
+    else:
+        names = [node_name(i) for i in range(len(cluster_http_ports))]
+        settings["node.name"] = names[cluster_http_ports.index(http_port)]
+        settings["discovery.seed_hosts"] = ",".join(f"{BIND_HOST}:{transport(p)}" for p in cluster_http_ports)
+        if bootstrap:
+            settings["cluster.initial_master_nodes"] = ",".join(names)
+    # Developer machines often have fuller disks than ES's 85/90/95 % watermarks allow; with the
+    # watermarks on, indices silently turn read-only at 95 %.
+    settings["cluster.routing.allocation.disk.threshold_enabled"] = "false"
+    return settings
+
+
+def node_name(node: int) -> str:
+    """``node.name`` of node ``node`` (0-based) of a local cluster: ``es-1``, ``es-2``, …"""
+    return f"es-{node + 1}"
 
 
 class EsService(Service):
@@ -117,8 +137,8 @@ class EsService(Service):
     title = "Elasticsearch"
     dirname = "es"
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, node: int | None = None) -> None:
+        super().__init__(settings, node)
         self._http: httpx.Client | None = None
 
     @property
@@ -131,11 +151,21 @@ class EsService(Service):
 
     @property
     def port(self) -> int:
-        return parse_es_url(self.settings.es_url)
+        if self.node is None:
+            return parse_es_ports(self.settings.es_url, 1)[0]
+        return parse_es_ports(self.settings.es_url, self.settings.stack_nodes)[self.node]
+
+    def _node_settings(self, *, bootstrap: bool = False) -> dict[str, str]:
+        if self.node is None:
+            return node_settings(self.port)
+        ports = parse_es_ports(self.settings.es_url, self.settings.stack_nodes)
+        if len(set(ports)) != len(ports):
+            raise StackError(f"MARSAD_ES_URL lists a port twice: {self.settings.es_url!r}")
+        return node_settings(self.port, ports, bootstrap=bootstrap)
 
     @property
     def transport_port(self) -> int:
-        return int(node_settings(self.port)["transport.port"])
+        return int(self._node_settings()["transport.port"])
 
     @property
     def url(self) -> str:
@@ -156,7 +186,7 @@ class EsService(Service):
     def prepare(self, java: Path | None, say: Say) -> None:
         java = self._java(java)
         self._heap()
-        node_settings(self.port)
+        self._node_settings()
         if not java_has_module(java, "jdk.compiler"):
             raise StackError(
                 f"the local Elasticsearch needs a Java runtime with the jdk.compiler module (to run its launcher): "
@@ -181,7 +211,8 @@ class EsService(Service):
     def command(self, java: Path | None) -> list[str]:
         java = self._java(java)
         heap = self._heap()
-        props = [f"-Dmarsad.es.{k}={v}" for k, v in node_settings(self.port).items()]
+        fresh = not self.data_dir.is_dir() or not any(self.data_dir.iterdir())
+        props = [f"-Dmarsad.es.{k}={v}" for k, v in self._node_settings(bootstrap=fresh).items()]
         return [
             str(java), f"-Xms{heap}", f"-Xmx{heap}", *ES_JVM_OPTS, f"-Djava.io.tmpdir={self.home / 'tmp'}",
             *props, "-cp", f"{self.lib_dir}/*", str(self.launcher_path),

@@ -27,6 +27,7 @@ from ._common import (
     last_line,
     parse_heap,
     parse_kafka_bootstrap,
+    parse_kafka_ports,
     port_answers,
     read_resource,
 )
@@ -66,6 +67,10 @@ def render_server_properties(settings: Settings, *, log_dir: Path) -> str:
     controller_port = check_port(settings.kafka_controller_port, "MARSAD_KAFKA_CONTROLLER_PORT")
     if controller_port == port:
         raise StackError(f"MARSAD_KAFKA_CONTROLLER_PORT must differ from the Kafka client port {port}")
+    return _render(settings, port=port, controller_port=controller_port, log_dir=log_dir)
+
+
+def _render(settings: Settings, *, port: int, controller_port: int, log_dir: Path) -> str:
     return Template(read_resource("kafka-server.properties")).substitute(
         port=port,
         controller_port=controller_port,
@@ -74,6 +79,60 @@ def render_server_properties(settings: Settings, *, log_dir: Path) -> str:
         message_max_bytes=settings.max_message_bytes + HEADROOM,
         retention_hours=RETENTION_HOURS,
     )
+
+
+CLUSTER_OVERRIDES = {
+    "offsets.topic.replication.factor": "3",
+    "transaction.state.log.replication.factor": "3",
+    "transaction.state.log.min.isr": "2",
+    "share.coordinator.state.topic.replication.factor": "3",
+    "share.coordinator.state.topic.min.isr": "2",
+    "default.replication.factor": "3",
+    "min.insync.replicas": "2",
+}
+"""Broker settings of a 3-node cluster that differ from the single node's: every internal topic with 3 replicas, at
+least 2 in sync for a write (what Kafka's documentation recommends for production; one broker can then fail without
+losing an acknowledged write or stopping writes). ``default.replication.factor``/``min.insync.replicas`` cover
+topics created by other tools; Marsad creates its own with the same values
+(:func:`marsad.kafka.clients.replication`)."""
+
+
+def render_node_properties(settings: Settings, *, log_dir: Path, node: int) -> str:
+    """``server.properties`` of node ``node`` (0-based; ``node.id`` = ``node + 1``) of a ``settings.stack_nodes``
+    KRaft cluster: the single-node template with this node's ports (client port = entry ``node`` of
+    ``kafka_bootstrap``, controller port = ``kafka_controller_port + node``), a static controller quorum of all nodes
+    (``controller.quorum.voters``, each node broker and controller) and :data:`CLUSTER_OVERRIDES`.
+    Raises :class:`StackError` on a bootstrap list of another length, non-loopback hosts, or colliding ports.
+    """
+    nodes = settings.stack_nodes
+    ports = parse_kafka_ports(settings.kafka_bootstrap, nodes)
+    first_controller = check_port(settings.kafka_controller_port, "MARSAD_KAFKA_CONTROLLER_PORT")
+    controllers = [check_port(first_controller + i, "MARSAD_KAFKA_CONTROLLER_PORT") for i in range(nodes)]
+    if set(ports) & set(controllers) or len(set(ports)) != nodes:
+        raise StackError(f"Kafka ports collide: clients {ports}, controllers {controllers} "
+                         "(MARSAD_KAFKA_BOOTSTRAP, MARSAD_KAFKA_CONTROLLER_PORT + node)")
+    text = _render(settings, port=ports[node], controller_port=controllers[node], log_dir=log_dir)
+    voters = ",".join(f"{i + 1}@{BIND_HOST}:{c}" for i, c in enumerate(controllers))
+    overrides: dict[str, str | None] = {
+        "node.id": str(node + 1),
+        "controller.quorum.bootstrap.servers": None,
+        "controller.quorum.voters": voters,
+        **CLUSTER_OVERRIDES,
+    }
+    lines = []
+    for line in text.splitlines():
+        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else None
+        if line.startswith("# One node: every internal topic has a single replica."):
+            line = f"# Cluster of {nodes}: internal topics replicated (overridden below)."
+        if key in overrides:
+            value = overrides.pop(key)
+            if value is None:
+                continue
+            line = f"{key}={value}"
+        lines.append(line)
+    lines += ["", f"# Node {node + 1} of a {nodes}-node cluster (marsad stack up --nodes {nodes})."]
+    lines += [f"{k}={v}" for k, v in overrides.items() if v is not None]
+    return "\n".join(lines) + "\n"
 
 
 def new_cluster_id() -> str:
@@ -90,8 +149,8 @@ class KafkaService(Service):
     title = "Kafka"
     dirname = "kafka"
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, node: int | None = None) -> None:
+        super().__init__(settings, node)
         self._admin: AdminClient | None = None
 
     @property
@@ -108,11 +167,18 @@ class KafkaService(Service):
 
     @property
     def port(self) -> int:
-        return parse_kafka_bootstrap(self.settings.kafka_bootstrap)
+        if self.node is None:
+            return parse_kafka_bootstrap(self.settings.kafka_bootstrap)
+        return parse_kafka_ports(self.settings.kafka_bootstrap, self.settings.stack_nodes)[self.node]
 
     @property
     def controller_port(self) -> int:
-        return check_port(self.settings.kafka_controller_port, "MARSAD_KAFKA_CONTROLLER_PORT")
+        return check_port(self.settings.kafka_controller_port + (self.node or 0), "MARSAD_KAFKA_CONTROLLER_PORT")
+
+    @property
+    def node_id(self) -> int:
+        """KRaft ``node.id``: 1 for the single node, ``node + 1`` in a cluster."""
+        return (self.node or 0) + 1
 
     @property
     def url(self) -> str:
@@ -137,7 +203,10 @@ class KafkaService(Service):
     def prepare(self, java: Path | None, say: Say) -> None:
         java = self._java(java)
         self._heap()
-        text = render_server_properties(self.settings, log_dir=self.data_dir)
+        if self.node is None:
+            text = render_server_properties(self.settings, log_dir=self.data_dir)
+        else:
+            text = render_node_properties(self.settings, log_dir=self.data_dir, node=self.node)
         ensure_libs(
             what=self.title,
             pom_name="kafka-pom.xml",
@@ -153,12 +222,25 @@ class KafkaService(Service):
         if not (self.data_dir / "meta.properties").is_file():
             self._format(java, say)
 
+    def _cluster_id(self) -> str:
+        """The id to format this node's log dir with: a new one for the single node; for a cluster node the id
+        another node of the same state dir was formatted with (all nodes of a KRaft cluster share it), else new."""
+        if self.node is not None:
+            for meta in sorted(self.home.parent.glob(f"{self.dirname}-*/data/meta.properties")):
+                for line in meta.read_text(encoding="utf-8").splitlines():
+                    if line.startswith("cluster.id="):
+                        return line.split("=", 1)[1].strip()
+        return new_cluster_id()
+
     def _format(self, java: Path, say: Say) -> None:
-        cid = new_cluster_id()
-        say(f"Kafka: formatting {self.data_dir} (cluster id {cid})")
+        cid = self._cluster_id()
+        say(f"{self.title}: formatting {self.data_dir} (cluster id {cid})")
         log = self.logs_dir / "storage-format.log"
+        # Single node: a standalone dynamic quorum (Kafka quickstart). Cluster: the static quorum in
+        # controller.quorum.voters, which needs no controller flag.
+        quorum = ["--standalone"] if self.node is None else []
         cmd = [*self._java_base(java), "-Dkafka.log.name=storage-format", "kafka.tools.StorageTool", "format",
-               "--standalone", "-t", cid, "-c", str(self.config_path)]  # fmt: skip
+               *quorum, "-t", cid, "-c", str(self.config_path)]  # fmt: skip
         out = self.logs_dir / "storage-format.out"
         try:
             with out.open("ab") as f:
@@ -178,7 +260,8 @@ class KafkaService(Service):
                 KAFKA_MAIN, str(self.config_path)]  # fmt: skip
 
     def probe(self) -> str | None:
-        """Ready when the port accepts TCP and a metadata request lists at least one broker (≤ 3 s)."""
+        """Ready when the port accepts TCP and a metadata request lists this broker (≤ 3 s): in a cluster, a broker
+        registers once the controller quorum (a majority of the nodes) has elected a leader."""
         if not port_answers(self.port):
             return None
         try:
@@ -194,7 +277,7 @@ class KafkaService(Service):
             md = self._admin.list_topics(timeout=3)
         except Exception:  # noqa: BLE001 - any failure means "not ready yet"
             return None
-        return self.settings.kafka_version if md.brokers else None
+        return self.settings.kafka_version if self.node_id in md.brokers else None
 
     def close(self) -> None:
         self._admin = None

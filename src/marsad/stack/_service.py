@@ -18,7 +18,8 @@ class Service(ABC):
     """
 
     name: str
-    """Name in `status`/`down` results: ``kafka`` or ``elasticsearch``."""
+    """Name in `status`/`down` results: ``kafka``, ``elasticsearch``, ``postgres``; ``kafka-2``, ``elasticsearch-2``
+    for node 2 of a cluster."""
     title: str
     """Name in user-facing messages."""
     dirname: str
@@ -27,13 +28,22 @@ class Service(ABC):
     stop_signal_name: str = "SIGTERM"
     """First signal `down` sends (SIGKILL follows after the grace time)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, node: int | None = None) -> None:
+        """``node``: None for the single-node stack (``stack/<dirname>/``, name ``<name>``); ``i`` (0-based) for
+        node ``i + 1`` of a cluster (``stack/<dirname>-<i+1>/``, name ``<name>-<i+1>``)."""
         self.settings = settings
-        self.home = Path(settings.state_dir).expanduser() / "stack" / self.dirname
+        self.node = node
+        stack_dir = Path(settings.state_dir).expanduser() / "stack"
+        if node is not None:
+            self.name = f"{type(self).name}-{node + 1}"
+            self.title = f"{type(self).title} node {node + 1}"
+        self.home = stack_dir / (self.dirname if node is None else f"{self.dirname}-{node + 1}")
+        self._shared_home = stack_dir / self.dirname
 
     @property
     def lib_dir(self) -> Path:
-        return self.home / "lib"
+        """Jars: ``stack/<dirname>/lib``, shared by the single node and every cluster node (same versions)."""
+        return self._shared_home / "lib"
 
     @property
     def data_dir(self) -> Path:
@@ -58,7 +68,7 @@ class Service(ABC):
 
     @property
     def mvn_log(self) -> Path:
-        return self.logs_dir / "mvn.log"
+        return self._shared_home / "logs" / "mvn.log"
 
     @property
     @abstractmethod
