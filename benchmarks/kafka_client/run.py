@@ -151,12 +151,13 @@ def consume_confluent(s: Settings, topic: str, group: str, expected: int) -> dic
 
     c = clients.consumer(s, group)
     seen: set[tuple[int, int]] = set()
-    nbytes, first, c_first, batches = 0, None, 0.0, 0
+    nbytes, first, c_first, batches, poll_s, commit_s = 0, None, 0.0, 0, 0.0, 0.0
     t0, c0 = time.monotonic(), time.process_time()
     c.subscribe([topic])
     while len(seen) < expected:
         tp, cp = time.monotonic(), time.process_time()  # the poll that brings the first records
         msgs = c.consume(s.batch_size, timeout=s.poll_timeout_s)
+        dt = time.monotonic() - tp
         records = []
         for m in msgs:
             err = m.error()
@@ -166,19 +167,23 @@ def consume_confluent(s: Settings, topic: str, group: str, expected: int) -> dic
                 continue
             records.append(Record.from_message(m))
         if not records:
+            poll_s += dt if first is not None else 0.0
             continue
         if first is None:
             first, c_first = tp, cp
+        poll_s += dt
         for r in records:
             seen.add((r.partition, r.offset))
             nbytes += len(r.value or b"")
+        tc = time.monotonic()
         if not Transport.commit(c, records):
             raise RuntimeError("commit refused (rebalance) in a one-member group")
+        commit_s += time.monotonic() - tc
         batches += 1
     t1, c1 = time.monotonic(), time.process_time()
     c.close()
     return {"wall_s": t1 - t0, "cpu_s": c1 - c0, "join_s": (first or t1) - t0, "join_cpu_s": c_first - c0,
-            "records": len(seen), "bytes": nbytes, "batches": batches}
+            "records": len(seen), "bytes": nbytes, "batches": batches, "poll_s": poll_s, "commit_s": commit_s}
 
 
 def consume_kafka_python(s: Settings, topic: str, group: str, expected: int) -> dict:
@@ -195,31 +200,36 @@ def consume_kafka_python(s: Settings, topic: str, group: str, expected: int) -> 
                       max_partition_fetch_bytes=s.max_message_bytes + clients.HEADROOM,
                       max_poll_records=s.batch_size, client_id=f"marsad-{group}")
     seen: set[tuple[int, int]] = set()
-    nbytes, first, c_first, batches = 0, None, 0.0, 0
+    nbytes, first, c_first, batches, poll_s, commit_s = 0, None, 0.0, 0, 0.0, 0.0
     t0, c0 = time.monotonic(), time.process_time()
     c.subscribe([topic])
     while len(seen) < expected:
         tp, cp = time.monotonic(), time.process_time()  # the poll that brings the first records
         polled = c.poll(timeout_ms=int(s.poll_timeout_s * 1000), max_records=s.batch_size)
+        dt = time.monotonic() - tp
         records = [Record(topic=m.topic, partition=m.partition, offset=m.offset, key=m.key, value=m.value,
                           headers=list(m.headers or []), timestamp_ms=m.timestamp if m.timestamp_type is not None
                           else None)
                    for msgs in polled.values() for m in msgs]
         if not records:
+            poll_s += dt if first is not None else 0.0
             continue
         if first is None:
             first, c_first = tp, cp
+        poll_s += dt
         last: dict[tuple[str, int], int] = {}
         for r in records:
             seen.add((r.partition, r.offset))
             nbytes += len(r.value or b"")
             last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
+        tc = time.monotonic()
         c.commit({TopicPartition(t, p): OffsetAndMetadata(o + 1, "", -1) for (t, p), o in last.items()})
+        commit_s += time.monotonic() - tc
         batches += 1
     t1, c1 = time.monotonic(), time.process_time()
     c.close()
     return {"wall_s": t1 - t0, "cpu_s": c1 - c0, "join_s": (first or t1) - t0, "join_cpu_s": c_first - c0,
-            "records": len(seen), "bytes": nbytes, "batches": batches}
+            "records": len(seen), "bytes": nbytes, "batches": batches, "poll_s": poll_s, "commit_s": commit_s}
 
 
 def child(args) -> int:
@@ -267,7 +277,7 @@ def versions() -> dict[str, str]:
     import kafka.record.util
     import zstandard
 
-    return {"confluent-kafka": confluent_kafka.version()[0], "librdkafka": confluent_kafka.libversion()[0],
+    return {"confluent-kafka": confluent_kafka.__version__, "librdkafka": confluent_kafka.libversion()[0],
             "kafka-python": kafka.__version__, "crc32c": crc32c.__version__ if hasattr(crc32c, "__version__") else "?",
             "zstandard": zstandard.__version__,
             "crc32c_native": str(kafka.record.util._crc32c is crc32c.crc32c),
@@ -323,7 +333,8 @@ def summarize(rows: list[dict], pages: int) -> dict:
         [(pages + 1) / (r["consume"]["wall_s"] - r["consume"]["join_s"]) for r in rows])
     out["consume"]["cpu_ms_after_join"] = stat(
         [1000 * (r["consume"]["cpu_s"] - r["consume"]["join_cpu_s"]) / (pages + 1) for r in rows])
-    out["consume"]["join_s"] = stat([r["consume"]["join_s"] for r in rows])
+    for k in ("join_s", "poll_s", "commit_s", "batches"):
+        out["consume"][k] = stat([r["consume"][k] for r in rows])
     return out
 
 
@@ -406,6 +417,13 @@ def render(results: list[dict], args, started: datetime, v: dict[str, str]) -> s
                          f"| {cell(sm['consume']['pages_s'], '.0f')} | {cell(sm['consume']['pages_s_after_join'], '.0f')} "
                          f"| {cell(sm['consume']['cpu_ms'], '.2f')} | {cell(sm['consume']['cpu_ms_after_join'], '.2f')} "
                          f"| {both:.2f} |")
+        lines += ["", "Consume, where the wall time after the join goes (medians, seconds per run of "
+                  f"{res['pages'] + 1} records): inside the client's batch call (`consume` / `poll`), inside the "
+                  "synchronous commits, and the number of batches:", "",
+                  "| client | in consume/poll s | in commit s | batches |", "|---|---|---|---|"]
+        for lb, sm in res["summary"].items():
+            co = sm["consume"]
+            lines.append(f"| {lb} | {co['poll_s'][0]:.3f} | {co['commit_s'][0]:.3f} | {co['batches'][0]:.0f} |")
         ref = res["summary"].get("confluent-kafka")
         if ref:
             lines += ["", "Ratios to confluent-kafka (medians; > 1 means kafka-python needs more CPU / is slower):", ""]
