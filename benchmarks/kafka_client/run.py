@@ -243,7 +243,7 @@ def child(args) -> int:
         import kafka.codec
         import kafka.record.util
 
-        native = kafka.record.util._crc32c is crc32c.crc32c
+        native = kafka.record.util.calc_crc32c.__defaults__[0] is crc32c.crc32c
         if not native or not kafka.codec.has_zstd():
             raise SystemExit(f"kafka-python without its production extras: native crc32c {native}, "
                              f"zstd {kafka.codec.has_zstd()}")
@@ -280,7 +280,7 @@ def versions() -> dict[str, str]:
     return {"confluent-kafka": confluent_kafka.__version__, "librdkafka": confluent_kafka.libversion()[0],
             "kafka-python": kafka.__version__, "crc32c": crc32c.__version__ if hasattr(crc32c, "__version__") else "?",
             "zstandard": zstandard.__version__,
-            "crc32c_native": str(kafka.record.util._crc32c is crc32c.crc32c),
+            "crc32c_native": str(kafka.record.util.calc_crc32c.__defaults__[0] is crc32c.crc32c),
             "crc32c_hardware": str(getattr(crc32c, "hardware_based", "?")),
             "zstd": str(kafka.codec.has_zstd())}
 
@@ -346,6 +346,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--clients", default=",".join(CLIENTS))
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--out", default=None, help="also write every round's figures as JSON here")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--topic", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--group", default=None, help=argparse.SUPPRESS)
@@ -376,6 +377,9 @@ def main() -> int:
                         "summary": {lb: summarize(rows[lb], len(recs)) for lb in labels}})
     report = render(results, args, started, versions())
     print(report)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=1)
     if args.write_docs:
         (REPO_ROOT / "docs" / "benchmarks-kafka-client.md").write_text(report, encoding="utf-8")
     return 0
@@ -394,7 +398,7 @@ def render(results: list[dict], args, started: datetime, v: dict[str, str]) -> s
         "",
         f"Versions: confluent-kafka {v['confluent-kafka']} (librdkafka {v['librdkafka']}); kafka-python "
         f"{v['kafka-python']} with `crc32c` {v['crc32c']} and `zstandard` {v['zstandard']} (its `crc32c` and `zstd` "
-        f"extras). kafka-python uses the native crc32c: `kafka.record.util._crc32c is crc32c.crc32c` is "
+        f"extras). kafka-python uses the native crc32c: `kafka.record.util.calc_crc32c.__defaults__[0] is crc32c.crc32c` is "
         f"{v['crc32c_native']} (`crc32c.hardware_based` {v['crc32c_hardware']}); `kafka.codec.has_zstd()` {v['zstd']}.",
         "",
         "Figures: median over the rounds, (min–max) after it. CPU = `time.process_time()` of the client's process "
@@ -413,10 +417,10 @@ def render(results: list[dict], args, started: datetime, v: dict[str, str]) -> s
             both = statistics.median(
                 [1000 * (r["produce"]["cpu_s"] / r["pages"] + r["consume"]["cpu_s"] / (r["pages"] + 1))
                  for r in res["rows"][lb]])
-            lines.append(f"| {lb} | {cell(sm['produce']['pages_s'], '.0f')} | {cell(sm['produce']['cpu_ms'], '.2f')} "
+            lines.append(f"| {lb} | {cell(sm['produce']['pages_s'], '.0f')} | {cell(sm['produce']['cpu_ms'], '.3f')} "
                          f"| {cell(sm['consume']['pages_s'], '.0f')} | {cell(sm['consume']['pages_s_after_join'], '.0f')} "
-                         f"| {cell(sm['consume']['cpu_ms'], '.2f')} | {cell(sm['consume']['cpu_ms_after_join'], '.2f')} "
-                         f"| {both:.2f} |")
+                         f"| {cell(sm['consume']['cpu_ms'], '.3f')} | {cell(sm['consume']['cpu_ms_after_join'], '.3f')} "
+                         f"| {both:.3f} |")
         lines += ["", "Consume, where the wall time after the join goes (medians, seconds per run of "
                   f"{res['pages'] + 1} records): inside the client's batch call (`consume` / `poll`), inside the "
                   "synchronous commits, and the number of batches:", "",
@@ -430,8 +434,11 @@ def render(results: list[dict], args, started: datetime, v: dict[str, str]) -> s
             for lb, sm in res["summary"].items():
                 if lb == "confluent-kafka":
                     continue
+                both = [statistics.median([1000 * (r["produce"]["cpu_s"] / r["pages"]
+                                                   + r["consume"]["cpu_s"] / (r["pages"] + 1))
+                                           for r in res["rows"][k]]) for k in (lb, "confluent-kafka")]
                 lines.append(
-                    f"- {lb}: produce CPU/page {sm['produce']['cpu_ms'][0] / ref['produce']['cpu_ms'][0]:.1f}×, "
+                    f"- {lb}: produce + consume CPU/page {both[0] / both[1]:.1f}×; produce CPU/page {sm['produce']['cpu_ms'][0] / ref['produce']['cpu_ms'][0]:.1f}×, "
                     f"produce time/page {ref['produce']['pages_s'][0] / sm['produce']['pages_s'][0]:.1f}×; consume "
                     f"CPU/page {sm['consume']['cpu_ms'][0] / ref['consume']['cpu_ms'][0]:.1f}×, consume time/page "
                     f"{ref['consume']['pages_s'][0] / sm['consume']['pages_s'][0]:.1f}×")
