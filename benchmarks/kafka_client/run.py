@@ -3,7 +3,7 @@
 Usage (the local stack must be up: ``marsad stack up``)::
 
     PYTHONPATH=src .venv/bin/python benchmarks/kafka_client/run.py [--workloads minimal,templates]
-        [--template-pages 300] [--rounds 3] [--write-docs]
+        [--template-pages 300] [--rounds 5] [--write-docs] [--out FILE.json]
 
 The design card names ``kafka-python``; Marsad uses ``confluent-kafka`` (librdkafka). This measures both, same pages,
 same broker (``settings.kafka_bootstrap``, the shared one), one run:
@@ -239,11 +239,15 @@ def child(args) -> int:
     if label == "confluent-kafka":
         gen = produce_confluent(s, args.topic, recs)
     else:
-        import crc32c
         import kafka.codec
         import kafka.record.util
 
-        native = kafka.record.util.calc_crc32c.__defaults__[0] is crc32c.crc32c
+        try:
+            import crc32c
+
+            native = kafka.record.util.calc_crc32c.__defaults__[0] is crc32c.crc32c
+        except ImportError:  # kafka-python falls back to its pure-Python crc32c
+            native = False
         if not native or not kafka.codec.has_zstd():
             raise SystemExit(f"kafka-python without its production extras: native crc32c {native}, "
                              f"zstd {kafka.codec.has_zstd()}")
