@@ -34,7 +34,7 @@ from prometheus_client import Counter as PromCounter
 
 from marsad.alerts.events import AlertEvent, alert_id
 from marsad.errors import TransientError
-from marsad.index.es import Es, EsHttpError
+from marsad.index.es import Es, EsHttpError, bulk_items
 from marsad.messages import Article, utcnow
 from marsad.search import HL_POST, HL_PRE
 from marsad.settings import Settings
@@ -195,10 +195,9 @@ class AlertHook:
             resp = self.es.bulk(lines)
         except EsHttpError as exc:
             raise TransientError(f"alerts-sent record failed: {exc}") from exc
-        for item in resp["items"]:
-            (_, res), = item.items()
-            if res.get("status") not in (201, 409):
-                raise TransientError(f"alerts-sent record failed: {res.get('status')} {res.get('error')}")
+        for it in bulk_items(resp):
+            if not it.ok and it.status != 409:  # 409: recorded before (a redelivery) — once per (rule, story)
+                raise TransientError(f"alerts-sent record failed: {it.status} {it.body.get('error')}")
 
     def mark_copies(self, copies: list[tuple[str, str]], fired: list[AlertEvent]) -> int:
         """Write copy markers for ``[(story_id, copy canonical URL)]`` joined to stories that alerted (in earlier
@@ -277,9 +276,9 @@ class AlertHook:
             lines.append({"update": {"_index": h["_index"], "_id": h["_id"]}})
             lines.append({"doc": {"story_id": target}})
         resp = self.es.bulk(lines, refresh="wait_for")
-        bad = [it for it in resp["items"] if (next(iter(it.values())).get("status") or 500) >= 300]
+        bad = [it for it in bulk_items(resp) if not it.ok]
         if bad:
-            raise TransientError(f"alert rehome failed: {bad[0]}")
+            raise TransientError(f"alert rehome failed: {bad[0].status} {bad[0].body.get('error')}")
         log.info("alerts of story %s moved to story %s: %s", story_id[:12], target[:12],
                  sorted(h["_source"]["rule"] for h in hits))
         return len(hits)

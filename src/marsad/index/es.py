@@ -8,13 +8,14 @@ The REST API Marsad uses (bulk, search, index templates, aliases, analyze) is th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from elastic_transport import ConnectionError as EsConnectionError
 from elastic_transport import ConnectionTimeout, NodeConfig, Transport, TransportError
 
-from marsad.errors import TransientError
+from marsad.errors import PermanentError, TransientError
 
 
 class EsHttpError(Exception):
@@ -95,6 +96,48 @@ class Es:
 
     def close(self) -> None:
         self._t.close()
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One item of a ``_bulk`` response: its HTTP ``status`` and its result (``_id``, ``result``, ``error`` …).
+
+    The one mapping from a per-item status to what Marsad does with it (Elasticsearch's bulk API answers each
+    action on its own; the request's own status says nothing about them): 2xx done; 429 and 5xx **transient**
+    (the node is busy or a shard unavailable: the batch is retried); ``document_missing`` (an ``update`` without
+    upsert on a document that is gone) for the caller to resolve; any other 4xx **permanent** for that record
+    (dead-lettered with :meth:`permanent`)."""
+
+    status: int
+    body: dict[str, Any]
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> BulkItem:
+        (_, res), = item.items()
+        return cls(int(res.get("status", 500)), res)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def transient(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+    @property
+    def document_missing(self) -> bool:
+        return self.status == 404 and "document_missing" in str(self.body.get("error", ""))
+
+    def permanent(self, prefix: str = "es") -> PermanentError:
+        """The dead-letter reason of a refused item: ``<prefix>-<ES error type>`` and the first 500 characters of
+        Elasticsearch's reason."""
+        err = self.body.get("error") or {}
+        return PermanentError(f"{prefix}-{err.get('type', self.status)}", str(err.get("reason", ""))[:500])
+
+
+def bulk_items(resp: dict[str, Any]) -> list[BulkItem]:
+    """The items of a ``_bulk`` response, in request order (:class:`BulkItem`)."""
+    return [BulkItem.of(it) for it in resp["items"]]
 
 
 def doc_id(canonical_url: str) -> str:

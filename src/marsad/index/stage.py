@@ -49,7 +49,7 @@ from marsad.dedup.near import Fingerprint, decide, fingerprint
 from marsad.dedup.stories import StoryMatch, best_story, resolve_origin, site_key, site_keys
 from marsad.dedup.urls import canonical_url
 from marsad.errors import PermanentError, TransientError
-from marsad.index.es import Es, EsHttpError, doc_id
+from marsad.index.es import BulkItem, Es, EsHttpError, bulk_items, doc_id
 from marsad.messages import Article, utcnow
 from marsad.settings import Settings
 from marsad.stage import DUPLICATE, REPUBLICATION, STORY, Outcome, Record
@@ -232,11 +232,6 @@ def _chunks(lines: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, 
         chunks[-1] += pair
         size += n
     return chunks
-
-
-def _item_status(item: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    (_, res), = item.items()
-    return res.get("status", 500), res
 
 
 DECISION_VERSION = 2
@@ -492,20 +487,17 @@ class IndexStage:
         except EsHttpError as exc:
             raise TransientError(f"fingerprint claim failed: {exc}") from exc
         lost: list[Plan] = []
-        for p, item in zip(plans, resp["items"]):
-            status, res = _item_status(item)
-            if status == 404:
+        for p, it in zip(plans, bulk_items(resp)):
+            if it.status == 404:
                 raise TransientError(f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`")
-            if status == 201:
+            if it.ok:
                 continue
-            if status == 409:
+            if it.status == 409:
                 lost.append(p)
-            elif status == 429 or status >= 500:
-                raise TransientError(f"fingerprint claim item failed: {status} {res.get('error')}")
+            elif it.transient:
+                raise TransientError(f"fingerprint claim item failed: {it.status} {it.body.get('error')}")
             else:
-                err = res.get("error") or {}
-                outcomes[p.index] = Outcome(error=PermanentError(f"es-claim-{err.get('type', status)}",
-                                                                 str(err.get("reason", ""))[:500]))
+                outcomes[p.index] = Outcome(error=it.permanent("es-claim"))
         if lost:
             got = self.es.request("POST", f"/{self.settings.fingerprints_index}/_mget",
                                   {"ids": sorted({p.article.content_hash for p in lost})})
@@ -663,36 +655,33 @@ class IndexStage:
                 # no upsert: a missing story means it was folded into another one (see _retry_missing)
                 lines.append({"script": {"source": ADD_REPUBLICATION, "lang": "painless",
                                          "params": {"r": rep, "o": origin_of(a)}}})
-        items: list[dict[str, Any]] = []
+        items: list[BulkItem] = []
         chunks = _chunks(lines, MAX_BULK_BYTES)
         for n, chunk in enumerate(chunks):
             try:
                 # the next batch's candidate search (and the race repair below) must see the stories written now:
                 # an explicit refresh of the shard, not wait_for (which waits for the next scheduled refresh, up to
                 # refresh_interval = 1 s per batch; docs/decisions.md, "Refresh per batch")
-                items += self.es.bulk(chunk, refresh="true" if n == len(chunks) - 1 else False)["items"]
+                items += bulk_items(self.es.bulk(chunk, refresh="true" if n == len(chunks) - 1 else False))
             except EsHttpError as exc:
                 if exc.status == 404:
                     raise TransientError(f"alias {alias} missing: run `marsad templates apply` ({exc})") from exc
                 raise TransientError(f"bulk failed: {exc}") from exc
         missing: list[Plan] = []
-        for p, item in zip(plans, items):
-            status, res = _item_status(item)
-            if status == 404 and p.kind != "indexed" and "document_missing" in str(res.get("error", "")):
+        for p, it in zip(plans, items):
+            if it.document_missing and p.kind != "indexed":
                 missing.append(p)
-            elif 200 <= status < 300:
+            elif it.ok:
                 label = "indexed" if p.kind == "indexed" else "duplicate"
-                if p.kind == "indexed" and res.get("result") == "noop":
+                if p.kind == "indexed" and it.body.get("result") == "noop":
                     label = "stale"  # an older fetch of a page whose newer version is indexed: left alone
                 outcomes[p.index] = Outcome(label=label, kind=_kind(p, label), story_id=p.story_id)
-            elif status == 429 or status >= 500:
-                raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
-            elif status == 404:
+            elif it.transient:
+                raise TransientError(f"bulk item rejected ({it.status}): {it.body.get('error')}")
+            elif it.status == 404:
                 raise TransientError(f"alias {alias} or its index missing: run `marsad templates apply`")
             else:
-                err = res.get("error") or {}
-                outcomes[p.index] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
-                                                                 str(err.get("reason", ""))[:500]))
+                outcomes[p.index] = Outcome(error=it.permanent())
         if missing:
             self._retry_missing(missing, outcomes)
 
@@ -731,23 +720,20 @@ class IndexStage:
                 lines.append(script)
             resp = self.es.bulk(lines, refresh="wait_for")
             again: list[Plan] = []
-            for p, item in zip(pending, resp["items"]):
-                status, res = _item_status(item)
-                if 200 <= status < 300:
-                    p.story_id = res.get("_id") or target[p.index]
+            for p, it in zip(pending, bulk_items(resp)):
+                if it.ok:
+                    p.story_id = it.body.get("_id") or target[p.index]
                     outcomes[p.index] = Outcome(label="duplicate", kind=_kind(p, "duplicate"), story_id=p.story_id)
-                    if res.get("result") == "created":  # the copy is the story document now: percolated as new
+                    if it.body.get("result") == "created":  # the copy is the story document now: percolated as new
                         p.stand_in = p.story_id
-                elif status == 404 and "document_missing" in str(res.get("error", "")):
+                elif it.document_missing:
                     if self._redirect_of(target[p.index]) is None:
                         stand_in_ok.add(p.index)  # never written (its owner was dead-lettered): the copy stands in
                     again.append(p)
-                elif status == 429 or status >= 500 or status == 404:
-                    raise TransientError(f"bulk item rejected ({status}): {res.get('error')}")
+                elif it.transient or it.status == 404:
+                    raise TransientError(f"bulk item rejected ({it.status}): {it.body.get('error')}")
                 else:
-                    err = res.get("error") or {}
-                    outcomes[p.index] = Outcome(error=PermanentError(f"es-{err.get('type', status)}",
-                                                                     str(err.get("reason", ""))[:500]))
+                    outcomes[p.index] = Outcome(error=it.permanent())
             pending = again
             if not pending:
                 return
@@ -919,6 +905,6 @@ if (ctx._source.story_id == params.from) {
 
     def _bulk_ok(self, lines: list[dict[str, Any]]) -> None:
         resp = self.es.bulk(lines, refresh="wait_for")
-        bad = [it for it in resp["items"] if not 200 <= _item_status(it)[0] < 300]
+        bad = [it for it in bulk_items(resp) if not it.ok]
         if bad:
-            raise TransientError(f"bulk write failed: {bad[0]}")
+            raise TransientError(f"bulk write failed: {bad[0].status} {bad[0].body.get('error')}")
