@@ -4,14 +4,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from marsad.settings import Settings
+from tests.local_http import serve
 
 ARTICLE = ("<html><head><title>خبر</title></head><body><article>"
            + "<p>هذا نص عربي طويل عن حاملات الطائرات في البحر المتوسط.</p>" * 20
@@ -45,14 +43,7 @@ def crawl_settings(tmp_path: Path, **kw) -> Settings:
 
 
 
-@contextmanager
-def serve_routes() -> Iterator[str]:
-    """Serve :data:`ROUTES` on 127.0.0.1 (any free port) from a thread; yields ``http://127.0.0.1:<port>``."""
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), RoutedHandler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
+def serve_routes():
+    """Serve :data:`ROUTES` on 127.0.0.1 (any free port) from a thread (:func:`tests.local_http.serve`); yields
+    ``http://127.0.0.1:<port>``."""
+    return serve(RoutedHandler)

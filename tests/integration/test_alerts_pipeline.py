@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from pathlib import Path
 
 import orjson
@@ -17,6 +16,7 @@ from marsad.index.es import Es
 from marsad.index.templates import apply_templates
 from marsad.kafka.clients import ensure_topics
 from marsad.pipeline import extract_worker, index_worker
+from tests.local_http import serve
 
 from .helpers import publish, raw_page, read_to_end
 
@@ -162,11 +162,9 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 
 def test_webhook_receives_the_event_after_a_transient_failure(stack, corpus):
     settings, es, rules = stack
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     _Hook.received, _Hook.fail_first = [], 1
-    try:
-        hook_url = f"http://127.0.0.1:{server.server_port}/marsad"
+    with serve(_Hook) as base:
+        hook_url = f"{base}/marsad"
         rules.put(make_rule(name="carriers", query="حاملات طائرات", webhook=hook_url))
         rules.put(make_rule(name="dead-hook", query="بزشكيان", webhook="http://127.0.0.1:9/nothing-listens"))
         url, body, _, _ = _seed(corpus)
@@ -174,8 +172,6 @@ def test_webhook_receives_the_event_after_a_transient_failure(stack, corpus):
         _drain(settings)
         fast = settings.model_copy(update={"webhook_backoff_s": 0.05, "webhook_timeout_s": 2.0})
         stats = webhook_worker(fast).run(until_idle=True)
-    finally:
-        server.shutdown()
     assert stats.outcomes == {"delivered": 1, "dead_lettered": 1}, stats.as_dict()
     assert stats.reasons == {"dead_lettered:webhook-failed": 1}
     [(headers, raw)] = _Hook.received

@@ -4,8 +4,7 @@ seen)."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -15,6 +14,7 @@ from marsad.crawl.run import fetch_and_publish, seen_db
 from marsad.dedup.urls import canonical_url
 from marsad.kafka.clients import ensure_topics
 from marsad.settings import Settings
+from tests.local_http import serve
 
 from .helpers import read_all
 
@@ -48,12 +48,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+    with serve(_Handler) as base:
+        yield base
 
 
 SRC = Source(name="review", site="http://127.0.0.1/")

@@ -13,7 +13,6 @@ import http.server
 import json
 import re
 import shlex
-import threading
 import tomllib
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from typer.testing import CliRunner
 from marsad.index import templates
 from marsad.settings import REPO_ROOT, Settings
 from marsad.stack._kafka import render_server_properties
+from tests.local_http import serve
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile"
@@ -471,14 +471,8 @@ def kibana():
     spec.loader.exec_module(module)
     _Kibana.requests = []
     _Kibana.answer = {"success": True, "successCount": 1}
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Kibana)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield module, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_Kibana) as base:
+        yield module, base
 
 
 def test_kibana_import_with_no_saved_objects_does_nothing(kibana, tmp_path: Path) -> None:
