@@ -1,4 +1,4 @@
-"""A consumer whose ``close()`` never returns still exits, with its batches committed (issue #10: the hang at exit
+"""A consumer whose ``close()`` never returns still exits, with its batches committed (the hang at exit
 seen in the fault suite, librdkafka's ``close()`` blocked in a rebalance callback, confluentinc/librdkafka#4884).
 
 The hang is made real in a real ``marsad consume index --until-idle`` process: the fault point

@@ -1,5 +1,5 @@
 """On a 3-broker Kafka + 3-node Elasticsearch cluster, the pipeline loses one broker and one ES node mid-run and
-carries on: nothing lost, nothing doubled, the same stories as without the loss (issue #13 item 3).
+carries on: nothing lost, nothing doubled, the same stories as without the loss.
 
 The cluster is ``marsad stack up --nodes 3`` (:func:`marsad.stack.up` with ``stack_nodes=3``) in a private state dir
 on private ports — never the shared stack — small heaps (Kafka 256m, ES 384m each). Input: a slice of the

@@ -1,5 +1,4 @@
-"""The pipeline as OS processes on the SaudiNewsNet day, under real faults, ends with the fault-free stories
-(issue #10 item 5).
+"""The pipeline as OS processes on the SaudiNewsNet day, under real faults, ends with the fault-free stories.
 
 Input: the 1,343 articles of ``saudinewsnet/2015-08-03.json`` (read from the shared corpus at test time) as raw
 pages — a minimal HTML page per article, each with its own URL — on 3 partitions. Two ``marsad consume extract``

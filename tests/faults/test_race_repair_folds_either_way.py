@@ -1,6 +1,6 @@
 """Two index consumers create near-duplicate stories at the same moment: the race repair merges them whichever
 consumer's repair runs last — also when the story with the *larger* id was written, repaired and alerted before the
-one with the smaller id became searchable (issue #10 item 3, fault suite (b)/(c): stories split after an outage).
+one with the smaller id became searchable (fault suite (b)/(c): stories split after an outage).
 
 Two real ``marsad consume index`` processes, one per topic, held at barriers (:mod:`marsad.faults`,
 ``MARSAD_FAULT_POINTS``): both plan before either writes (neither sees the other), then the consumer of the

@@ -1,5 +1,5 @@
 """A consumer process killed (SIGKILL) at any step of the index stage, then restarted, leaves the same stories as a
-fault-free run of the same input (issue #10 item 3).
+fault-free run of the same input.
 
 The crash is a real ``kill -9`` of a real ``marsad consume index`` process, made at a named step by
 :mod:`marsad.faults` (``MARSAD_FAULT_POINTS``); the restarted consumer gets the uncommitted batch again.

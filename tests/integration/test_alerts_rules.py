@@ -174,7 +174,7 @@ def test_cli_without_the_rules_index_says_to_apply_templates(services, monkeypat
 
 @pytest.mark.parametrize("query", ["ـــ", "\u064b\u064c", "ـــ OR \u0651", '"ـــ"'])
 def test_a_rule_that_analyses_to_no_word_is_refused(rules_env, query):
-    # review6: a query made only of tatweel / tashkeel passed validation and was stored: every analyzer folds it to
+    # a query made only of tatweel / tashkeel passed validation and was stored: every analyzer folds it to
     # nothing, so the percolator query matches no story ever and the watch list is silently blind
     settings, es = rules_env
     code, out = _cli("add", "blind", query)

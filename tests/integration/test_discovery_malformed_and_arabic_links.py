@@ -29,7 +29,7 @@ def test_a_malformed_link_is_counted_not_fatal_for_the_whole_discovery(routed_si
     ROUTES["/r3/sitemap.xml"] = (200, {"Content-Type": "application/xml"}, (
         '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         f'<url><loc>{BAD}/z</loc></url><url><loc>{good[2]}</loc></url></urlset>').encode())
-    src = Source(name="review3", site=f"{routed_site}/", feeds=[f"{routed_site}/r3/feed.xml"],
+    src = Source(name="routed", site=f"{routed_site}/", feeds=[f"{routed_site}/r3/feed.xml"],
                  sitemaps=[f"{routed_site}/r3/sitemap.xml"], section_pages=[f"{routed_site}/r3/section"])
     found = discover_source(crawl_settings(tmp_path), src)
     assert sorted(found.urls) == sorted(good)
@@ -41,7 +41,7 @@ def test_a_malformed_base_href_falls_back_to_the_page_url(routed_site, tmp_path)
     link = "/news/2026/11/29/story-with-a-bad-base"
     ROUTES["/r3/section-base"] = (200, {"Content-Type": "text/html; charset=utf-8"}, (
         f'<html><head><base href="{BAD}/"></head><body><a href="{link}">ok</a></body></html>').encode())
-    src = Source(name="review3b", site=f"{routed_site}/", section_pages=[f"{routed_site}/r3/section-base"])
+    src = Source(name="routedb", site=f"{routed_site}/", section_pages=[f"{routed_site}/r3/section-base"])
     found = discover_source(crawl_settings(tmp_path), src)
     assert found.urls == [f"{routed_site}{link}"]
 
@@ -65,7 +65,7 @@ def test_section_page_arabic_links_are_decoded_with_the_page_charset(routed_site
     ROUTES[path] = (200, {"Content-Type": ctype}, (
         f'<html><head><title>أخبار لبنان</title></head><body>{FILLER}<a href="{SLUG}">خبر</a>{FILLER}</body></html>'
     ).encode(enc))
-    src = Source(name="review3ar", site=f"{routed_site}/", section_pages=[f"{routed_site}{path}"])
+    src = Source(name="routedar", site=f"{routed_site}/", section_pages=[f"{routed_site}{path}"])
     found = discover_source(crawl_settings(tmp_path), src)
     assert found.urls == [f"{routed_site}{SLUG}"]
 
@@ -85,6 +85,6 @@ def test_feed_arabic_links_are_decoded_with_the_feed_charset(routed_site, tmp_pa
         f'<rss version="2.0"><channel><title>أخبار لبنان</title><description>{desc}</description>'
         f'<item><title>خبر عاجل</title><link>{routed_site}{SLUG}</link><description>{desc}</description></item>'
         '</channel></rss>').encode(enc))
-    src = Source(name="review3feed", site=f"{routed_site}/", feeds=[f"{routed_site}{path}"])
+    src = Source(name="routedfeed", site=f"{routed_site}/", feeds=[f"{routed_site}{path}"])
     found = discover_source(crawl_settings(tmp_path), src)
     assert found.urls == [f"{routed_site}{SLUG}"]

@@ -26,9 +26,9 @@ def test_gzip_body_cut_short_is_bad_encoding_not_a_partial_page(routed_site, tmp
                                                "Content-Encoding": "gzip"}, whole)
     f = Fetcher(crawl_settings(tmp_path))
     try:
-        assert f.fetch(f"{routed_site}/gz/whole-article-55556", "review3").body == ARTICLE * 4
+        assert f.fetch(f"{routed_site}/gz/whole-article-55556", "routed").body == ARTICLE * 4
         with pytest.raises(FetchRefused) as e:
-            f.fetch(f"{routed_site}/gz/cut-article-55555", "review3")
+            f.fetch(f"{routed_site}/gz/cut-article-55555", "routed")
     finally:
         f.close()
     assert e.value.reason == "bad-encoding"
@@ -49,7 +49,7 @@ def test_a_host_name_idna_rejects_is_bad_url_not_a_crash_of_the_batch(routed_sit
     ROUTES["/ok/idna-neighbour-article-77777"] = (200, {"Content-Type": "text/html; charset=utf-8"}, ARTICLE)
     bad = ["http://a..b.example/news/article-77777", "http://" + "a" * 70 + ".example/news/article-77778"]
     good = f"{routed_site}/ok/idna-neighbour-article-77777"
-    counts = fetch_and_publish(names, Source(name="review3idna", site=f"{routed_site}/"), [*bad, good])
+    counts = fetch_and_publish(names, Source(name="routedidna", site=f"{routed_site}/"), [*bad, good])
     assert counts["refused:bad-url"] == 2 and counts["published"] == 1
     assert len(read_all(names, names.raw_pages_topic, 1)) == 1
     seen = seen_db(names)

@@ -52,7 +52,7 @@ def site():
         yield base
 
 
-SRC = Source(name="review", site="http://127.0.0.1/")
+SRC = Source(name="refusals", site="http://127.0.0.1/")
 
 
 # --- SSRF ---------------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def test_redirect_from_allowed_host_to_metadata_address_is_refused(site, tmp_pat
     f = Fetcher(Settings(allow_private_hosts=["127.0.0.1"], crawl_state_dir=tmp_path))  # politeness DB, WARC
     try:
         with pytest.raises(FetchRefused) as e:
-            f.fetch(f"{site}/meta", "review")
+            f.fetch(f"{site}/meta", "refusals")
     finally:
         f.close()
     assert e.value.reason == "private-address"

@@ -26,7 +26,7 @@ def test_kafka_outage_does_not_make_the_frontier_abandon_urls(routed_site, tmp_p
         f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
         f'<item><title>a</title><link>{link}</link></item></channel></rss>').encode())
     s = crawl_settings(tmp_path, frontier_max_attempts=2, kafka_bootstrap="127.0.0.1:1")
-    src = Source(name="review3outage", site=f"{routed_site}/", feeds=[f"{routed_site}/r3/outage-feed.xml"])
+    src = Source(name="routedoutage", site=f"{routed_site}/", feeds=[f"{routed_site}/r3/outage-feed.xml"])
     for _ in range(2):
         assert discover_source(s, src).urls == [link]
         with pytest.raises(TransientError):

@@ -221,7 +221,7 @@ def test_batch_of_long_articles_is_indexed_despite_es_request_size_limit(env):
 
 
 def test_owner_replayed_after_a_copy_stood_in_for_it_is_not_lost_as_stale(env):
-    # review6: the owner's claim was made but its story write was dead-lettered; a later copy of the same text found
+    # the owner's claim was made but its story write was dead-lettered; a later copy of the same text found
     # no story and became the stand-in document (_retry_missing: the copy's fields under the owner's story id). When
     # the owner was put back (`marsad dlq replay`), OWNER_UPDATE compared its fetched_at with the stand-in's — a
     # *different* page fetched later — and made the owner's write a noop counted "stale": the owner's page ended
@@ -255,7 +255,7 @@ def test_owner_replayed_after_a_copy_stood_in_for_it_is_not_lost_as_stale(env):
 
 
 def test_a_copy_that_stands_in_for_a_lost_owner_is_percolated(env):
-    # review6: when the owner's story write was dead-lettered, the first copy becomes the story document
+    # when the owner's story write was dead-lettered, the first copy becomes the story document
     # (_retry_missing) — a story searchable like any other — but it was treated as a republication and never
     # percolated: a watched story in the index that never alerted
     from marsad.alerts.events import AlertEvent, alert_id
@@ -285,7 +285,7 @@ def test_a_copy_that_stands_in_for_a_lost_owner_is_percolated(env):
 
 
 def test_a_copy_that_joined_before_the_alert_was_recorded_still_gets_its_marker(env):
-    # review6: the copy marker (alerts-sent `kind=copy`, the id the alert would have if the copy owned the story) was
+    # the copy marker (alerts-sent `kind=copy`, the id the alert would have if the copy owned the story) was
     # written only by the consumer that indexed a copy, and only if the story's alert was already recorded. A copy
     # indexed by another consumer between the owner's write and its alert record got no marker, so a replay in
     # which that copy owns the story (it was fetched first) fired the alert a second time.
@@ -311,7 +311,7 @@ def test_a_copy_that_joined_before_the_alert_was_recorded_still_gets_its_marker(
 
 
 def test_a_late_older_fetch_does_not_fold_away_the_newer_story(env):
-    # review6: an older fetch arriving late (a redelivery, a DLQ replay) is a noop write counted "stale" — but it still
+    # an older fetch arriving late (a redelivery, a DLQ replay) is a noop write counted "stale" — but it still
     # went through the race repair with the *old* text's fingerprint. When that old text is a near-duplicate of a
     # story with a smaller id, the repair folded the page's story into it: the document holding the NEWER version
     # was deleted and only the old article was kept (as a republication) — the newer text left the index.
@@ -339,7 +339,7 @@ def test_a_late_older_fetch_does_not_fold_away_the_newer_story(env):
 
 
 def test_owner_whose_copy_is_written_first_by_another_consumer_is_not_stale(env, monkeypatch):
-    # review6: the ordinary race behind the stand-in — two index consumers, the owner's claim made on one, its exact
+    # the ordinary race behind the stand-in — two index consumers, the owner's claim made on one, its exact
     # copy (fetched later) written on the other before the owner's story write: the copy creates the story document
     # (_retry_missing), and OWNER_UPDATE then compared the owner's fetch time with the *copy's* and made the owner's
     # write a noop ("stale"): the owner's page ended nowhere, and the story never alerted

@@ -22,7 +22,7 @@ def test_robots_txt_with_a_utf8_bom_still_disallows(routed_site, tmp_path):
     f = Fetcher(crawl_settings(tmp_path))
     try:
         with pytest.raises(FetchRefused) as e:
-            f.fetch(f"{routed_site}/private/secret-article-12345", "review3")
+            f.fetch(f"{routed_site}/private/secret-article-12345", "routed")
     finally:
         f.close()
         del ROUTES["/robots.txt"]
@@ -44,7 +44,7 @@ def test_retry_after_beyond_the_cap_holds_the_host_for_later_urls(routed_site, t
     try:
         for i in range(3):
             with pytest.raises(FetchRefused) as e:
-                f.fetch(f"{routed_site}/busy/{i}", "review3")
+                f.fetch(f"{routed_site}/busy/{i}", "routed")
             reasons.append(e.value.reason)
     finally:
         f.close()
@@ -55,7 +55,7 @@ def test_retry_after_beyond_the_cap_holds_the_host_for_later_urls(routed_site, t
     f2 = Fetcher(s)
     try:
         with pytest.raises(FetchRefused) as e:
-            f2.fetch(f"{routed_site}/busy/1", "review3")
+            f2.fetch(f"{routed_site}/busy/1", "routed")
     finally:
         f2.close()
     assert e.value.reason == "http-429" and HITS["/busy/1"] == 0

@@ -290,7 +290,7 @@ def test_two_replays_with_copies_across_partitions_give_identical_stories(replay
 
 
 def test_dlq_replay_of_a_letter_whose_topic_is_gone_does_not_block_the_others(replay_names):
-    # review6: a dead letter naming a topic that no longer exists (auto-create is off) was produced anyway; its
+    # a dead letter naming a topic that no longer exists (auto-create is off) was produced anyway; its
     # delivery never succeeded, so every `dlq replay` failed with TransientError without committing: one such letter
     # blocked every later letter of the DLQ for good
     s = replay_names
@@ -312,7 +312,7 @@ def test_dlq_replay_of_a_letter_whose_topic_is_gone_does_not_block_the_others(re
 
 
 def test_swap_of_a_single_source_replay_is_refused_before_anything_is_written(replay_names):
-    # review6: `replay --source X --swap` (both in the README's synopsis) built an index of source X only and moved
+    # `replay --source X --swap` (both in the README's synopsis) built an index of source X only and moved
     # the read alias to it: every other source vanished from search, alerts' copy lookups and the live consumer's
     # dedup claims at once
     s = replay_names

@@ -62,7 +62,7 @@ def test_dns_rebinding_between_check_and_connect_is_refused(routed_site, tmp_pat
     f = Fetcher(crawl_settings(tmp_path, obey_robots=False, fetch_retries=0))
     try:
         with pytest.raises(FetchRefused) as e:
-            f.fetch(f"http://rebind.example:{port}/internal/admin-secret-98765", "review3")
+            f.fetch(f"http://rebind.example:{port}/internal/admin-secret-98765", "routed")
     finally:
         f.close()
     assert e.value.reason == "private-address"

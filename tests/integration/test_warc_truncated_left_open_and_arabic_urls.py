@@ -97,7 +97,7 @@ def test_arabic_url_is_fetched_archived_and_published(routed_site, names):
     ROUTES[quote(path)] = (200, {"Content-Type": "text/html; charset=utf-8", "Link": link}, ARTICLE)
     url = f"{routed_site}{path}"
     assert names.warc_enabled
-    counts = fetch_and_publish(names, Source(name="review3warc", site=f"{routed_site}/"), [url])
+    counts = fetch_and_publish(names, Source(name="routedwarc", site=f"{routed_site}/"), [url])
     assert counts["published"] == 1, counts
     [msg] = read_all(names, names.raw_pages_topic, 1)
     warcs = list(names.warc_path.glob("*.warc.gz"))

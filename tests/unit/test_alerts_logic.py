@@ -232,7 +232,7 @@ def test_webhook_to_a_private_address_is_refused_without_a_request():
 
 @pytest.mark.parametrize("query", ["OR", '""', "«»", "OR OR", '" "'])
 def test_a_rule_with_nothing_to_search_for_is_refused_not_a_crash(tmp_path: Path, monkeypatch, query):
-    # review6: such a query passed validation and then raised a bare ValueError from percolator_query() inside
+    # such a query passed validation and then raised a bare ValueError from percolator_query() inside
     # RuleStore.put: `alerts add` crashed with a traceback, and `alerts load` crashed after storing the rules
     # listed before it (its promise "nothing is changed when any entry is invalid" broken)
     with pytest.raises(RuleError, match="nothing to search for"):
@@ -275,7 +275,7 @@ def _self_signed(tmp_path: Path) -> tuple[str, str]:
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout(scheme, tmp_path: Path):
-    # review6: webhook_timeout_s was handed to httpx as a per-read timeout, so a receiver (or a proxy) answering one
+    # webhook_timeout_s was handed to httpx as a per-read timeout, so a receiver (or a proxy) answering one
     # byte every 0.3 s kept a POST alive for as long as it trickled. worst_case_s / webhook_batch_size assume
     # an attempt ends after webhook_timeout_s; a slow receiver made the batch outlive max.poll.interval.ms, the
     # consumer was evicted and the batch redelivered to the same receiver — forever. (https: the deadline must cut
@@ -333,7 +333,7 @@ def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout(scheme, tmp_pa
 
 
 def test_a_webhook_host_that_rebinds_to_a_private_address_is_refused(monkeypatch):
-    # review6: check_address resolved the host once and httpx resolved it again to connect: a host answering a
+    # check_address resolved the host once and httpx resolved it again to connect: a host answering a
     # public address to the check and 127.0.0.1 to the connection (DNS rebinding) got the POST delivered to a
     # loopback service. The address actually connected to must pass the guard.
     import socket

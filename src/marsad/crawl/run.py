@@ -44,7 +44,7 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
 
     Each page is settled before the next URL is fetched: published, its delivery acknowledged by Kafka (one flush,
     a few ms on a broker nearby, against the ≥ 1 s per-host interval), then marked seen. A task killed mid-batch
-    therefore leaves every page it published marked, and its retry fetches only the rest (issue #13: retries do not
+    therefore leaves every page it published marked, and its retry fetches only the rest (retries do not
     publish twice; the window left is a kill between Kafka's acknowledgement and the mark, one page at most).
     A transient refusal (``FetchRefused.transient``) leaves the URL unseen so the next run tries it again.
     Raises :class:`~marsad.errors.TransientError` if Kafka did not acknowledge a raw page (that URL and the rest are
