@@ -42,7 +42,7 @@ import psutil
 from marsad.crawl.fetch import Fetcher, FetchRefused
 from marsad.crawl.publish import RawPagePublisher
 from marsad.kafka.clients import admin, topic_names
-from marsad.settings import REPO_ROOT, Settings
+from marsad.settings import REPO_ROOT, Settings, scratch_names
 
 SERVER = """
 import sys, time
@@ -151,10 +151,8 @@ def main() -> int:
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(base.corpus_dir), base_url, str(port)],
                               stdout=subprocess.PIPE, text=True)
     tag = f"bench{uuid.uuid4().hex[:8]}"
-    settings = base.model_copy(update={
-        "raw_pages_topic": f"{tag}.raw-pages.v1", "articles_topic": f"{tag}.articles.v1",
-        "dead_letter_topic": f"{tag}.dead-letter.v1", "allow_private_hosts": ["127.0.0.1"],
-        "min_host_interval_s": 0.0,
+    settings = base.model_copy(update={  # every name throw-away: the clean-up deletes them all
+        **scratch_names(tag), "allow_private_hosts": ["127.0.0.1"], "min_host_interval_s": 0.0,
     })
     try:
         urls = []

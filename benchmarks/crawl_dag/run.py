@@ -24,7 +24,7 @@ from marsad.demo.airflow import airflow_bin, airflow_env, migrate_airflow
 from marsad.demo.server import serve
 from marsad.demo.site import build_sites, write_registry
 from marsad.kafka.clients import admin, ensure_topics, topic_names
-from marsad.settings import load_settings
+from marsad.settings import load_settings, scratch_names
 
 
 def main() -> None:
@@ -48,8 +48,7 @@ def main() -> None:
         write_registry(sites, base_url, registry)
         s = base.model_copy(update={
             "sources_file": registry, "state_dir": tmp, "crawl_state_dir": tmp / "crawl",
-            "allow_private_hosts": ["127.0.0.1"], "raw_pages_topic": f"{tag}.raw-pages.v1",
-            "articles_topic": f"{tag}.articles.v1", "dead_letter_topic": f"{tag}.dead-letter.v1"})
+            "allow_private_hosts": ["127.0.0.1"], **scratch_names(tag)})  # the clean-up deletes them all
         ensure_topics(s)
         env = airflow_env(s, os.environ)
         log = tmp / "airflow.log"

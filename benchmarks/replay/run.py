@@ -30,7 +30,7 @@ from marsad.kafka import clients
 from marsad.messages import RawPage, RawPageMeta
 from marsad.pipeline import drain
 from marsad.replay import replay
-from marsad.settings import REPO_ROOT, load_settings
+from marsad.settings import REPO_ROOT, load_settings, scratch_names
 
 
 def page_html(row: dict) -> bytes:
@@ -45,12 +45,8 @@ def main() -> int:
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args()
     tag = f"bench{uuid.uuid4().hex[:8]}"
-    s = load_settings(raw_pages_topic=f"{tag}.raw-pages.v1", articles_topic=f"{tag}.articles.v1",
-                      dead_letter_topic=f"{tag}.dead-letter.v1", extract_group=f"{tag}.extract",
-                      index_group=f"{tag}.index", stories_alias=f"{tag}-stories",
-                      stories_index_prefix=f"{tag}-stories-v", fingerprints_index=f"{tag}-fingerprints",
-                      replay_group_prefix=f"{tag}.replay", sources_file=REPO_ROOT / "sources.yaml",
-                      idle_timeout_s=2.0)
+    # every name throw-away: the clean-up below deletes them all (scratch_names)
+    s = load_settings(**scratch_names(tag), sources_file=REPO_ROOT / "sources.yaml", idle_timeout_s=2.0)
     es = Es(s.es_url)
     rows = json.loads((s.corpus_dir / "saudinewsnet" / "2015-08-03.json").read_text(encoding="utf-8"))[:args.pages]
     t0 = datetime.now(timezone.utc) - timedelta(hours=1)

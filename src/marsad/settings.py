@@ -322,6 +322,25 @@ ENV_FIELDS = (
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 
 
+def scratch_names(tag: str) -> dict[str, str]:
+    """Settings overrides that give a whole pipeline throw-away names under prefix ``tag`` (a lowercase slug, e.g.
+    ``bench1a2b3c4d``): every Kafka topic, consumer group and Elasticsearch index, alias and prefix Marsad uses.
+    For benchmarks and tests that create and then delete their names on a shared stack — a name left at its default
+    would delete the operator's own topic or index (seen: a benchmark that named only three of the five topics
+    deleted the real ``marsad.alerts.v1`` and ``marsad.outcomes.v1`` afterwards).
+    ``tests/unit/test_scratch_names_cover_every_name.py`` fails when a new name setting is not covered."""
+    return {
+        "raw_pages_topic": f"{tag}.raw-pages.v1", "articles_topic": f"{tag}.articles.v1",
+        "dead_letter_topic": f"{tag}.dead-letter.v1", "outcomes_topic": f"{tag}.outcomes.v1",
+        "alerts_topic": f"{tag}.alerts.v1",
+        "extract_group": f"{tag}.extract", "index_group": f"{tag}.index", "webhook_group": f"{tag}.webhooks",
+        "replay_group_prefix": f"{tag}.replay", "dlq_replay_group": f"{tag}.dlq-replay",
+        "stories_alias": f"{tag}-stories", "stories_index_prefix": f"{tag}-stories-v",
+        "fingerprints_index": f"{tag}-fingerprints", "alert_rules_alias": f"{tag}-alert-rules",
+        "alerts_sent_index": f"{tag}-alerts-sent",
+    }
+
+
 def to_env(settings: Settings) -> dict[str, str]:
     """``MARSAD_*`` environment variables reproducing ``settings``'s :data:`ENV_FIELDS` in a child process."""
     import json
