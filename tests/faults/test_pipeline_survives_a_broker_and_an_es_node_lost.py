@@ -39,9 +39,8 @@ import pytest
 from marsad.index.es import Es
 from marsad.settings import Settings, load_settings, to_env
 
-from .conftest import names_for
 from .processes import doubled, membership, stories
-from .test_pipeline_survives_faults import STAGES, Pipeline, _check, _fingerprints, raw_pages
+from .test_pipeline_survives_faults import STAGES, Pipeline, _check, _fingerprints, pipeline_names, raw_pages
 
 pytestmark = pytest.mark.services
 
@@ -101,20 +100,10 @@ def pages() -> list:
 def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
     """Publish half of ``pages``, start the consumers, wait for :data:`KILL_AFTER_STORIES` stories, call ``fault``,
     publish the other half, drain; return the audit, stories and alerts (as the fault suite's ``run``)."""
-    from marsad.alerts.demo import DEMO_RULES
-    from marsad.alerts.rules import RuleStore, parse_rules_file
-    from marsad.index.templates import apply_templates
-    from marsad.kafka.clients import ensure_topics
     from marsad.ledger import audit
     from tests.integration.helpers import publish
 
-    s = names_for(base, topic_partitions=3, idle_timeout_s=8.0, alerts_enabled=True)
-    workdir.mkdir(parents=True, exist_ok=True)
-    apply_templates(s)
-    ensure_topics(s)
-    rules, problems = parse_rules_file(DEMO_RULES)
-    assert not problems
-    RuleStore(s).sync(rules)
+    s = pipeline_names(base, workdir)
     half = len(pages) // 2
     publish(s, pages[:half])
     pipe = Pipeline(s, workdir)

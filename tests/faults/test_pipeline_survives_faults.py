@@ -106,6 +106,24 @@ def raw_pages(corpus: Path) -> list:
     return pages
 
 
+def pipeline_names(base: Settings, workdir: Path) -> Settings:
+    """Fresh names for one run (3 partitions, alerts on), their templates and topics created and the demo alert
+    rules loaded; ``workdir`` (the consumers' log) created."""
+    from marsad.alerts.demo import DEMO_RULES
+    from marsad.alerts.rules import RuleStore, parse_rules_file
+    from marsad.index.templates import apply_templates
+    from marsad.kafka.clients import ensure_topics
+
+    s = names_for(base, topic_partitions=3, idle_timeout_s=8.0, alerts_enabled=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    apply_templates(s)
+    ensure_topics(s)
+    rules, problems = parse_rules_file(DEMO_RULES)
+    assert not problems
+    RuleStore(s).sync(rules)
+    return s
+
+
 class Pipeline:
     """Two extract + two index consumer processes over one set of names; a supervisor that restarts the failed."""
 
@@ -176,19 +194,9 @@ class Pipeline:
 
 def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
     """Produce ``pages``, run the pipeline (calling ``fault(pipeline)`` once consumers run), return the outcome."""
-    from marsad.alerts.demo import DEMO_RULES
-    from marsad.alerts.rules import RuleStore, parse_rules_file
-    from marsad.index.templates import apply_templates
-    from marsad.kafka.clients import ensure_topics
     from tests.integration.helpers import publish
 
-    s = names_for(base, topic_partitions=3, idle_timeout_s=8.0, alerts_enabled=True)
-    workdir.mkdir(parents=True, exist_ok=True)
-    apply_templates(s)
-    ensure_topics(s)
-    rules, problems = parse_rules_file(DEMO_RULES)
-    assert not problems
-    RuleStore(s).sync(rules)
+    s = pipeline_names(base, workdir)
     publish(s, pages)
     pipe = Pipeline(s, workdir)
     try:
