@@ -68,7 +68,7 @@ from marsad.index.es import Es
 from marsad.index.templates import apply_templates
 from marsad.kafka import clients
 from marsad.messages import RawPage, RawPageMeta, utcnow
-from marsad.settings import REPO_ROOT, Settings, load_settings, to_env
+from marsad.settings import REPO_ROOT, Settings, load_settings, scratch_names, to_env
 
 PROBE_RULE = "المملكة"
 
@@ -170,14 +170,7 @@ def run_bare(pages: list[Page], procs: int = 2) -> dict:
 
 def bench_settings(base: Settings, partitions: int) -> tuple[str, Settings]:
     tag = f"bench{uuid.uuid4().hex[:8]}"
-    return tag, base.model_copy(update={
-        "raw_pages_topic": f"{tag}.raw-pages.v1", "articles_topic": f"{tag}.articles.v1",
-        "dead_letter_topic": f"{tag}.dead-letter.v1", "outcomes_topic": f"{tag}.outcomes.v1",
-        "alerts_topic": f"{tag}.alerts.v1", "extract_group": f"{tag}.extract", "index_group": f"{tag}.index",
-        "stories_alias": f"{tag}-stories", "stories_index_prefix": f"{tag}-stories-v",
-        "fingerprints_index": f"{tag}-fingerprints", "alert_rules_alias": f"{tag}-alert-rules",
-        "alerts_sent_index": f"{tag}-alerts-sent", "topic_partitions": partitions,
-    })
+    return tag, base.model_copy(update={**scratch_names(tag), "topic_partitions": partitions})
 
 
 def drop(tag: str, s: Settings, es: Es) -> None:
@@ -202,6 +195,7 @@ class Watcher(threading.Thread):
         self.s = s
         self.final: dict[tuple[int, int], tuple[int, str]] = {}  # (partition, offset) of raw → (ts ms, category)
         self.alert_ms: dict[str, int] = {}
+        self.final_records: Counter = Counter()  # (partition, offset) of raw → index-stage/discard records seen
         self.stop = threading.Event()
         self.ready = threading.Event()
 
@@ -228,9 +222,30 @@ class Watcher(threading.Thread):
                 raw = (v["raw"]["partition"], v["raw"]["offset"])
                 if v["stage"] == "index":
                     self.final[raw] = (ts, v.get("kind") or v["status"])
-                elif v["status"] in ("discarded", "dead_lettered") and raw not in self.final:
-                    self.final[raw] = (ts, f"{v['status']}:{v['reason']}")
+                    self.final_records[raw] += 1
+                elif v["status"] in ("discarded", "dead_lettered"):
+                    self.final_records[raw] += 1
+                    if raw not in self.final:
+                        self.final[raw] = (ts, f"{v['status']}:{v['reason']}")
         c.close()
+
+
+class Leaver(threading.Thread):
+    """SIGTERMs ``proc`` once ``watcher`` has ``after`` final outcomes (the consumer finishes its batch, commits and
+    leaves the group: the rebalance hands its partitions to the others)."""
+
+    def __init__(self, watcher: Watcher, proc: subprocess.Popen, after: int) -> None:
+        super().__init__(daemon=True)
+        self.watcher, self.proc, self.after = watcher, proc, after
+        self.left_at: int | None = None
+
+    def run(self) -> None:
+        while not self.watcher.stop.is_set():
+            if len(self.watcher.final) >= self.after:
+                self.left_at = len(self.watcher.final)
+                stop_consumer(self.proc)
+                return
+            time.sleep(0.1)
 
 
 class RssSampler(threading.Thread):
@@ -343,6 +358,32 @@ def wait_final(w: Watcher, sent: dict, timeout_s: float, procs: dict[str, subpro
     raise RuntimeError(f"{len(missing)} raw pages without a final outcome after {timeout_s} s")
 
 
+def wait_assigned(s: Settings, members: dict[str, int], procs: dict[str, subprocess.Popen],
+                  timeout_s: float = 120) -> None:
+    """Wait until each consumer group in ``members`` (group → processes started) is stable with that many members,
+    each holding at least one partition. A process that starts late joins while the first holds every partition
+    (seen: 2 extract processes, the first held both partitions for the first 200-record batch), which measures the
+    join, not the steady state. Raises ``RuntimeError`` after ``timeout_s`` seconds."""
+    from confluent_kafka import ConsumerGroupState
+
+    client = clients.admin(s)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        groups = client.describe_consumer_groups(list(members), request_timeout=10)
+        ok = True
+        for name, fut in groups.items():
+            g = fut.result()
+            assigned = [m for m in g.members if m.assignment and m.assignment.topic_partitions]
+            ok &= g.state == ConsumerGroupState.STABLE and len(assigned) == members[name] == len(g.members)
+        if ok:
+            return
+        dead = [n for n, p in procs.items() if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"consumer processes exited: {dead}")
+        time.sleep(0.5)
+    raise RuntimeError(f"consumer groups {list(members)} not stable with every member assigned after {timeout_s} s")
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     if not xs:
@@ -351,7 +392,11 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Path | None,
-                 src: Path = REPO_ROOT / "src") -> dict:
+                 src: Path = REPO_ROOT / "src", leave: str | None = None) -> dict:
+    """One pipeline run over ``pages`` with ``args.extract_consumers`` + ``args.index_consumers`` processes; returns
+    the figures (keys as in the report). ``leave``: the name of one consumer process (``extract-2`` …) to stop with
+    SIGTERM once half the pages have their final outcome — it leaves the group, the others take its partitions
+    (the returned ``left_at`` counts the pages final by then)."""
     tag, s = bench_settings(base, args.partitions)
     procs: dict[str, subprocess.Popen] = {}
     watcher = Watcher(s)
@@ -369,13 +414,18 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
         warm = build_pages(s.corpus_dir, "minimal", 1, 2)
         wsent = produce(s, warm, prefix="https://warm.example/")
         wait_final(watcher, wsent, 180, procs)
+        wait_assigned(s, {s.extract_group: args.extract_consumers, s.index_group: args.index_consumers}, procs)
         sampler = RssSampler({n: p.pid for n, p in procs.items()})
         sampler.start()
         load0 = os.getloadavg()
         t_start = time.perf_counter()
+        warm_final = len(watcher.final)
+        leaver = Leaver(watcher, procs[leave], warm_final + len(pages) // 2) if leave else None
+        if leaver:
+            leaver.start()
         sent = produce(s, pages)
         produce_s = time.perf_counter() - t_start
-        wait_final(watcher, sent, args.timeout, procs)
+        wait_final(watcher, sent, args.timeout, {n: p for n, p in procs.items() if n != leave})
         wall_s = time.perf_counter() - t_start
         load1 = os.getloadavg()
         sampler.stop.set()
@@ -408,6 +458,9 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
             "alert_p50": pct(alert, .5), "alert_p95": pct(alert, .95), "alerts": len(alert),
             "rss_mb": dict(sampler.peak), "load": (load0, load1),
             "consumers": f"{args.extract_consumers} extract + {args.index_consumers} index",
+            "left_at": leaver.left_at - warm_final if leaver and leaver.left_at is not None else None,
+            "leaver_exit": procs[leave].wait(60) if leave else None,
+            "final_records": dict(Counter(watcher.final_records[k] for k in sent)),
         }
     finally:
         watcher.stop.set()
