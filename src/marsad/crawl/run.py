@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -40,7 +42,8 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
     registry health view), ``retries`` (extra attempts after timeouts, 429, 5xx), ``too-large`` / ``dead_lettered``
     (pages over a size cap, sent to the dead-letter topic with metadata only), ``already-fetched`` (URLs of the batch
     that a previous attempt of the same task delivered — an Airflow retry after a crash mid-batch — skipped, not
-    fetched or published again).
+    fetched or published again), ``released`` (URLs refused transiently and handed back to the frontier, unseen, for
+    any worker's next run; absent when none).
 
     Each page is settled before the next URL is fetched: published, its delivery acknowledged by Kafka (one flush,
     a few ms on a broker nearby, against the ≥ 1 s per-host interval), then marked seen. A task killed mid-batch
@@ -98,6 +101,8 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
                 seen.mark(key[0], source.name)
             settled.add(url)
         seen.release(_canonical(transient))  # transient failures: any worker may retry
+        if transient:
+            counts["released"] = len(transient)
     finally:
         seen.close()
         fetcher.close()
@@ -156,3 +161,56 @@ def crawl_source(settings: Settings, name: str) -> dict[str, int]:
 def discovery_counts(counts: dict[str, int]) -> dict[str, int]:
     """Discovery counts as stored in crawl reports: keys prefixed ``discover:`` (``discover:not-modified``…)."""
     return {f"discover:{k}": v for k, v in counts.items() if v}
+
+
+UNTIL_EMPTY_WAIT_S = 5.0
+"""Default pause of :func:`crawl_until_empty` between rounds that were handed nothing (seconds)."""
+
+
+def crawl_until_empty(settings: Settings, names: list[str], *, wait_s: float = UNTIL_EMPTY_WAIT_S,
+                      on_cycle: Callable[[str, dict[str, int]], None] | None = None) -> int:
+    """Crawl the sources ``names`` (:func:`crawl_source` each, in rounds) until their frontier is empty: a crawl
+    worker that runs beside others sharing one crawl state (PostgreSQL, ``settings.crawl_state_url``; or SQLite
+    for several processes of one machine) and stops when the work is done (docs/scaling.md).
+
+    After each round over ``names``:
+
+    * no URL of these sources pending in the frontier (leased to any worker or not) → return 0;
+    * this round settled URLs (fetched and published, or refused for good) → the next round starts at once;
+    * this round was handed nothing — every pending URL is leased to another worker, alive or killed (its lease
+      runs out after ``settings.frontier_lease_s``) → sleep ``wait_s`` seconds, then the next round, which gets
+      what the other worker released or left behind;
+    * this round was handed URLs and settled none (all refused transiently: a held host, timeouts, 5xx) → return
+      the number still pending: they are for a later run (another round now would only count one more attempt
+      towards ``settings.frontier_max_attempts`` without a chance of success).
+
+    ``on_cycle(name, counts)`` is called after each source's cycle with :func:`crawl_source`'s counts. Raises what
+    :func:`crawl_source` raises (``ConfigError``, :class:`~marsad.errors.TransientError` for Kafka or PostgreSQL
+    down); ``ValueError`` for ``wait_s`` < 0.
+    """
+    if wait_s < 0:
+        raise ValueError(f"wait_s must be >= 0, got {wait_s}")
+    while True:
+        handed = settled = 0
+        for name in names:
+            counts = crawl_source(settings, name)
+            handed += counts.get("discovered", 0)
+            settled += counts.get("discovered", 0) - counts.get("released", 0)
+            if on_cycle is not None:
+                on_cycle(name, counts)
+        left = _pending(settings, names)
+        if left == 0:
+            return 0
+        if handed and not settled:
+            return left
+        if not handed:
+            time.sleep(wait_s)
+
+
+def _pending(settings: Settings, names: list[str]) -> int:
+    """URLs of the sources ``names`` waiting in the frontier, leased to a worker or not."""
+    seen = seen_db(settings)
+    try:
+        return sum(len(seen.pending(name)) for name in names)
+    finally:
+        seen.close()
