@@ -55,6 +55,8 @@ TOL_S = 0.15
 """Jitter allowed between a worker's slot (its wall clock, when it wakes up) and the arrival of its request at the
 server on a loaded 2-core machine; far below the interval, so slots that are not shared (gaps near 0) still fail."""
 TIMEOUT_S = 120
+STARTED: list[subprocess.Popen] = []
+"""Worker processes of the running test (killed at teardown if a failure left them running)."""
 
 
 def _paths(src: str) -> list[str]:
@@ -134,9 +136,11 @@ def _start_worker(s: Settings, machine: Path) -> subprocess.Popen:
     local = s.model_copy(update={"state_dir": machine, "crawl_state_dir": machine / "crawl"})
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARSAD_")}
     env.update(to_env(local))
-    log = open(machine.parent / f"{machine.name}.log", "wb")  # noqa: SIM115 - closed with the process (Popen owns it)
-    return subprocess.Popen([_marsad(), "crawl", "--until-empty", "--wait-s", str(WAIT_S)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    with open(machine.parent / f"{machine.name}.log", "wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen([_marsad(), "crawl", "--until-empty", "--wait-s", str(WAIT_S)], env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+    STARTED.append(proc)
+    return proc
 
 
 def _output(machine: Path) -> str:
@@ -163,7 +167,12 @@ def setup(names: Settings, crawl_state_url: str, two_hosts: dict[str, CrawlSite]
         "frontier_lease_s": LEASE_S})
     ensure_topics(s)
     two_hosts["alpha"].state["gate"] = threading.Event()
-    return s, two_hosts, [tmp_path / "machine-a", tmp_path / "machine-b"]
+    yield s, two_hosts, [tmp_path / "machine-a", tmp_path / "machine-b"]
+    for p in STARTED:  # a failed test leaves no worker behind
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=30)
+    STARTED.clear()
 
 
 def _check_spacing(sites: dict[str, CrawlSite]) -> None:
