@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from marsad.crawl.discover import discover, discover_source  # noqa: F401  (re-exported: callers import it here)
-from marsad.crawl.fetch import Fetcher, FetchRefused
+from marsad.crawl.fetch import Fetcher, FetchRefused, is_transient
 from marsad.crawl.publish import RawPagePublisher
 from marsad.crawl.registry import Source, get_source
 from marsad.crawl.state import SeenUrls
@@ -42,8 +42,7 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
     registry health view), ``retries`` (extra attempts after timeouts, 429, 5xx), ``too-large`` / ``dead_lettered``
     (pages over a size cap, sent to the dead-letter topic with metadata only), ``already-fetched`` (URLs of the batch
     that a previous attempt of the same task delivered — an Airflow retry after a crash mid-batch — skipped, not
-    fetched or published again), ``released`` (URLs refused transiently and handed back to the frontier, unseen, for
-    any worker's next run; absent when none).
+    fetched or published again).
 
     Each page is settled before the next URL is fetched: published, its delivery acknowledged by Kafka (one flush,
     a few ms on a broker nearby, against the ≥ 1 s per-host interval), then marked seen. A task killed mid-batch
@@ -101,8 +100,6 @@ def fetch_and_publish(settings: Settings, source: Source, urls: list[str]) -> di
                 seen.mark(key[0], source.name)
             settled.add(url)
         seen.release(_canonical(transient))  # transient failures: any worker may retry
-        if transient:
-            counts["released"] = len(transient)
     finally:
         seen.close()
         fetcher.close()
@@ -195,7 +192,7 @@ def crawl_until_empty(settings: Settings, names: list[str], *, wait_s: float = U
         for name in names:
             counts = crawl_source(settings, name)
             handed += counts.get("discovered", 0)
-            settled += counts.get("discovered", 0) - counts.get("released", 0)
+            settled += counts.get("discovered", 0) - _released(counts)
             if on_cycle is not None:
                 on_cycle(name, counts)
         left = _pending(settings, names)
@@ -205,6 +202,12 @@ def crawl_until_empty(settings: Settings, names: list[str], *, wait_s: float = U
             return left
         if not handed:
             time.sleep(wait_s)
+
+
+def _released(counts: dict[str, int]) -> int:
+    """URLs of a cycle refused transiently (``refused:<reason>`` with a transient reason): :func:`fetch_and_publish`
+    handed them back to the frontier unseen."""
+    return sum(n for k, n in counts.items() if k.startswith("refused:") and is_transient(k.removeprefix("refused:")))
 
 
 def _pending(settings: Settings, names: list[str]) -> int:
