@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -131,28 +133,42 @@ class CrawlStore:
         return open_politeness(self.settings)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def crawl_store(request, tmp_path: Path):
-    """Each crawl state test runs against both stores: the SQLite files under a temporary ``crawl_dir`` and the
-    real PostgreSQL (a schema of its own, dropped afterwards)."""
+@contextmanager
+def _own_schema(base: str) -> Iterator[str]:
+    """A crawl-state URL on ``base`` whose ``search_path`` is a new schema of its own (dropped afterwards)."""
     from urllib.parse import quote
 
-    settings = Settings(crawl_state_dir=tmp_path / "crawl", state_dir=tmp_path)
-    if request.param == "sqlite":
-        yield CrawlStore("sqlite", settings)
-        return
     import psycopg
     from psycopg import sql
 
-    base = request.getfixturevalue("postgres_url")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    yield CrawlStore("postgres", settings.model_copy(update={"crawl_state_url": url}))
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    try:
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def crawl_state_url(postgres_url: str) -> Iterator[str]:
+    """A crawl-state URL of this test's own in the stack's PostgreSQL (a schema, dropped afterwards)."""
+    with _own_schema(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def crawl_store(request, tmp_path: Path):
+    """Each crawl state test runs against both stores: the SQLite files under a temporary ``crawl_dir`` and the
+    real PostgreSQL (a schema of its own, dropped afterwards)."""
+    settings = Settings(crawl_state_dir=tmp_path / "crawl", state_dir=tmp_path)
+    if request.param == "sqlite":
+        yield CrawlStore("sqlite", settings)
+        return
+    with _own_schema(request.getfixturevalue("postgres_url")) as url:
+        yield CrawlStore("postgres", settings.model_copy(update={"crawl_state_url": url}))
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ import signal
 import time
 import uuid
 from collections import Counter
-from urllib.parse import quote
 
 import pytest
 import yaml
@@ -103,21 +102,6 @@ for _src in ARTICLES:
     route(f"/s/{_src}/feed.xml")(_feed)
     for _p in _article_paths(_src):
         route(_p)(_article)
-
-
-@pytest.fixture
-def crawl_state_url(postgres_url):
-    """A schema of this test's own in the stack's crawl-state database."""
-    import psycopg
-    from psycopg import sql
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    sep = "&" if "?" in postgres_url else "?"
-    yield f"{postgres_url}{sep}options={quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def _max_overlap(intervals: list[tuple[str, str]]) -> int:

@@ -59,6 +59,11 @@ TRANSIENT_REASONS = frozenset({"timeout", "http-error", "dns-error", "http-429",
 """Refusals worth retrying on a later run (plus every ``http-5xx``); the rest are final answers."""
 
 
+def is_transient(reason: str) -> bool:
+    """True for a refusal ``reason`` worth retrying on a later run (:data:`TRANSIENT_REASONS`, every ``http-5xx``)."""
+    return reason in TRANSIENT_REASONS or reason.startswith("http-5")
+
+
 class FetchRefused(Exception):
     """A page was not fetched or not accepted; ``reason`` is a stable slug (``too-large``, ``http-404``…)."""
 
@@ -71,7 +76,7 @@ class FetchRefused(Exception):
     @property
     def transient(self) -> bool:
         """True when a later run may succeed (timeouts, DNS, 429, 5xx): the URL is not marked as seen."""
-        return self.reason in TRANSIENT_REASONS or self.reason.startswith("http-5")
+        return is_transient(self.reason)
 
 
 def check_address(url: str, settings: Settings) -> None:

@@ -4,7 +4,7 @@ Chosen by ``settings.crawl_state_url = postgresql://…`` (:func:`marsad.crawl.s
 :func:`~marsad.crawl.stores.open_polls`, :func:`marsad.crawl.stores.open_politeness`); the classes here have
 the interface and the semantics of their SQLite counterparts (:class:`~marsad.crawl.state.SeenUrls`,
 :class:`~marsad.crawl.state.PollState`, :class:`~marsad.crawl.politeness.Politeness`), and the same unit tests run
-against both stores (``tests/unit/test_crawl_state_stores.py``).
+against both stores (the ``crawl_store`` fixture: ``tests/unit/test_discover.py``, ``tests/unit/test_politeness.py``).
 
 Where two workers race, one statement or one transaction decides (PostgreSQL's ``READ COMMITTED``):
 

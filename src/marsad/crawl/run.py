@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 
 from marsad.crawl.discover import discover, discover_source  # noqa: F401  (re-exported: callers import it here)
-from marsad.crawl.fetch import Fetcher, FetchRefused
+from marsad.crawl.fetch import Fetcher, FetchRefused, is_transient
 from marsad.crawl.publish import RawPagePublisher
 from marsad.crawl.registry import Source, get_source
 from marsad.crawl.state import SeenUrls
@@ -156,3 +158,62 @@ def crawl_source(settings: Settings, name: str) -> dict[str, int]:
 def discovery_counts(counts: dict[str, int]) -> dict[str, int]:
     """Discovery counts as stored in crawl reports: keys prefixed ``discover:`` (``discover:not-modified``…)."""
     return {f"discover:{k}": v for k, v in counts.items() if v}
+
+
+UNTIL_EMPTY_WAIT_S = 5.0
+"""Default pause of :func:`crawl_until_empty` between rounds that were handed nothing (seconds)."""
+
+
+def crawl_until_empty(settings: Settings, names: list[str], *, wait_s: float = UNTIL_EMPTY_WAIT_S,
+                      on_cycle: Callable[[str, dict[str, int]], None] | None = None) -> int:
+    """Crawl the sources ``names`` (:func:`crawl_source` each, in rounds) until their frontier is empty: a crawl
+    worker that runs beside others sharing one crawl state (PostgreSQL, ``settings.crawl_state_url``; or SQLite
+    for several processes of one machine) and stops when the work is done (docs/scaling.md).
+
+    After each round over ``names``:
+
+    * no URL of these sources pending in the frontier (leased to any worker or not) → return 0;
+    * this round settled URLs (fetched and published, or refused for good) → the next round starts at once;
+    * this round was handed nothing — every pending URL is leased to another worker, alive or killed (its lease
+      runs out after ``settings.frontier_lease_s``) → sleep ``wait_s`` seconds, then the next round, which gets
+      what the other worker released or left behind;
+    * this round was handed URLs and settled none (all refused transiently: a held host, timeouts, 5xx) → return
+      the number still pending: they are for a later run (another round now would only count one more attempt
+      towards ``settings.frontier_max_attempts`` without a chance of success).
+
+    ``on_cycle(name, counts)`` is called after each source's cycle with :func:`crawl_source`'s counts. Raises what
+    :func:`crawl_source` raises (``ConfigError``, :class:`~marsad.errors.TransientError` for Kafka or PostgreSQL
+    down); ``ValueError`` for ``wait_s`` < 0.
+    """
+    if wait_s < 0:
+        raise ValueError(f"wait_s must be >= 0, got {wait_s}")
+    while True:
+        handed = settled = 0
+        for name in names:
+            counts = crawl_source(settings, name)
+            handed += counts.get("discovered", 0)
+            settled += counts.get("discovered", 0) - _released(counts)
+            if on_cycle is not None:
+                on_cycle(name, counts)
+        left = _pending(settings, names)
+        if left == 0:
+            return 0
+        if handed and not settled:
+            return left
+        if not handed:
+            time.sleep(wait_s)
+
+
+def _released(counts: dict[str, int]) -> int:
+    """URLs of a cycle refused transiently (``refused:<reason>`` with a transient reason): :func:`fetch_and_publish`
+    handed them back to the frontier unseen."""
+    return sum(n for k, n in counts.items() if k.startswith("refused:") and is_transient(k.removeprefix("refused:")))
+
+
+def _pending(settings: Settings, names: list[str]) -> int:
+    """URLs of the sources ``names`` waiting in the frontier, leased to a worker or not."""
+    seen = seen_db(settings)
+    try:
+        return sum(len(seen.pending(name)) for name in names)
+    finally:
+        seen.close()
