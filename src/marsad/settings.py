@@ -5,8 +5,9 @@ Library code never reads ``os.environ``: entrypoints call :func:`load_settings` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -118,7 +119,7 @@ class Settings(BaseSettings):
             raise ValueError("MARSAD_ES_USERNAME and MARSAD_ES_PASSWORD_FILE go together (basic authentication)")
         return self
 
-    def __repr_args__(self):  # type: ignore[no-untyped-def]
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """As pydantic's, with the password of ``crawl_state_url`` replaced by ``***`` (a repr may be logged)."""
         for name, value in super().__repr_args__():
             yield name, (redact_url(value) if name == "crawl_state_url" and isinstance(value, str) else value)

@@ -60,10 +60,10 @@ class Es:
         nodes = []
         for one in split_urls(url):
             u = urlsplit(one)
-            tls = {"ca_certs": str(ca_certs)} if ca_certs is not None and u.scheme == "https" else {}
             nodes.append(NodeConfig(u.scheme or "http", u.hostname or "127.0.0.1", u.port or 9200,
                                     request_timeout=request_timeout_s,
-                                    headers={"authorization": authorization} if authorization else {}, **tls))
+                                    headers={"authorization": authorization} if authorization else {},
+                                    ca_certs=str(ca_certs) if ca_certs is not None and u.scheme == "https" else None))
         self._t = Transport(nodes, max_retries=max(2, len(nodes)), retry_on_timeout=True)
 
     @classmethod
