@@ -57,7 +57,8 @@ class AirflowDeployment:
         self.port = free_port()
         parts = urlsplit(pg_url)
         self.admin_url = pg_url
-        sync = urlunsplit(("postgresql+psycopg", parts.netloc, f"/{db_name}", "", ""))
+        # the query keeps libpq parameters such as ``passfile=`` (SQLAlchemy hands them to psycopg.connect)
+        sync = urlunsplit(("postgresql+psycopg", parts.netloc, f"/{db_name}", parts.query, ""))
         self.env = dict(env)
         self.env.update({
             "AIRFLOW_HOME": str(home),

@@ -4,6 +4,7 @@ receiver of the alert tests, the fetcher's refusal site and the Kibana import im
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,12 +12,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def serve(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve ``handler`` on ``host`` (a free port) until the block ends; yields ``http://<host>:<port>``."""
+def serve(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1",
+          tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve ``handler`` on ``host`` (a free port) until the block ends; yields ``http://<host>:<port>``, or
+    ``https://…`` with ``tls`` (a server context with its certificate chain loaded)."""
     srv = ThreadingHTTPServer((host, 0), handler)
+    if tls is not None:
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, name=f"test-http-{handler.__name__}", daemon=True).start()
     try:
-        yield f"http://{host}:{srv.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://{host}:{srv.server_address[1]}"
     finally:
         srv.shutdown()
         srv.server_close()

@@ -193,7 +193,7 @@ def stories_by_url(settings: Any) -> dict[str, set[str]]:
     (scroll over ``canonical_url``, ``republications.canonical_url``). Raises :class:`TransientError`."""
     from marsad.index.es import Es
 
-    es = Es(settings.es_url)
+    es = Es.from_settings(settings)
     out: dict[str, set[str]] = defaultdict(set)
     resp = es.request("POST", f"/{settings.stories_alias}/_search", {
         "size": 1000, "sort": ["_doc"], "_source": ["canonical_url", "republications.canonical_url"],

@@ -300,7 +300,7 @@ class Replayer:
 
         self.settings = settings
         self.version = index_version(settings, index)  # ValueError on a bad name
-        self.es = es or Es(settings.es_url)
+        self.es = es or Es.from_settings(settings)
         if index in alias_targets(self.es, settings.stories_alias):  # checked again when the index is created
             raise ValueError(f"{index} is the live index behind the read alias; replay into a new version")
         self.source = source

@@ -257,7 +257,7 @@ def search(settings: Settings, query: str, es: Es | None = None, **kwargs: Any) 
     ``kwargs``: :func:`build_query` (since, until, source, language, sort, size). Raises ValueError for a bad
     query or filter, TransientError if Elasticsearch is down, EsHttpError if it rejects the request.
     """
-    es = es or Es(settings.es_url)
+    es = es or Es.from_settings(settings)
     resp = es.request("POST", f"/{settings.stories_alias}/_search", build_query(query, **kwargs))
     hits = []
     for h in resp["hits"]["hits"]:

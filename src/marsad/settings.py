@@ -5,8 +5,9 @@ Library code never reads ``os.environ``: entrypoints call :func:`load_settings` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -26,10 +27,27 @@ def split_urls(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def redact_url(url: str) -> str:
+    """``url`` with its password — the one of ``user:password@`` and a ``password=`` query parameter (libpq URIs
+    accept both) — replaced by ``***``, for messages, logs and reprs: ``postgresql://marsad:s3cret@db/marsad`` →
+    ``postgresql://marsad:***@db/marsad``. Other URLs come back unchanged."""
+    import re
+
+    parts = urlsplit(url)
+    if parts.password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}")
+    if parts.query:
+        parts = parts._replace(query=re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query))
+    return parts.geturl()
+
+
 class Settings(BaseSettings):
     """All knobs of Marsad. Every field can be set as ``MARSAD_<FIELD>`` (case-insensitive)."""
 
-    model_config = SettingsConfigDict(env_prefix="MARSAD_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MARSAD_", env_file=None, extra="ignore", hide_input_in_errors=True)
+    """``hide_input_in_errors``: a refused value is not echoed by pydantic (it may be a URL with a password); the
+    validators' own messages name what is wrong, passwords redacted (:func:`redact_url`)."""
 
     # --- services -----------------------------------------------------------------------------------
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -40,6 +58,18 @@ class Settings(BaseSettings):
     """Elasticsearch base URL, ``http(s)://host[:port]``, or several nodes of one cluster separated by commas
     (``http://10.0.0.1:9200,http://10.0.0.2:9200``): requests go round-robin to them and move to another node when
     one does not answer."""
+    es_username: str | None = None
+    """User of HTTP basic authentication to Elasticsearch (``elastic`` or a role user of a cluster with security
+    on; the OSS 7.10.2 node of the local stack has none, docs/scaling.md); its password in ``es_password_file``."""
+    es_password_file: Path | None = None
+    """File holding the password of ``es_username`` (one line; a Docker/Kubernetes secret, mode 0600): read when a
+    client is built, never logged, never passed on in the environment — only the path is."""
+    es_api_key_file: Path | None = None
+    """File holding an Elasticsearch API key, the ``encoded`` value of ``POST /_security/api_key`` (base64 of
+    ``id:api_key``), sent as ``Authorization: ApiKey …``; instead of ``es_username``."""
+    es_ca_certs: Path | None = None
+    """PEM file of the CA that signed the nodes' HTTP certificates, for ``https://`` URLs (default: the system's
+    trust store). The certificate and host name are always verified."""
     client_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "CRITICAL"
     """Level of the Kafka client (librdkafka, logger ``marsad.kafka.librdkafka``) and Elasticsearch client
     (``elastic_transport``) loggers in ``marsad`` commands. Default ``CRITICAL``: their reconnect and retry chatter
@@ -59,7 +89,7 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
-            raise ValueError(f"{value!r} is not a postgresql://[user[:password]@]host[:port]/database URL "
+            raise ValueError(f"{redact_url(value)!r} is not a postgresql://[user[:password]@]host[:port]/database URL "
                              f"(unset it for the SQLite files under crawl_dir)")
         return value
 
@@ -74,7 +104,25 @@ class Settings(BaseSettings):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"{url!r} is not an http(s)://host[:port] URL")
             parts.port  # noqa: B018 - raises ValueError for a port out of range
+            if parts.username is not None or parts.password is not None:
+                raise ValueError(f"{parts.scheme}://{parts.hostname}…: no credentials in MARSAD_ES_URL (they would "
+                                 f"show in logs and process listings); use MARSAD_ES_USERNAME + "
+                                 f"MARSAD_ES_PASSWORD_FILE or MARSAD_ES_API_KEY_FILE")
         return value
+
+    @model_validator(mode="after")
+    def _es_auth(self) -> Settings:
+        if self.es_api_key_file is not None and (self.es_username or self.es_password_file):
+            raise ValueError("MARSAD_ES_API_KEY_FILE and MARSAD_ES_USERNAME/MARSAD_ES_PASSWORD_FILE exclude each "
+                             "other: give one way to authenticate")
+        if bool(self.es_username) != (self.es_password_file is not None):
+            raise ValueError("MARSAD_ES_USERNAME and MARSAD_ES_PASSWORD_FILE go together (basic authentication)")
+        return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """As pydantic's, with the password of ``crawl_state_url`` replaced by ``***`` (a repr may be logged)."""
+        for name, value in super().__repr_args__():
+            yield name, (redact_url(value) if name == "crawl_state_url" and isinstance(value, str) else value)
 
     # --- local stack (`marsad stack`) -----------------------------------------------------------------
     state_dir: Path = Path.home() / ".cache" / "marsad"
@@ -92,7 +140,8 @@ class Settings(BaseSettings):
     """JDK to run the local stack; default: the ``java`` on PATH."""
     postgres_port: int = 5432
     """Port of the local stack's PostgreSQL on 127.0.0.1 (PostgreSQL default 5432); its database ``marsad`` holds
-    the crawl state when ``crawl_state_url`` points at it (``postgresql://postgres@127.0.0.1:5432/marsad``)."""
+    the crawl state when ``crawl_state_url`` points at it (``postgresql://marsad@127.0.0.1:5432/marsad?passfile=
+    <state_dir>/stack/postgres/pgpass``, what `marsad stack up` prints; passwords: :mod:`marsad.stack._postgres`)."""
 
     # --- names (defaults in marsad.topics; tests override) -----------------------------------------------
     raw_pages_topic: str = topics.RAW_PAGES
@@ -136,8 +185,11 @@ class Settings(BaseSettings):
     crawl_state_url: str | None = None
     """Where the crawl state lives (frontier, seen URLs, poll state, per-host politeness slots, Retry-After holds,
     robots.txt cache). Unset: SQLite files under ``crawl_dir`` (one machine, the embedded default of ``make demo``).
-    ``postgresql://user[:password]@host[:port]/db`` (libpq URI): one PostgreSQL shared by every crawl worker on every
-    machine (:mod:`marsad.crawl.pgstate`)."""
+    ``postgresql://user@host[:port]/db[?param=value&…]`` (libpq URI): one PostgreSQL shared by every crawl worker on
+    every machine (:mod:`marsad.crawl.pgstate`). The password belongs in a libpq password file named by
+    ``?passfile=/path`` (what the local stack prints) or ``PGPASSFILE``, or in ``PGPASSWORD``; one written into the URL
+    works but travels to every child process's environment (it is redacted in messages and reprs). Across machines
+    add ``sslmode=verify-full&sslrootcert=/path/ca.pem`` (docs/scaling.md, "Not open to the network")."""
     crawl_worker_id: str | None = None
     """Owner name of frontier leases (:meth:`marsad.crawl.state.SeenUrls.pending`); default ``<hostname>:<pid>``."""
     frontier_lease_s: float = Field(default=3600.0, gt=0)
@@ -317,7 +369,7 @@ ENV_FIELDS = (
     "sitemap_max_children", "health_stale_h", "fetch_batch_size", "crawl_task_retry_delay_s",
     "frontier_max_attempts", "crawl_state_url", "crawl_worker_id", "frontier_lease_s",
     "alerts_topic", "alert_rules_alias", "alerts_sent_index", "alerts_enabled", "outcomes_topic",
-    "dedup_lsh_bands", "dedup_lsh_rows",
+    "dedup_lsh_bands", "dedup_lsh_rows", "es_username", "es_password_file", "es_api_key_file", "es_ca_certs",
 )
 """Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
 

@@ -536,11 +536,10 @@ def test_postgres_serves_the_crawl_state_and_airflow_like_the_local_stack(compos
     pg = services["postgres"]
     assert pg["image"].split(":")[1].split(".")[0] == PostgresService(defaults).configured_version().split(".")[0]
     assert f"127.0.0.1:{defaults.postgres_port}:5432" in pg["ports"]
-    init = (REPO_ROOT / "docker" / "postgres-init.sql").read_text(encoding="utf-8")
-    created = {env_of(pg)["POSTGRES_DB"], *re.findall(r"CREATE DATABASE (\w+)", init)}
-    assert created == set(DATABASES)
-    assert bind_mounts(pg)[PurePosixPath("/docker-entrypoint-initdb.d/10-airflow-db.sql")] == \
-        (REPO_ROOT / "docker" / "postgres-init.sql").resolve()
+    init = (REPO_ROOT / "docker" / "postgres-init.sh").read_text(encoding="utf-8")
+    assert set(re.findall(r"CREATE DATABASE (\w+) OWNER marsad", init)) == set(DATABASES)
+    assert bind_mounts(pg)[PurePosixPath("/docker-entrypoint-initdb.d/10-marsad.sh")] == \
+        (REPO_ROOT / "docker" / "postgres-init.sh").resolve()
     url = urlsplit(compose["x-marsad-env"]["MARSAD_CRAWL_STATE_URL"])
     assert (url.hostname, url.port, url.path) == ("postgres", 5432, "/marsad")
     airflow = env_of(services["airflow"])["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]

@@ -35,6 +35,10 @@ from .test_compose import (
 KAFKA_NODES = ["kafka-1", "kafka-2", "kafka-3"]
 ES_NODES = ["es-1", "es-2", "es-3"]
 CLUSTER_PROJECT = ["marsad-setup-cluster", "extract-cluster", "index-cluster"]
+CLUSTER_ONLY = ["es-certs"]
+"""One-shot of the profile making the Elasticsearch nodes' TLS certificates."""
+ES_CREDENTIALS = ("MARSAD_ES_USERNAME", "MARSAD_ES_PASSWORD_FILE", "MARSAD_ES_CA_CERTS")
+"""Settings only the cluster's project containers have (its Elasticsearch has security on)."""
 
 
 def in_profile(service: dict) -> bool:
@@ -48,7 +52,7 @@ def cluster_defaults(defaults: Settings) -> Settings:  # noqa: F811 - the fixtur
 
 def test_profile_has_three_brokers_three_es_nodes_and_the_consumers(services: dict[str, dict]) -> None:  # noqa: F811
     profiled = sorted(name for name, svc in services.items() if in_profile(svc))
-    assert profiled == sorted(KAFKA_NODES + ES_NODES + CLUSTER_PROJECT)
+    assert profiled == sorted(KAFKA_NODES + ES_NODES + CLUSTER_PROJECT + CLUSTER_ONLY)
     for name, svc in services.items():  # `docker compose up` without the profile never needs a cluster service
         if not in_profile(svc):
             assert not set(svc.get("depends_on") or {}) & set(profiled), name
@@ -96,7 +100,8 @@ def test_es_nodes_form_one_cluster(services: dict[str, dict], cluster_defaults: 
     for i, name in enumerate(ES_NODES):
         svc = services[name]
         env = env_of(svc)
-        assert svc["image"] == "docker.elastic.co/elasticsearch/elasticsearch-oss:7.10.2"
+        # the default distribution: the OSS one has no security features (docs/scaling.md)
+        assert svc["image"] == "docker.elastic.co/elasticsearch/elasticsearch:7.10.2"
         assert image_tag(svc) == image_tag(services["elasticsearch"])
         assert env["node.name"] == svc["hostname"] == name
         names.add(env["node.name"])
@@ -113,10 +118,10 @@ def test_cluster_consumers_list_every_broker_and_node(compose: dict, services: d
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     env = compose["x-marsad-cluster-env"]
     shared = compose["x-marsad-env"]
-    assert {k: v for k, v in env.items() if k not in ("MARSAD_KAFKA_BOOTSTRAP", "MARSAD_ES_URL")} == \
-        {k: v for k, v in shared.items() if k not in ("MARSAD_KAFKA_BOOTSTRAP", "MARSAD_ES_URL")}
+    own = ("MARSAD_KAFKA_BOOTSTRAP", "MARSAD_ES_URL", *ES_CREDENTIALS)
+    assert {k: v for k, v in env.items() if k not in own} == {k: v for k, v in shared.items() if k not in own}
     assert env["MARSAD_KAFKA_BOOTSTRAP"].split(",") == [f"{n}:29092" for n in KAFKA_NODES]
-    assert split_urls(env["MARSAD_ES_URL"]) == [f"http://{n}:9200" for n in ES_NODES]
+    assert split_urls(env["MARSAD_ES_URL"]) == [f"https://{n}:9200" for n in ES_NODES]
     for name, value in env.items():
         monkeypatch.setenv(name, str(value))
     assert Settings().es_url == env["MARSAD_ES_URL"]  # a valid setting

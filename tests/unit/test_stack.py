@@ -348,7 +348,8 @@ def test_status_nothing_running(tmp_path: Path) -> None:
     assert st.kafka.url == s.kafka_bootstrap
     assert st.elasticsearch.url == s.es_url
     assert st.kafka.log_path == tmp_path / "state" / "stack" / "kafka" / "logs" / "server.log"
-    assert st.postgres.url == f"postgresql://postgres@127.0.0.1:{s.postgres_port}/marsad"
+    passfile = tmp_path / "state" / "stack" / "postgres" / "pgpass"
+    assert st.postgres.url == f"postgresql://marsad@127.0.0.1:{s.postgres_port}/marsad?passfile={passfile}"
     assert st.postgres.log_path == tmp_path / "state" / "stack" / "postgres" / "logs" / "postgres.out"
 
 

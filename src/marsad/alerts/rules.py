@@ -185,7 +185,7 @@ class RuleStore:
 
     def __init__(self, settings: Settings, es: Es | None = None) -> None:
         self.settings = settings
-        self.es = es or Es(settings.es_url)
+        self.es = es or Es.from_settings(settings)
         self.alias = settings.alert_rules_alias
 
     def _req(self, method: str, path: str, body: Any = None, params: dict | None = None,

@@ -33,13 +33,13 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 
 from marsad.crawl.politeness import HOLD_MAX_S, ROBOTS_MAX_BYTES, Politeness, RobotsRules
 from marsad.crawl.state import DEFAULT_LEASE_S, Poll, PollState, SeenUrls, _now, worker_id
 from marsad.errors import ConfigError, TransientError
+from marsad.settings import redact_url
 
 MIGRATIONS: list[str] = [
     # version 1
@@ -74,12 +74,8 @@ _READY: set[str] = set()
 
 
 def redact(url: str) -> str:
-    """``url`` without its password (for messages and logs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """``url`` without its password (for messages and logs): :func:`marsad.settings.redact_url`."""
+    return redact_url(url)
 
 
 def connect(url: str) -> psycopg.Connection:

@@ -79,7 +79,7 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
     try:
         applied = apply_templates(settings)
     except IncompatibleIndex as exc:  # a stack from an older Marsad: the demo rebuilds its stories anyway
-        moved = start_empty_version(settings, Es(settings.es_url), exc.next_index)
+        moved = start_empty_version(settings, Es.from_settings(settings), exc.next_index)
         console.print(f"  {', '.join(exc.indices)} was built by an older template; the demo starts "
                       f"{exc.next_index} (aliases moved from {moved[settings.stories_alias]}; the old index is kept)",
                       highlight=False)
@@ -140,7 +140,7 @@ def run_demo(settings: Settings, environ: Mapping[str, str], console: Console | 
                   TimeElapsedColumn(), console=console) as prog:
         tasks = {n: prog.add_task(n, total=None) for n in ("extract", "index")}
         stats = drain(settings, progress=lambda n, s: prog.update(tasks[n], completed=s.consumed))
-    es = Es(settings.es_url)
+    es = Es.from_settings(settings)
     es.request("POST", f"/{settings.stories_alias}/_refresh")
     total_docs = es.request("GET", f"/{settings.stories_alias}/_count")["count"]
 
@@ -210,7 +210,7 @@ def show_replay(settings: Settings, console: Console, since: str = REPLAY_FROM) 
     from marsad.replay import parse_instant, replay
 
     console.rule("[bold]7. replay raw pages into a new index version, then swap the alias")
-    es = Es(settings.es_url)
+    es = Es.from_settings(settings)
     old = alias_targets(es, settings.stories_alias)
     before = es.request("GET", f"/{settings.stories_alias}/_count")["count"] if old else 0
     new = next_index_name(settings, es)

@@ -9,13 +9,17 @@ The REST API Marsad uses (bulk, search, index templates, aliases, analyze) is th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from elastic_transport import ConnectionError as EsConnectionError
 from elastic_transport import ConnectionTimeout, NodeConfig, Transport, TransportError
 
-from marsad.errors import PermanentError, TransientError
+from marsad.errors import ConfigError, PermanentError, TransientError
+
+if TYPE_CHECKING:
+    from marsad.settings import Settings
 
 
 class EsHttpError(Exception):
@@ -32,15 +36,21 @@ class Es:
     """``request(method, path, body=None, params=None) -> dict``.
 
     Raises :class:`~marsad.errors.TransientError` when the node is unreachable or times out, and
-    :class:`EsHttpError` for an HTTP status ≥ 400 not listed in ``ok``.
+    :class:`EsHttpError` for an HTTP status ≥ 400 not listed in ``ok`` (``401``: missing or wrong credentials,
+    ``403``: the user lacks a privilege). Build it with :meth:`from_settings` so credentials and CA come along.
     """
 
-    def __init__(self, url: str, request_timeout_s: float = 60.0) -> None:
+    def __init__(self, url: str, request_timeout_s: float = 60.0, *, authorization: str | None = None,
+                 ca_certs: Path | None = None) -> None:
         """``url``: ``Settings.es_url`` — one node, or several nodes of one cluster separated by commas.
 
         With several nodes, elastic-transport's node pool sends requests round-robin and, on a connection error or
         timeout, marks the node dead for a while (exponential back-off) and retries the request on another one; up
         to one retry per other node (at least 2), so a cluster with one node down still answers every request.
+
+        ``authorization``: the ``Authorization`` header of every request (``Basic …`` / ``ApiKey …``, built from the
+        settings by :meth:`from_settings`; elastic-transport hides it in reprs). ``ca_certs``: PEM CA file verifying
+        ``https://`` nodes (default: the system trust store; certificates and host names are always verified).
         """
         from urllib.parse import urlsplit
 
@@ -51,8 +61,30 @@ class Es:
         for one in split_urls(url):
             u = urlsplit(one)
             nodes.append(NodeConfig(u.scheme or "http", u.hostname or "127.0.0.1", u.port or 9200,
-                                    request_timeout=request_timeout_s))
+                                    request_timeout=request_timeout_s,
+                                    headers={"authorization": authorization} if authorization else {},
+                                    ca_certs=str(ca_certs) if ca_certs is not None and u.scheme == "https" else None))
         self._t = Transport(nodes, max_retries=max(2, len(nodes)), retry_on_timeout=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, request_timeout_s: float = 60.0) -> Es:
+        """A client of ``settings.es_url`` authenticating as the settings say: ``es_username`` +
+        ``es_password_file`` (HTTP basic, RFC 7617), or ``es_api_key_file`` (``Authorization: ApiKey <encoded>``,
+        Elasticsearch's API key scheme), or nothing (the OSS node of the local stack); ``es_ca_certs`` for TLS.
+        Secret files are read here (surrounding whitespace stripped). Raises :class:`ConfigError` naming the file
+        (never its contents) when one cannot be read or is empty."""
+        import base64
+
+        authorization = None
+        if settings.es_api_key_file is not None:
+            authorization = f"ApiKey {_read_secret(settings.es_api_key_file, 'MARSAD_ES_API_KEY_FILE')}"
+        elif settings.es_username and settings.es_password_file is not None:
+            password = _read_secret(settings.es_password_file, "MARSAD_ES_PASSWORD_FILE")
+            token = base64.b64encode(f"{settings.es_username}:{password}".encode()).decode("ascii")
+            authorization = f"Basic {token}"
+        if settings.es_ca_certs is not None and not Path(settings.es_ca_certs).is_file():
+            raise ConfigError(f"MARSAD_ES_CA_CERTS: {settings.es_ca_certs} is not a readable file")
+        return cls(settings.es_url, request_timeout_s, authorization=authorization, ca_certs=settings.es_ca_certs)
 
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None,
                 ok: tuple[int, ...] = ()) -> Any:
@@ -96,6 +128,18 @@ class Es:
 
     def close(self) -> None:
         self._t.close()
+
+
+def _read_secret(path: Path, setting: str) -> str:
+    """The stripped contents of the secret file ``path`` (UTF-8). Raises :class:`ConfigError` naming ``setting`` and
+    the path when it cannot be read or is empty."""
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{setting}: cannot read {path}: {type(exc).__name__}") from None
+    if not value:
+        raise ConfigError(f"{setting}: {path} is empty")
+    return value
 
 
 @dataclass(frozen=True)

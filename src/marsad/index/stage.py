@@ -309,7 +309,7 @@ class IndexStage:
 
     def __init__(self, settings: Settings, es: Es | None = None) -> None:
         self.settings = settings
-        self.es = es or Es(settings.es_url)
+        self.es = es or Es.from_settings(settings)
         self.alerts = AlertHook(settings, self.es) if settings.alerts_enabled else None
         self.params = settings.dedup_params
         """Fingerprint parameters; stories are candidates only when their ``dedup_version`` is ``params.version``."""

