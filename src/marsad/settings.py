@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("stack_nodes", mode="before")
+    @classmethod
+    def _nodes_from_env(cls, value: object) -> object:
+        # the environment gives "3": a Literal[1, 3] matches ints only, so MARSAD_STACK_NODES=3 (what
+        # `marsad stack up --nodes 3` tells clients to set) was refused
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
     @field_validator("crawl_state_url")
     @classmethod
     def _crawl_state_url(cls, value: str | None) -> str | None:
