@@ -61,7 +61,8 @@ def sasl_password(settings: Settings) -> str:
         try:
             value = Path(path).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"MARSAD_KAFKA_SASL_PASSWORD_FILE {path}: {getattr(exc, 'strerror', None) or exc}") from None
+            reason = getattr(exc, "strerror", None) or exc
+            raise ConfigError(f"MARSAD_KAFKA_SASL_PASSWORD_FILE {path}: {reason}") from None
         if not value:
             raise ConfigError(f"MARSAD_KAFKA_SASL_PASSWORD_FILE {path} is empty")
         return value

@@ -7,6 +7,8 @@ Everything lives under ``<Settings.state_dir>/stack/``::
     es/     lib/ (jars from es-pom.xml), MarsadEsLauncher.java, config/, data/, node/ (ES home),
             logs/marsad-local.log, logs/elasticsearch.out, elasticsearch.pid
     postgres/  data/ (initdb cluster), logs/postgres.out, postgres.pid
+    kafka-secrets/  with --secure only: CA, node keys + certificates, SCRAM passwords (0700/0600;
+            :mod:`._kafka_secure`)
 
 * Kafka ``Settings.kafka_version`` (KRaft, one broker+controller node) on ``Settings.kafka_bootstrap``
   (Kafka default 127.0.0.1:9092) and ``Settings.kafka_controller_port`` (quickstart default 9093).
