@@ -40,7 +40,7 @@ from marsad.dedup.urls import canonical_url
 from marsad.demo.site import render_article
 from marsad.index.es import Es, doc_id
 from marsad.index.templates import apply_templates
-from marsad.kafka.clients import admin, ensure_topics, producer, topic_names
+from marsad.kafka.clients import admin, ensure_topics, producer, security_config, topic_names
 from marsad.messages import RawPage, RawPageMeta, utcnow
 from marsad.settings import REPO_ROOT, load_settings, to_env
 
@@ -75,7 +75,7 @@ class Watcher:
 
     def _consume(self):
         c = Consumer({"bootstrap.servers": self.s.kafka_bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-                      "enable.auto.commit": False})
+                      "enable.auto.commit": False, **security_config(self.s)})
         tps = []
         for topic in (self.s.articles_topic, self.s.alerts_topic):
             for p in c.list_topics(topic, timeout=10).topics[topic].partitions:

@@ -52,10 +52,10 @@ def main() -> int:
         total = [total[0] + len(docs), total[1] + len(offline), total[2] + len(pipeline),
                  total[3] + len(offline ^ pipeline)]
     print(f"all: {total[0]} documents; offline {total[1]} stories, pipeline {total[2]}; differing {total[3]}")
-    from confluent_kafka.admin import AdminClient
+    from marsad.kafka.clients import admin
 
     topics = [f"{settings.articles_topic}.{g}" for g in groups] + [settings.dead_letter_topic, settings.outcomes_topic]
-    AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics(topics, operation_timeout=30)
+    admin(settings).delete_topics(topics, operation_timeout=30)
     return 0 if total[3] == 0 else 1
 
 

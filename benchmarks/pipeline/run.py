@@ -203,7 +203,8 @@ class Watcher(threading.Thread):
         from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
         c = Consumer({"bootstrap.servers": self.s.kafka_bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-                      "enable.auto.commit": False, "logger": clients.LIBRDKAFKA_LOG})
+                      "enable.auto.commit": False, "logger": clients.LIBRDKAFKA_LOG,
+                      **clients.security_config(self.s)})
         tps = []
         for topic in (self.s.outcomes_topic, self.s.alerts_topic):
             for p in c.list_topics(topic, timeout=10).topics[topic].partitions:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from marsad import topics
@@ -54,6 +54,28 @@ class Settings(BaseSettings):
     """Kafka bootstrap servers, ``host:port[,host:port]``."""
     kafka_admin_timeout_s: float = Field(default=30.0, gt=0)
     """How long topic checks and creation wait for the cluster before giving up with a clear error (seconds)."""
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """How every Kafka client of Marsad (producers, consumers, admin, the stack's probe) talks to the brokers:
+    ``PLAINTEXT`` (default; one machine, everything on loopback) or ``SASL_SSL`` (TLS-encrypted, the broker's
+    certificate checked against :attr:`kafka_ssl_ca`, the client authenticated with SASL/SCRAM as
+    :attr:`kafka_sasl_username`). librdkafka's ``security.protocol`` (:func:`marsad.kafka.clients.security_config`)."""
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    """SASL mechanism with ``SASL_SSL`` (RFC 5802 SCRAM with SHA-512, RFC 7677 with SHA-256); the broker must have
+    credentials of this mechanism for the user (``marsad stack up --secure`` creates SCRAM-SHA-512 ones)."""
+    kafka_sasl_username: str | None = None
+    """SCRAM user of Marsad's Kafka clients (required with ``SASL_SSL``)."""
+    kafka_sasl_password: SecretStr | None = None
+    """Its password, from the environment (``MARSAD_KAFKA_SASL_PASSWORD``). Prefer :attr:`kafka_sasl_password_file`:
+    a file does not show up in ``/proc/<pid>/environ`` of every child process. Never logged (``repr`` shows
+    ``**********``). Set one of the two, not both."""
+    kafka_sasl_password_file: Path | None = None
+    """A file whose content (surrounding whitespace stripped) is the password; read each time a client is built
+    (a rotated password is picked up by the next client). Keep it mode 0600 (Docker/Kubernetes secrets are files
+    like this)."""
+    kafka_ssl_ca: Path | None = None
+    """PEM file of the CA that signed the brokers' certificates (librdkafka ``ssl.ca.location``); unset: the
+    system's trust store. The broker's certificate must name the host clients connect to (hostname verification is
+    on: librdkafka's ``ssl.endpoint.identification.algorithm=https``)."""
     es_url: str = "http://127.0.0.1:9200"
     """Elasticsearch base URL, ``http(s)://host[:port]``, or several nodes of one cluster separated by commas
     (``http://10.0.0.1:9200,http://10.0.0.2:9200``): requests go round-robin to them and move to another node when
@@ -81,6 +103,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("stack_nodes", mode="before")
+    @classmethod
+    def _nodes_from_env(cls, value: object) -> object:
+        # the environment gives "3": a Literal[1, 3] matches ints only, so MARSAD_STACK_NODES=3 (what
+        # `marsad stack up --nodes 3` tells clients to set) was refused
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     @field_validator("crawl_state_url")
     @classmethod
@@ -132,6 +161,10 @@ class Settings(BaseSettings):
     es_runner_version: str = "7.10.2.0"
     es_heap: str = "768m"
     kafka_heap: str = "512m"
+    stack_secure: bool = False
+    """`marsad stack up --secure`: the local Kafka brokers listen with ``SASL_SSL`` only (SCRAM-SHA-512 over TLS,
+    certificates from a CA generated under ``state_dir``; inter-broker over SASL_SSL, the KRaft controller listener
+    over mutual TLS) and the stack's clients use the generated ``marsad`` user (:mod:`marsad.stack._kafka_secure`)."""
     stack_nodes: Literal[1, 3] = 1
     """Kafka brokers and Elasticsearch nodes `marsad stack up` starts (``--nodes``): 1 (one of each, the default) or
     3 (a KRaft cluster of 3 combined broker+controller nodes and a 3-node Elasticsearch cluster, for replication;
@@ -348,6 +381,32 @@ class Settings(BaseSettings):
         return replace(DEFAULT, bands=self.dedup_lsh_bands or DEFAULT.bands, rows=self.dedup_lsh_rows or DEFAULT.rows)
 
     @model_validator(mode="after")
+    def _kafka_security(self) -> Settings:
+        """Kafka security settings that fit together; messages name the variables, never a password."""
+        if self.kafka_sasl_password is not None and self.kafka_sasl_password_file is not None:
+            raise ValueError("set MARSAD_KAFKA_SASL_PASSWORD or MARSAD_KAFKA_SASL_PASSWORD_FILE, not both")
+        if self.kafka_security_protocol == "SASL_SSL":
+            if not self.kafka_sasl_username:
+                raise ValueError("MARSAD_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs MARSAD_KAFKA_SASL_USERNAME")
+            if self.kafka_sasl_password is None and self.kafka_sasl_password_file is None:
+                raise ValueError("MARSAD_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs MARSAD_KAFKA_SASL_PASSWORD_FILE "
+                                 "(or MARSAD_KAFKA_SASL_PASSWORD)")
+            for name, path in (("MARSAD_KAFKA_SASL_PASSWORD_FILE", self.kafka_sasl_password_file),
+                               ("MARSAD_KAFKA_SSL_CA", self.kafka_ssl_ca)):
+                if path is None:
+                    continue
+                try:
+                    empty = not Path(path).read_text(encoding="utf-8").strip()
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise ValueError(f"{name}: {path}: {getattr(exc, 'strerror', None) or exc}") from None
+                if empty:
+                    raise ValueError(f"{name}: {path} is empty")
+        elif self.kafka_sasl_username or self.kafka_sasl_password is not None or self.kafka_sasl_password_file:
+            raise ValueError("MARSAD_KAFKA_SASL_USERNAME/PASSWORD are set but MARSAD_KAFKA_SECURITY_PROTOCOL is "
+                             "PLAINTEXT: the credentials would not be used (set it to SASL_SSL)")
+        return self
+
+    @model_validator(mode="after")
     def _lsh_fits_signature(self) -> Settings:
         if self.dedup_lsh_bands is not None or self.dedup_lsh_rows is not None:
             try:
@@ -370,8 +429,12 @@ ENV_FIELDS = (
     "frontier_max_attempts", "crawl_state_url", "crawl_worker_id", "frontier_lease_s",
     "alerts_topic", "alert_rules_alias", "alerts_sent_index", "alerts_enabled", "outcomes_topic",
     "dedup_lsh_bands", "dedup_lsh_rows", "es_username", "es_password_file", "es_api_key_file", "es_ca_certs",
+    "kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password_file",
+    "kafka_ssl_ca",
 )
-"""Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent."""
+"""Fields handed to child processes (Airflow tasks) so they see the same pipeline as their parent. Not the Kafka
+password itself (``kafka_sasl_password``): a child gets the password *file*, or inherits
+``MARSAD_KAFKA_SASL_PASSWORD`` from the environment it came from; Marsad never copies a secret into an environment."""
 
 
 def scratch_names(tag: str) -> dict[str, str]:

@@ -19,7 +19,11 @@ def _clean_env(monkeypatch):
 
 
 def _custom(tmp_path: Path) -> Settings:
+    (tmp_path / "kafka.password").write_text("not-a-real-password\n")
+    (tmp_path / "kafka-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     return Settings(
+        kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-256", kafka_sasl_username="svc-marsad",
+        kafka_sasl_password_file=tmp_path / "kafka.password", kafka_ssl_ca=tmp_path / "kafka-ca.pem",
         kafka_bootstrap="10.0.0.5:19092,10.0.0.6:19092",
         es_url="http://es.internal:9201",
         state_dir=tmp_path / "state dir",

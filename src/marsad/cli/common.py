@@ -89,7 +89,8 @@ def time_zone(name: str, option: str = "--tz") -> str:
 
 class cannot_run:
     """Context manager: a Kafka/Elasticsearch outage (:class:`TransientError`, or a ``KafkaException`` a consumer
-    raised) inside a command becomes one ``error:`` line and exit 1."""
+    raised) inside a command becomes one ``error:`` line and exit 1; a :class:`~marsad.errors.ConfigError` one line
+    and exit 2."""
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
@@ -100,8 +101,10 @@ class cannot_run:
     def __exit__(self, kind, exc, tb) -> Literal[False]:
         from confluent_kafka import KafkaException
 
-        from marsad.errors import TransientError
+        from marsad.errors import ConfigError, TransientError
 
+        if isinstance(exc, ConfigError):  # e.g. the Kafka password file became unreadable after start-up
+            fail(f"{self.prefix}{exc}", 2)
         if isinstance(exc, TransientError):
             fail(f"{self.prefix}{exc} (is the stack up? `marsad stack up`)", 1)
         if isinstance(exc, KafkaException):

@@ -9,12 +9,13 @@ Producer defaults follow the Kafka documentation for durable, ordered delivery: 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import cast
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from marsad.errors import TransientError
+from marsad.errors import ConfigError, TransientError
 from marsad.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,54 @@ def headers(m: Message) -> list[tuple[str, bytes]]:
     return cast("list[tuple[str, bytes]]", list(m.headers() or []))
 
 
+def sasl_password(settings: Settings) -> str:
+    """The SCRAM password of Marsad's Kafka user: the content of ``kafka_sasl_password_file`` (surrounding
+    whitespace stripped; read on every call, so a rotated password reaches the next client) or
+    ``kafka_sasl_password``. Raises :class:`ConfigError` (naming the file, never the password) when the file cannot
+    be read or is empty, or when neither is set."""
+    path = settings.kafka_sasl_password_file
+    if path is not None:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise ConfigError(f"MARSAD_KAFKA_SASL_PASSWORD_FILE {path}: {reason}") from None
+        if not value:
+            raise ConfigError(f"MARSAD_KAFKA_SASL_PASSWORD_FILE {path} is empty")
+        return value
+    if settings.kafka_sasl_password is not None:
+        return settings.kafka_sasl_password.get_secret_value()
+    raise ConfigError("MARSAD_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs MARSAD_KAFKA_SASL_PASSWORD_FILE "
+                      "(or MARSAD_KAFKA_SASL_PASSWORD)")
+
+
+def security_config(settings: Settings) -> dict[str, str]:
+    """The librdkafka security properties of every Kafka client Marsad builds (producers, consumers, admin clients,
+    readers, the local stack's readiness probe) — the one place they are made.
+
+    ``PLAINTEXT``: ``{"security.protocol": "PLAINTEXT"}``. ``SASL_SSL``: ``security.protocol``,
+    ``sasl.mechanism`` (``kafka_sasl_mechanism``), ``sasl.username``/``sasl.password`` (:func:`sasl_password`),
+    ``ssl.ca.location`` when ``kafka_ssl_ca`` is set (else librdkafka's default trust store) and
+    ``ssl.endpoint.identification.algorithm=https`` (the broker certificate must name the host; librdkafka's default
+    since 2.0, stated so that no override turns it off). Property names: librdkafka CONFIGURATION.md.
+    Raises :class:`ConfigError` when the password cannot be read.
+    """
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return {"security.protocol": "PLAINTEXT"}
+    if not settings.kafka_sasl_username:
+        raise ConfigError("MARSAD_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs MARSAD_KAFKA_SASL_USERNAME")
+    conf = {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": settings.kafka_sasl_mechanism,
+        "sasl.username": settings.kafka_sasl_username,
+        "sasl.password": sasl_password(settings),
+        "ssl.endpoint.identification.algorithm": "https",
+    }
+    if settings.kafka_ssl_ca is not None:
+        conf["ssl.ca.location"] = str(settings.kafka_ssl_ca)
+    return conf
+
+
 def producer(settings: Settings, **overrides: object) -> Producer:
     """A durable producer (idempotent, acks=all, zstd). Raises ``KafkaException`` on bad config."""
     conf = {
@@ -61,6 +110,7 @@ def producer(settings: Settings, **overrides: object) -> Producer:
         "message.max.bytes": settings.max_message_bytes + HEADROOM,
         "client.id": "marsad",
         "logger": LIBRDKAFKA_LOG,
+        **security_config(settings),
     }
     conf.update(overrides)
     return Producer(conf)
@@ -81,6 +131,7 @@ def consumer(settings: Settings, group: str, **overrides: object) -> Consumer:
         "max.partition.fetch.bytes": settings.max_message_bytes + HEADROOM,
         "client.id": f"marsad-{group}",
         "logger": LIBRDKAFKA_LOG,
+        **security_config(settings),
     }
     conf.update(overrides)
     return Consumer(conf)
@@ -89,7 +140,7 @@ def consumer(settings: Settings, group: str, **overrides: object) -> Consumer:
 def admin(settings: Settings) -> AdminClient:
     # confluent-kafka 2.16's AdminClient signature admits only scalar config values, but like Producer/Consumer (typed
     # dict[str, Any]) it takes a logging.Logger for "logger" (documented config, used since this module was written)
-    conf = {"bootstrap.servers": settings.kafka_bootstrap, "logger": LIBRDKAFKA_LOG}
+    conf = {"bootstrap.servers": settings.kafka_bootstrap, "logger": LIBRDKAFKA_LOG, **security_config(settings)}
     return AdminClient(conf)  # type: ignore[arg-type]
 
 
@@ -203,7 +254,8 @@ def read_to_end(settings: Settings, topic: str, timeout_s: float = 15.0) -> list
     from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
     c = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"marsad.reader-{uuid.uuid4().hex}",
-                  "enable.auto.commit": False, "enable.partition.eof": True, "logger": LIBRDKAFKA_LOG})
+                  "enable.auto.commit": False, "enable.partition.eof": True, "logger": LIBRDKAFKA_LOG,
+                  **security_config(settings)})
     try:
         md = c.list_topics(topic, timeout=10).topics.get(topic)
         if md is None or md.error is not None:

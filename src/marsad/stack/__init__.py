@@ -7,6 +7,8 @@ Everything lives under ``<Settings.state_dir>/stack/``::
     es/     lib/ (jars from es-pom.xml), MarsadEsLauncher.java, config/, data/, node/ (ES home),
             logs/marsad-local.log, logs/elasticsearch.out, elasticsearch.pid
     postgres/  data/ (initdb cluster), logs/postgres.out, postgres.pid
+    kafka-secrets/  with --secure only: CA, node keys + certificates, SCRAM passwords (0700/0600;
+            :mod:`._kafka_secure`)
 
 * Kafka ``Settings.kafka_version`` (KRaft, one broker+controller node) on ``Settings.kafka_bootstrap``
   (Kafka default 127.0.0.1:9092) and ``Settings.kafka_controller_port`` (quickstart default 9093).
@@ -28,7 +30,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,12 +142,15 @@ def cluster_settings(settings: Settings) -> Settings:
     """``settings`` with the addresses of a ``settings.stack_nodes`` cluster filled in: a ``kafka_bootstrap``,
     ``kafka_controller_port`` or ``es_url`` still at its single-node default becomes the cluster default
     (:data:`CLUSTER_KAFKA_PORT` …, one entry per node); values set by the user are kept (they must then list one
-    entry per node). One node: ``settings`` unchanged."""
+    entry per node).
+
+    The Kafka client security is the stack's (:func:`stack_security`): with ``stack_secure`` the generated
+    ``marsad`` user over SASL_SSL, else PLAINTEXT."""
     n = settings.stack_nodes
+    update = {k: v for k, v in stack_security(settings).items() if getattr(settings, k) != v}
     if n == 1:
-        return settings
+        return settings.model_copy(update=update) if update else settings
     fields = Settings.model_fields
-    update: dict[str, object] = {}
     if settings.kafka_bootstrap == fields["kafka_bootstrap"].default:
         update["kafka_bootstrap"] = ",".join(f"127.0.0.1:{CLUSTER_KAFKA_PORT + i}" for i in range(n))
     if settings.kafka_controller_port == fields["kafka_controller_port"].default:
@@ -155,10 +160,32 @@ def cluster_settings(settings: Settings) -> Settings:
     return settings.model_copy(update=update)
 
 
+def stack_security(settings: Settings) -> dict[str, object]:
+    """Kafka client security settings of the local stack of ``settings``: with ``stack_secure``, SASL_SSL as
+    :data:`~marsad.stack._kafka_secure.CLIENT_USER` with the password file and CA under
+    ``<state_dir>/stack/kafka-secrets`` (:mod:`marsad.stack._kafka_secure`); else PLAINTEXT without credentials."""
+    from ._kafka_secure import CLIENT_USER, MECHANISM, KafkaSecrets
+
+    if not settings.stack_secure:
+        return {"kafka_security_protocol": "PLAINTEXT", "kafka_sasl_username": None, "kafka_sasl_password": None,
+                "kafka_sasl_password_file": None, "kafka_ssl_ca": None}
+    material = KafkaSecrets(Path(settings.state_dir).expanduser() / "stack")
+    return {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": MECHANISM,
+            "kafka_sasl_username": CLIENT_USER, "kafka_sasl_password": None,
+            "kafka_sasl_password_file": material.password_file(CLIENT_USER), "kafka_ssl_ca": material.ca_cert}
+
+
 def client_env(settings: Settings) -> dict[str, str]:
-    """``MARSAD_*`` variables that point Marsad's clients (consumers, crawl, CLI) at this stack."""
+    """``MARSAD_*`` variables that point Marsad's clients (consumers, crawl, CLI) at this stack (the secure stack's:
+    the password *file*, never the password)."""
     s = cluster_settings(settings)
     env = {"MARSAD_KAFKA_BOOTSTRAP": s.kafka_bootstrap, "MARSAD_ES_URL": s.es_url}
+    if s.stack_secure:
+        env.update({"MARSAD_KAFKA_SECURITY_PROTOCOL": s.kafka_security_protocol,
+                    "MARSAD_KAFKA_SASL_MECHANISM": s.kafka_sasl_mechanism,
+                    "MARSAD_KAFKA_SASL_USERNAME": str(s.kafka_sasl_username),
+                    "MARSAD_KAFKA_SASL_PASSWORD_FILE": str(s.kafka_sasl_password_file),
+                    "MARSAD_KAFKA_SSL_CA": str(s.kafka_ssl_ca)})
     if s.stack_nodes != 1:
         env["MARSAD_STACK_NODES"] = str(s.stack_nodes)
     return env
@@ -167,14 +194,18 @@ def client_env(settings: Settings) -> dict[str, str]:
 AnyService = KafkaService | EsService | PostgresService
 
 
-def _services(settings: Settings) -> tuple[AnyService, ...]:
-    """The services of ``settings.stack_nodes`` (addresses from :func:`cluster_settings`), in start order."""
+def _services(settings: Settings, only: Collection[str] | None = None) -> tuple[AnyService, ...]:
+    """The services of ``settings.stack_nodes`` (addresses from :func:`cluster_settings`), in start order;
+    with ``only``, those of these kinds (``kafka``, ``elasticsearch``, ``postgres``)."""
     settings = cluster_settings(settings)
-    if settings.stack_nodes == 1:
-        return KafkaService(settings), EsService(settings), PostgresService(settings)
     n = settings.stack_nodes
-    return (*(KafkaService(settings, i) for i in range(n)), *(EsService(settings, i) for i in range(n)),
-            PostgresService(settings))
+    every: tuple[AnyService, ...]
+    if n == 1:
+        every = KafkaService(settings), EsService(settings), PostgresService(settings)
+    else:
+        every = (*(KafkaService(settings, i) for i in range(n)), *(EsService(settings, i) for i in range(n)),
+                 PostgresService(settings))
+    return every if only is None else tuple(s for s in every if type(s).name in only)
 
 
 def _all_services(settings: Settings) -> tuple[AnyService, ...]:
@@ -217,7 +248,8 @@ def _check_ports(services: tuple[Service, ...], starting: Sequence[Service]) -> 
                 )
 
 
-def up(settings: Settings, console: Console | None = None, *, timeout_s: float = UP_TIMEOUT_S) -> StackStatus:
+def up(settings: Settings, console: Console | None = None, *, timeout_s: float = UP_TIMEOUT_S,
+       only: Collection[str] | None = None) -> StackStatus:
     """Start Kafka, Elasticsearch and PostgreSQL (or reuse the ones already running) and wait until all serve.
 
     Idempotent: a service whose pid-file process is alive (and is our JVM) is not started again, only
@@ -227,13 +259,16 @@ def up(settings: Settings, console: Console | None = None, *, timeout_s: float =
     seconds once the JVMs are started (jar downloads and the
     Kafka storage format come before and have their own limits).
 
+    ``only``: start just the services of these kinds (``{"kafka"}``: the brokers alone, e.g. for a test that needs no
+    Elasticsearch); default all.
+
     Raises :class:`StackError` when Java/Maven/the PostgreSQL binaries are missing, a port is taken by another process,
     a jar fetch
     or the Kafka storage format fails, a JVM exits during start-up, or a service is not ready in time
     (the message names the log file and quotes its last line).
     """
     say = _sayer(console)
-    services = _services(settings)
+    services = _services(settings, only)
     t0 = time.monotonic()
     try:
         reused: dict[str, int] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING
 
-from marsad.kafka.clients import HEADROOM
+from marsad.kafka.clients import HEADROOM, security_config
 from marsad.settings import Settings
 
 from ._common import (
@@ -31,6 +31,7 @@ from ._common import (
     port_answers,
     read_resource,
 )
+from ._kafka_secure import KafkaSecrets, _write_secret
 from ._service import Service
 
 if TYPE_CHECKING:
@@ -112,6 +113,8 @@ def render_node_properties(settings: Settings, *, log_dir: Path, node: int) -> s
         raise StackError(f"Kafka ports collide: clients {ports}, controllers {controllers} "
                          "(MARSAD_KAFKA_BOOTSTRAP, MARSAD_KAFKA_CONTROLLER_PORT + node)")
     text = _render(settings, port=ports[node], controller_port=controllers[node], log_dir=log_dir)
+    text = text.replace("# One node: every internal topic has a single replica.",
+                        f"# Cluster of {nodes}: internal topics replicated (overridden below).")
     voters = ",".join(f"{i + 1}@{BIND_HOST}:{c}" for i, c in enumerate(controllers))
     overrides: dict[str, str | None] = {
         "node.id": str(node + 1),
@@ -119,20 +122,42 @@ def render_node_properties(settings: Settings, *, log_dir: Path, node: int) -> s
         "controller.quorum.voters": voters,
         **CLUSTER_OVERRIDES,
     }
+    return override_properties(text, overrides,
+                               f"Node {node + 1} of a {nodes}-node cluster (marsad stack up --nodes {nodes}).")
+
+
+def override_properties(text: str, overrides: dict[str, str | None], heading: str) -> str:
+    """``text`` (a ``.properties`` file) with each key of ``overrides`` set in place (``None``: line removed); keys
+    not in ``text`` are appended under ``# heading``."""
+    overrides = dict(overrides)
     lines = []
     for line in text.splitlines():
         key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else None
-        if line.startswith("# One node: every internal topic has a single replica."):
-            line = f"# Cluster of {nodes}: internal topics replicated (overridden below)."
         if key in overrides:
             value = overrides.pop(key)
             if value is None:
                 continue
             line = f"{key}={value}"
         lines.append(line)
-    lines += ["", f"# Node {node + 1} of a {nodes}-node cluster (marsad stack up --nodes {nodes})."]
-    lines += [f"{k}={v}" for k, v in overrides.items() if v is not None]
+    rest = [f"{k}={v}" for k, v in overrides.items() if v is not None]
+    if rest:
+        lines += ["", f"# {heading}", *rest]
     return "\n".join(lines) + "\n"
+
+
+def render_secure(text: str, kafka_secrets: KafkaSecrets, *, port: int, controller_port: int, node_id: int) -> str:
+    """A node's plaintext ``server.properties`` turned into the secure one of ``marsad stack up --secure``
+    (:meth:`KafkaSecrets.broker_overrides`: SASL_SSL client and inter-broker listener, mutual-TLS controller
+    listener, no secret in the file)."""
+    overrides = kafka_secrets.broker_overrides(port=port, controller_port=controller_port, node_id=node_id)
+    return override_properties(text, dict(overrides),
+                               "Secure listeners (marsad stack up --secure): SASL/SCRAM-SHA-512 over TLS; "
+                               "controllers over mutual TLS.")
+
+
+def _argfile_quote(arg: str) -> str:
+    """One argument of a java ``@argfile`` line: double-quoted, backslashes doubled (JDK launcher syntax)."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def new_cluster_id() -> str:
@@ -152,6 +177,11 @@ class KafkaService(Service):
     def __init__(self, settings: Settings, node: int | None = None) -> None:
         super().__init__(settings, node)
         self._admin: AdminClient | None = None
+
+    @property
+    def secrets(self) -> KafkaSecrets:
+        """TLS material and passwords of the secure stack, shared by every node of the state dir."""
+        return KafkaSecrets(self._shared_home.parent)
 
     @property
     def config_path(self) -> Path:
@@ -217,6 +247,10 @@ class KafkaService(Service):
         )
         for d in (self.config_dir, self.data_dir, self.logs_dir):
             d.mkdir(parents=True, exist_ok=True)
+        if self.settings.stack_secure:
+            self.secrets.ensure(self.node_id)
+            text = render_secure(text, self.secrets, port=self.port, controller_port=self.controller_port,
+                                 node_id=self.node_id)
         self.config_path.write_text(text, encoding="utf-8")
         self.log4j_path.write_text(read_resource("kafka-log4j2.yaml"), encoding="utf-8")
         if not (self.data_dir / "meta.properties").is_file():
@@ -241,6 +275,11 @@ class KafkaService(Service):
         quorum = ["--standalone"] if self.node is None else []
         cmd = [*self._java_base(java), "-Dkafka.log.name=storage-format", "kafka.tools.StorageTool", "format",
                *quorum, "-t", cid, "-c", str(self.config_path)]  # fmt: skip
+        argfile = self.secrets.dir / f"format-{self.node_id}.args"
+        if self.settings.stack_secure:
+            # the SCRAM passwords go through a 0600 java @argfile (JDK launcher), not argv (/proc/<pid>/cmdline)
+            _write_secret(argfile, "\n".join(_argfile_quote(a) for a in [*cmd[1:], *self.secrets.scram_args()]))
+            cmd = [cmd[0], f"@{argfile}"]
         out = self.logs_dir / "storage-format.out"
         try:
             with out.open("ab") as f:
@@ -250,6 +289,8 @@ class KafkaService(Service):
             raise StackError(
                 f"Kafka storage format did not finish within {FORMAT_TIMEOUT_S:.0f} s; see {out}"
             ) from None
+        finally:
+            argfile.unlink(missing_ok=True)
         if rc != 0 or not (self.data_dir / "meta.properties").is_file():
             raise StackError(f"Kafka storage format failed (exit {rc}): {last_line(out, log)}; see {out}")
 
@@ -271,7 +312,8 @@ class KafkaService(Service):
                 quiet = logging.getLogger("marsad.stack.kafka-probe")
                 quiet.addHandler(logging.NullHandler())
                 quiet.propagate = False
-                conf = {"bootstrap.servers": self.url, "logger": quiet, "socket.timeout.ms": 3000}
+                conf = {"bootstrap.servers": self.url, "logger": quiet, "socket.timeout.ms": 3000,
+                        **security_config(self.settings)}
                 # a logging.Logger for "logger" is documented config; AdminClient's signature types scalars only
                 self._admin = AdminClient(conf)  # type: ignore[arg-type]
             md = self._admin.list_topics(timeout=3)
