@@ -159,3 +159,22 @@ def test_a_trust_data_directory_of_an_older_marsad_is_upgraded(tmp_path: Path, m
             conn.execute("INSERT INTO crawl_seen VALUES ('https://news.example/new')")
     finally:
         _stop(proc)
+
+
+def test_marsad_crawl_with_a_wrong_password_is_one_line_and_exit_2(private_pg: Settings, tmp_path: Path) -> None:
+    """A refused login is a configuration error, not an outage: ``marsad crawl`` says so in one ``error:`` line
+    (exit 2, no traceback, the password not shown) instead of retrying or blaming an unreachable server (before:
+    ``TransientError`` "unreachable", exit 1, the advice "is the stack up?")."""
+    import os
+
+    secret = "not-the-password"
+    url = f"postgresql://{_postgres.ROLE}:{secret}@127.0.0.1:{private_pg.postgres_port}/marsad?passfile=/nonexistent"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARSAD_", "PG"))}
+    env.update(MARSAD_CRAWL_STATE_URL=url, MARSAD_STATE_DIR=str(tmp_path / "state"))
+    proc = subprocess.run([sys.executable, "-m", "marsad.cli", "crawl"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
+    assert "refused the login" in lines[0] and WRONG_PASSWORD.format(role=_postgres.ROLE) in lines[0]
+    assert secret not in proc.stderr + proc.stdout and "Traceback" not in proc.stderr

@@ -73,6 +73,13 @@ _READY: set[str] = set()
 """Connection URLs whose schema this process has already checked."""
 
 
+AUTH_REFUSED = ("password authentication failed", "no password supplied", "authentication failed",
+                "does not exist")
+"""libpq's messages for a refused login (PostgreSQL ``auth.c``: ``password authentication failed for user``,
+``role … does not exist``, ``database … does not exist``; libpq ``fe-auth.c``: ``no password supplied``): a
+configuration error, not an outage."""
+
+
 def redact(url: str) -> str:
     """``url`` without its password (for messages and logs): :func:`marsad.settings.redact_url`."""
     return redact_url(url)
@@ -81,13 +88,17 @@ def redact(url: str) -> str:
 def connect(url: str) -> psycopg.Connection:
     """An autocommit connection to ``url`` with the crawl schema at :data:`SCHEMA_VERSION`.
 
-    Raises :class:`TransientError` (server unreachable, authentication refused) or :class:`ConfigError` (the
-    database holds a newer schema than this code knows).
+    Raises :class:`TransientError` (server unreachable, starting up) or :class:`ConfigError` (authentication
+    refused — a missing or wrong password is not fixed by retrying; or the database holds a newer schema than this
+    code knows).
     """
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="marsad-crawl")
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if any(m in str(exc) for m in AUTH_REFUSED):
+            raise ConfigError(f"crawl state PostgreSQL {redact(url)} refused the login: {first} — check the "
+                              f"role and the password file the URL names (passfile=…)") from exc
         raise TransientError(f"crawl state PostgreSQL {redact(url)} unreachable: {first}") from exc
     if url not in _READY:
         try:
