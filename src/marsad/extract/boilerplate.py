@@ -493,10 +493,10 @@ def _match_regex(rule: Rule, text: str, idx: int, end: str, folds: _Folds) -> _H
     if scope == "edge":
         scope = "prefix" if end == "head" else "suffix"
     if scope == "paragraph":
-        if len(text) > rule.max_chars * 2:
-            return None
+        if len(text) > rule.max_chars * 2 or len(_strip(text)) > rule.max_chars:
+            return None  # before folding: most paragraphs of a body are longer than any whole-paragraph rule
         w = folds.get(text, "head")
-        if w.truncated or len(_strip(text)) > rule.max_chars:
+        if w.truncated:
             return None
         found = w.find(rule.regex.fullmatch)
         if found is None:

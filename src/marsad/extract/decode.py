@@ -245,14 +245,47 @@ _MAYBE_DISGUISED = re.compile("[" + re.escape("".join(sorted(
 characters without one encodes to lead bytes only, which is never valid UTF-8, so :func:`_utf8_in_disguise` is false
 for it — checked by one regex search instead of two encodes and a decode per run."""
 
+_MAYBE_DISGUISED_RUN = re.compile(r"(?<![^\x00-\x7f])(?=[^\x00-\x7f]*?" + _MAYBE_DISGUISED.pattern
+                                  + r")[^\x00-\x7f]{2,}")
+"""The :data:`_NON_ASCII_RUN` runs that hold a :data:`_MAYBE_DISGUISED` character, found in one scan: a match starts
+only where a run starts (the look-behind), looks ahead within the run for such a character and takes the whole run.
+Linear in the text (each run is looked through once); Arabic text has a few of them per hundred runs («،», «؟», «»»)."""
+
+
+def _char_class(chars: set[str]) -> str:
+    """A regex character class (``[…]``) matching exactly ``chars``, written as ranges of consecutive code points."""
+    points = sorted(map(ord, chars))
+    parts, start = [], None
+    for i, o in enumerate(points):
+        if start is None:
+            start = o
+        if i + 1 == len(points) or points[i + 1] != o + 1:
+            parts.append(f"\\U{start:08x}" if start == o else f"\\U{start:08x}-\\U{o:08x}")
+            start = None
+    return "[" + "".join(parts) + "]"
+
+
+_PLAIN_CHARS = {chr(o) for o in range(0x10000) if _PLAIN_ARABIC.fullmatch(chr(o))}
+_NOT_PLAIN = re.compile("[^\n" + _char_class(_PLAIN_CHARS)[1:])
+_PLAIN_NO_LETTER_LINE = re.compile("^" + _char_class({c for c in _PLAIN_CHARS if not c.isalpha()}) + "+$",
+                                   re.MULTILINE)
+"""The per-word test of :func:`measure` done on all words at once, for the common case (every non-ASCII word is a
+:data:`_PLAIN_ARABIC` word): the words joined by newlines hold no character outside that class
+(:data:`_NOT_PLAIN`), and the words without a letter are the lines made only of its characters that are not
+``str.isalpha`` (:data:`_PLAIN_NO_LETTER_LINE`). Both classes are computed from :data:`_PLAIN_ARABIC` and
+``str.isalpha`` themselves, so the counts are those of the loop; the loop stays for any other text."""
+
 
 def measure(text: str) -> Mojibake:
     """Score ``text`` (any length; cost linear) for mojibake: see :class:`Mojibake` and the module doc, step 4."""
     words = bad = arabic = 0
     plain = _PLAIN_ARABIC.fullmatch
-    for w in _WORD.findall(text):
-        if w.isascii():
-            continue
+    non_ascii = [w for w in _WORD.findall(text) if not w.isascii()]
+    joined = "\n".join(non_ascii)
+    if not _NOT_PLAIN.search(joined):  # only plain Arabic words: no bad word, no per-word loop
+        words = arabic = len(non_ascii) - len(_PLAIN_NO_LETTER_LINE.findall(joined))
+        non_ascii = []
+    for w in non_ascii:
         if plain(w):
             if any(c.isalpha() for c in w):
                 words += 1
@@ -265,8 +298,7 @@ def measure(text: str) -> Mojibake:
             bad += 1
         elif all(_script(c) in ("arabic", None) for c in w):
             arabic += 1
-    maybe = _MAYBE_DISGUISED.search
-    disguised = sum(1 for r in _NON_ASCII_RUN.findall(text) if maybe(r) and _utf8_in_disguise(r))
+    disguised = sum(1 for r in _MAYBE_DISGUISED_RUN.findall(text) if _utf8_in_disguise(r))
     if disguised:
         words = max(words, disguised)
         bad = min(words, bad + disguised)

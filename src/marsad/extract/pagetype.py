@@ -104,14 +104,14 @@ def _headline_links(tree, page_url: str) -> dict:
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
+        text = _norm(a.text_content())
+        if len(text) < HEADLINE_MIN_CHARS:
+            continue  # checked before resolving the URL: most links of a page (menus, tags) are short
         try:
             target = urlsplit(urljoin(page_url, href))
         except ValueError:
             continue
         if _NOT_PAGES.search(target.path):
-            continue
-        text = _norm(a.text_content())
-        if len(text) < HEADLINE_MIN_CHARS:
             continue
         parent = a.getparent()
         if parent is not None and _tag(parent) in _INLINE_PARENTS and _norm(parent.text_content()) != text:

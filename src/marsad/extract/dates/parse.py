@@ -259,8 +259,17 @@ def _make_day(y: int, mo: int, d: int) -> date | None:
         return None
 
 
+_YEAR_DIGITS = re.compile(r"\d{4}")
+"""Every absolute date pattern above (``_ISO``, ``_YMD``, ``_DMY``, ``_DMY_TEXT``, ``_MDY_TEXT``, ``_HIJRI``) writes
+its year as four consecutive digits: a text without four consecutive digits holds no absolute date, and the scans are
+skipped (one search instead of six; most dateline texts and the free text after a headline have no year). A pattern
+added with a shorter year must drop this shortcut (tests/unit/test_dates_year_shortcut_covers_every_pattern.py)."""
+
+
 def _gregorian_matches(s: str) -> Iterator[_Parsed]:
     """Every absolute Gregorian date in normalised ``s`` (unordered; callers sort by ``start``)."""
+    if not _YEAR_DIGITS.search(s):
+        return
     for m in _ISO.finditer(s):
         day = _make_day(int(m["y"]), int(m["mo"]), int(m["d"]))
         if day is None:
@@ -289,6 +298,8 @@ def _gregorian_matches(s: str) -> Iterator[_Parsed]:
 
 def _hijri_matches(s: str) -> Iterator[_Parsed]:
     """Hijri dates («1 رمضان 1445 هـ»), converted with hijridate (Umm al-Qura calendar, 1343–1500 AH)."""
+    if not _YEAR_DIGITS.search(s):
+        return
     for m in _HIJRI.finditer(s):
         month = _HIJRI_LOOKUP.get(re.sub(r"\s", "", m["m"]))
         year = int(m["y"])
