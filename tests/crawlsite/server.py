@@ -132,3 +132,24 @@ class CrawlSite:
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def rss_feed(site: CrawlSite, channel_path: str, article_paths: list[str]) -> Response:
+    """An RSS 2.0 feed of ``site`` whose items link ``article_paths`` (the channel link ``channel_path``)."""
+    items = "".join(f"<item><title>خبر {p}</title><link>{site.url(p)}</link></item>" for p in article_paths)
+    body = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>موقع</title>'
+            f"<link>{site.url(channel_path)}</link>{items}</channel></rss>").encode()
+    return Response(200, body, {"Content-Type": "application/rss+xml; charset=utf-8"})
+
+
+def client_pid(peer: tuple[str, int] | None, server_port: int) -> int | None:
+    """The local process that owns the client end of a connection to ``server_port`` from ``peer`` (psutil), or
+    ``None``: how the crawl tests find which worker process asked (to kill it mid-batch)."""
+    import psutil
+
+    if peer is None:
+        return None
+    for c in psutil.net_connections(kind="tcp"):
+        if c.laddr and c.raddr and c.laddr.port == peer[1] and c.raddr.port == server_port and c.pid:
+            return c.pid
+    return None

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from tests.crawlsite.fetch_routes import article
-from tests.crawlsite.server import CrawlSite, Request, Response, route
+from tests.crawlsite.server import CrawlSite, Request, Response, client_pid, route, rss_feed
 
 from ..airflow_helpers import env_for
 from ..airflow_scheduler import AirflowDeployment
@@ -51,29 +51,14 @@ def _article_paths(src: str) -> list[str]:
 
 def _feed(site: CrawlSite, req: Request) -> Response:
     src = req.path.split("/")[2]
-    items = "".join(f"<item><title>خبر {p}</title><link>{site.url(p)}</link></item>" for p in _article_paths(src))
-    body = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>موقع</title>'
-            f"<link>{site.url(f'/s/{src}/')}</link>{items}</channel></rss>").encode()
-    return Response(200, body, {"Content-Type": "application/rss+xml; charset=utf-8"})
-
-
-def _pid_of(peer: tuple[str, int] | None, server_port: int) -> int | None:
-    """The local process that owns the client end of this connection."""
-    import psutil
-
-    if peer is None:
-        return None
-    for c in psutil.net_connections(kind="tcp"):
-        if c.laddr and c.raddr and c.laddr.port == peer[1] and c.raddr.port == server_port and c.pid:
-            return c.pid
-    return None
+    return rss_feed(site, f"/s/{src}/", _article_paths(src))
 
 
 def _article(site: CrawlSite, req: Request) -> Response:
     src = req.path.split("/")[2]
     st = site.state
     if src == "beta" and "killed" not in st:
-        pid = _pid_of(req.peer, site.port)
+        pid = client_pid(req.peer, site.port)
         with site._lock:
             per_pid = st.setdefault("beta-pids", Counter())
             per_pid[pid] += 1

@@ -36,7 +36,7 @@ import yaml
 
 from marsad.settings import Settings, to_env
 from tests.crawlsite.fetch_routes import article
-from tests.crawlsite.server import CrawlSite, Request, Response, route
+from tests.crawlsite.server import CrawlSite, Request, Response, client_pid, route, rss_feed
 
 pytestmark = pytest.mark.services
 
@@ -65,22 +65,7 @@ def _paths(src: str) -> list[str]:
 
 def _feed(site: CrawlSite, req: Request) -> Response:
     src = req.path.split("/")[2]
-    items = "".join(f"<item><title>خبر {p}</title><link>{site.url(p)}</link></item>" for p in _paths(src))
-    body = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>موقع</title>'
-            f"<link>{site.url(f'/w2/{src}/')}</link>{items}</channel></rss>").encode()
-    return Response(200, body, {"Content-Type": "application/rss+xml; charset=utf-8"})
-
-
-def _pid_of(peer: tuple[str, int] | None, server_port: int) -> int | None:
-    """The local process that owns the client end of this connection."""
-    import psutil
-
-    if peer is None:
-        return None
-    for c in psutil.net_connections(kind="tcp"):
-        if c.laddr and c.raddr and c.laddr.port == peer[1] and c.raddr.port == server_port and c.pid:
-            return c.pid
-    return None
+    return rss_feed(site, f"/w2/{src}/", _paths(src))
 
 
 def _article(site: CrawlSite, req: Request) -> Response:
@@ -92,7 +77,7 @@ def _article(site: CrawlSite, req: Request) -> Response:
     plan (``state["kill"]``), the first worker's second article request is held until the test has killed that
     worker, then answered 503 (to nobody)."""
     st = site.state
-    pid = _pid_of(req.peer, site.port)
+    pid = client_pid(req.peer, site.port)
     gate = st.get("gate")
     if gate is not None:
         with site._lock:
