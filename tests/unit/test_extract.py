@@ -225,8 +225,11 @@ def test_time_limit_turns_a_stuck_page_into_a_dead_letter(monkeypatch):
 
     from marsad.extract import stage as stage_mod
 
+    finished = []
+
     def stuck(*args, **kwargs):
         _time.sleep(5)
+        finished.append(True)  # reached only when nothing interrupted the page
 
     monkeypatch.setattr(stage_mod, "extract_article", stuck)
     settings = Settings(articles_topic="t-articles", page_time_limit_s=0.2)
@@ -234,10 +237,9 @@ def test_time_limit_turns_a_stuck_page_into_a_dead_letter(monkeypatch):
     meta = RawPageMeta(url=LBC_URL, final_url=LBC_URL, canonical_url=canonical_url(LBC_URL), status=200,
                        headers={}, fetched_at=FETCHED, source="lbc")
     key, value, headers = RawPage(meta=meta, body=b"<html></html>").to_kafka()
-    started = _time.monotonic()
     [out] = st.process_batch([Record("raw", 0, 1, key, value, headers)])
-    assert _time.monotonic() - started < 2
     assert out.error is not None and out.error.reason == "extract-timeout"
+    assert not finished  # the page was interrupted at the limit, not waited for (no clock asserted)
 
 
 def test_section_page_is_discarded_with_a_reason():
