@@ -66,3 +66,27 @@ def test_a_refused_crawl_state_url_is_not_echoed_with_its_password() -> None:
     with pytest.raises(ValueError, match=r"mysql://marsad:\*\*\*@db.internal/crawl") as err:
         Settings(crawl_state_url="mysql://marsad:s3cret@db.internal/crawl")
     assert "s3cret" not in str(err.value)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("MARSAD_ES_URL", "http://elastic:s3cret-pw@127.0.0.1:1"),
+    ("MARSAD_CRAWL_STATE_URL", "mysql://marsad:s3cret-pw@db/marsad"),
+    ("MARSAD_KAFKA_SASL_PASSWORD", "s3cret-pw"),  # given without MARSAD_KAFKA_SASL_USERNAME: refused
+])
+def test_a_refused_setting_is_named_on_the_command_line_without_its_password(name: str, value: str,
+                                                                             tmp_path) -> None:
+    """The CLI's one ``error:`` line names the refused variable and its value with the password as ``***`` (before:
+    ``cli_settings`` printed pydantic's raw input, ``MARSAD_ES_URL='http://elastic:s3cret@…'``)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARSAD_")}
+    env.update({name: value, "MARSAD_STATE_DIR": str(tmp_path)})
+    proc = subprocess.run([sys.executable, "-m", "marsad.cli", "search", "x"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    if proc.returncode == 0:
+        pytest.fail(f"{name}={value} was accepted")
+    assert "s3cret-pw" not in proc.stderr + proc.stdout, proc.stderr
+    assert proc.returncode == 2 and proc.stderr.startswith("error:") and "MARSAD_" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "Value error, " not in proc.stderr

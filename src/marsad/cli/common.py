@@ -6,7 +6,7 @@ Exit codes: 0 ok, 1 a run failed, 2 usage or configuration error (one clear line
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import typer
 
@@ -21,10 +21,29 @@ def cli_settings():
     try:
         settings = load_settings()
     except ValidationError as exc:
-        fail("; ".join(f"MARSAD_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
-                        if e["loc"] else e["msg"] for e in exc.errors()))  # no loc: a rule across fields
+        fail("; ".join(_setting_error(e) for e in exc.errors()))
     setup_logging(client_log_level=settings.client_log_level)
     return settings
+
+
+def _setting_error(e: Any) -> str:
+    """One refused ``MARSAD_*`` value as ``MARSAD_NAME='value': why`` — the value with any URL password shown as
+    ``***`` (:func:`marsad.settings.redact_url`) and left out entirely for a field named like a secret; pydantic's
+    ``Value error, `` prefix dropped. A rule across fields (no ``loc``) is its message alone."""
+    from marsad.settings import redact_url
+
+    msg = str(e["msg"]).removeprefix("Value error, ")
+    if not e["loc"]:
+        return msg
+    name = "_".join(map(str, e["loc"])).upper()
+    value = e.get("input")
+    if any(w in name for w in ("PASSWORD", "SECRET", "API_KEY", "TOKEN")):
+        shown = "'***'"
+    elif isinstance(value, str):
+        shown = repr(redact_url(value))
+    else:
+        shown = repr(value)
+    return f"MARSAD_{name}={shown}: {msg}"
 
 
 def fail(msg: str, code: int = 2) -> None:
