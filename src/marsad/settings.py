@@ -42,6 +42,23 @@ def redact_url(url: str) -> str:
     return parts.geturl()
 
 
+def check_secret_files(*named: tuple[str, Path | None]) -> None:
+    """Raise ``ValueError`` naming the setting when one of the ``(MARSAD_NAME, path)`` files is unreadable or empty:
+    one ``error:`` line at start-up, not a traceback at the first connection (the Kafka files in settings validation,
+    the Elasticsearch ones in :func:`marsad.cli.common.cli_settings` — a ``Settings`` may describe another machine's
+    files, e.g. a compose container's ``/run/secrets``). The contents are read again where they are used (a rotated
+    password needs no restart) and never put in a message."""
+    for name, path in named:
+        if path is None:
+            continue
+        try:
+            empty = not Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{name}: {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        if empty:
+            raise ValueError(f"{name}: {path} is empty")
+
+
 class Settings(BaseSettings):
     """All knobs of Marsad. Every field can be set as ``MARSAD_<FIELD>`` (case-insensitive)."""
 
@@ -391,16 +408,8 @@ class Settings(BaseSettings):
             if self.kafka_sasl_password is None and self.kafka_sasl_password_file is None:
                 raise ValueError("MARSAD_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs MARSAD_KAFKA_SASL_PASSWORD_FILE "
                                  "(or MARSAD_KAFKA_SASL_PASSWORD)")
-            for name, path in (("MARSAD_KAFKA_SASL_PASSWORD_FILE", self.kafka_sasl_password_file),
-                               ("MARSAD_KAFKA_SSL_CA", self.kafka_ssl_ca)):
-                if path is None:
-                    continue
-                try:
-                    empty = not Path(path).read_text(encoding="utf-8").strip()
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise ValueError(f"{name}: {path}: {getattr(exc, 'strerror', None) or exc}") from None
-                if empty:
-                    raise ValueError(f"{name}: {path} is empty")
+            check_secret_files(("MARSAD_KAFKA_SASL_PASSWORD_FILE", self.kafka_sasl_password_file),
+                                ("MARSAD_KAFKA_SSL_CA", self.kafka_ssl_ca))
         elif self.kafka_sasl_username or self.kafka_sasl_password is not None or self.kafka_sasl_password_file:
             raise ValueError("MARSAD_KAFKA_SASL_USERNAME/PASSWORD are set but MARSAD_KAFKA_SECURITY_PROTOCOL is "
                              "PLAINTEXT: the credentials would not be used (set it to SASL_SSL)")

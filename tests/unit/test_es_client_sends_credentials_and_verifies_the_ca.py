@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from marsad.errors import ConfigError, TransientError
-from marsad.index.es import Es, EsHttpError
+from marsad.index.es import Es
 from marsad.settings import Settings
 from tests.local_http import serve
 
@@ -44,6 +44,18 @@ class SecuredNode(BaseHTTPRequestHandler):
             self._send(401, body, {"WWW-Authenticate": 'Basic realm="security" charset="UTF-8"'})
             return
         self._send(200, {"cluster_name": "secured", "version": {"number": "7.10.2"}})
+
+    do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815 - every method authenticates the same way
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
         raw = json.dumps(body).encode()
@@ -88,13 +100,13 @@ def test_an_api_key_file_is_sent_as_apikey(node: str, tmp_path: Path) -> None:
 
 
 def test_without_credentials_or_with_a_wrong_password_the_node_refuses(node: str, tmp_path: Path) -> None:
-    with pytest.raises(EsHttpError) as none:
+    """A 401 is a configuration error naming the settings to check (retrying does not fix it), never the password."""
+    with pytest.raises(ConfigError, match="refused the credentials \\(401\\)") as none:
         Es.from_settings(Settings(es_url=node)).request("GET", "/")
     wrong = Settings(es_url=node, es_username="marsad", es_password_file=_secret(tmp_path, "pw", "wrong"))
-    with pytest.raises(EsHttpError) as bad:
+    with pytest.raises(ConfigError, match="MARSAD_ES_PASSWORD_FILE") as bad:
         Es.from_settings(wrong).request("GET", "/")
-    assert none.value.status == bad.value.status == 401
-    assert "security_exception" in str(bad.value) and "wrong" not in str(bad.value)
+    assert "wrong" not in str(bad.value) and "wrong" not in str(none.value)
     assert SecuredNode.seen[0] is None and SecuredNode.seen[1] == "Basic bWFyc2FkOndyb25n"  # base64 "marsad:wrong"
 
 
@@ -154,3 +166,38 @@ def test_https_node_is_trusted_through_the_configured_ca_only(tmp_path: Path) ->
         with pytest.raises(TransientError, match="(?i)certificate"):
             Es.from_settings(no_ca, request_timeout_s=5).request("GET", "/")
     assert SecuredNode.seen == [BASIC]  # the unverified node never saw the credentials
+
+
+@pytest.mark.parametrize("command", [["templates", "apply"], ["search", "x"], ["alerts", "list"]])
+def test_commands_against_a_node_refusing_the_credentials_say_so_in_one_line(node: str, tmp_path: Path,
+                                                                             command: list[str]) -> None:
+    """Before: ``templates apply`` blamed "an index created by an older template", ``alerts list`` printed a
+    traceback, ``search`` "Elasticsearch refused the search"; now one ``error:`` line naming the credentials, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARSAD_")}
+    env.update(MARSAD_ES_URL=node, MARSAD_STATE_DIR=str(tmp_path / "state"), MARSAD_ES_USERNAME="marsad",
+               MARSAD_ES_PASSWORD_FILE=str(_secret(tmp_path, "pw", "wrong")))
+    proc = subprocess.run([sys.executable, "-m", "marsad.cli", *command], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "(401)" in lines[0], proc.stderr
+
+
+def test_a_missing_password_file_is_one_line_before_any_request(tmp_path: Path) -> None:
+    """Checked by every command at start-up (``cli_settings``); before: a traceback ending in ``ConfigError`` at the
+    first request."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARSAD_")}
+    env.update(MARSAD_ES_URL="http://127.0.0.1:1", MARSAD_STATE_DIR=str(tmp_path / "state"),
+               MARSAD_ES_USERNAME="marsad", MARSAD_ES_PASSWORD_FILE=str(tmp_path / "missing"))
+    proc = subprocess.run([sys.executable, "-m", "marsad.cli", "templates", "apply"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"error: MARSAD_ES_PASSWORD_FILE: {tmp_path / 'missing'}: No such file or directory"

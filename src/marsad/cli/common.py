@@ -16,12 +16,18 @@ def cli_settings():
     from pydantic import ValidationError
 
     from marsad.observability import setup_logging
-    from marsad.settings import load_settings
+    from marsad.settings import check_secret_files, load_settings
 
     try:
         settings = load_settings()
     except ValidationError as exc:
         fail("; ".join(_setting_error(e) for e in exc.errors()))
+    try:  # the files this process will read: one line now rather than a traceback at the first request
+        check_secret_files(("MARSAD_ES_PASSWORD_FILE", settings.es_password_file),
+                           ("MARSAD_ES_API_KEY_FILE", settings.es_api_key_file),
+                           ("MARSAD_ES_CA_CERTS", settings.es_ca_certs))
+    except ValueError as exc:
+        fail(str(exc))
     setup_logging(client_log_level=settings.client_log_level)
     return settings
 

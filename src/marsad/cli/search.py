@@ -23,7 +23,7 @@ def search(query: str = typer.Argument(..., help='Words (near each other), "exac
     """Search stories (one hit per story, republications counted) with Arabic analysis; highlighted snippets."""
     import orjson
 
-    from marsad.errors import TransientError
+    from marsad.errors import ConfigError, TransientError
     from marsad.index.es import EsHttpError
     from marsad.observability import console
     from marsad.search import parse_when
@@ -35,7 +35,7 @@ def search(query: str = typer.Argument(..., help='Words (near each other), "exac
         settings = cli_settings()
         total, hits = run_search(settings, query, since=since_at, until=until_at, source=source, language=language,
                                  sort=sort, size=size)
-    except ValueError as exc:
+    except (ValueError, ConfigError) as exc:
         fail(str(exc), 2)
     except TransientError as exc:
         fail(f"{exc} (is the stack up? `marsad stack up`)", 1)

@@ -7,7 +7,7 @@ from marsad.cli.common import cli_settings, fail
 
 def templates_apply() -> None:
     """Install index templates; create the first versioned stories index and its alias if missing."""
-    from marsad.errors import TransientError
+    from marsad.errors import ConfigError, TransientError
     from marsad.index.es import EsHttpError
     from marsad.index.templates import IncompatibleIndex, apply_templates, fingerprint_key, replay_advice
     from marsad.observability import console, err_console
@@ -18,6 +18,8 @@ def templates_apply() -> None:
     except IncompatibleIndex as exc:
         fail(f"{exc}\nEverything else is applied. {replay_advice(exc.next_index)}\n(on a throw-away dev stack, "
              f"deleting {', '.join(exc.indices)} also works)", 1)
+    except ConfigError as exc:
+        fail(str(exc))
     except TransientError as exc:
         fail(f"{exc} (is the stack up? `marsad stack up`)", 1)
     except EsHttpError as exc:

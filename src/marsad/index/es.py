@@ -108,6 +108,8 @@ class Es:
         except TransportError as exc:
             raise TransientError(f"Elasticsearch transport error: {exc}") from exc
         status = resp.meta.status
+        if status in (401, 403) and status not in ok:
+            raise self._refused(status)
         if status >= 400 and status not in ok:
             if status in (429, 502, 503, 504):
                 raise TransientError(f"Elasticsearch {method} {path} -> {status}")
@@ -117,9 +119,21 @@ class Es:
     def exists(self, path: str) -> bool:
         """``HEAD path`` is 200 (index, alias or template exists). Raises TransientError when unreachable."""
         try:
-            return self._t.perform_request("HEAD", path).meta.status == 200
+            status = self._t.perform_request("HEAD", path).meta.status
         except (EsConnectionError, ConnectionTimeout, TransportError) as exc:
             raise TransientError(f"Elasticsearch at {self.url} unreachable: {exc}") from exc
+        if status in (401, 403):
+            raise self._refused(status)
+        return status == 200
+
+    def _refused(self, status: int) -> ConfigError:
+        """401 (credentials missing or wrong) or 403 (the user lacks a privilege) is a configuration error, not an
+        outage: retrying does not fix it (Elasticsearch security: 401 authentication, 403 authorization)."""
+        if status == 401:
+            return ConfigError(f"Elasticsearch at {self.url} refused the credentials (401): check MARSAD_ES_USERNAME "
+                               f"+ MARSAD_ES_PASSWORD_FILE or MARSAD_ES_API_KEY_FILE")
+        return ConfigError(f"Elasticsearch at {self.url} refused the request (403): the user lacks a privilege on "
+                           f"Marsad's indices (docs/scaling.md, \"Not open to the network\")")
 
     def bulk(self, lines: list[dict[str, Any]], refresh: bool | str = False) -> dict[str, Any]:
         """Send a bulk request (action/source dicts in order); returns the response with per-item results."""
