@@ -181,7 +181,7 @@ def client_env(settings: Settings) -> dict[str, str]:
     s = cluster_settings(settings)
     env = {"MARSAD_KAFKA_BOOTSTRAP": s.kafka_bootstrap, "MARSAD_ES_URL": s.es_url}
     if s.stack_secure:
-        env.update({"MARSAD_KAFKA_SECURITY_PROTOCOL": s.kafka_security_protocol,
+        env.update({"MARSAD_STACK_SECURE": "true", "MARSAD_KAFKA_SECURITY_PROTOCOL": s.kafka_security_protocol,
                     "MARSAD_KAFKA_SASL_MECHANISM": s.kafka_sasl_mechanism,
                     "MARSAD_KAFKA_SASL_USERNAME": str(s.kafka_sasl_username),
                     "MARSAD_KAFKA_SASL_PASSWORD_FILE": str(s.kafka_sasl_password_file),

@@ -155,6 +155,11 @@ def render_secure(text: str, kafka_secrets: KafkaSecrets, *, port: int, controll
                                "controllers over mutual TLS.")
 
 
+SECURITY_MARKER = "marsad-security-mode"
+"""File in a node's data dir, written after the storage format: ``secure`` or ``plaintext`` (see
+:meth:`KafkaService._check_security_mode`)."""
+
+
 def _argfile_quote(arg: str) -> str:
     """One argument of a java ``@argfile`` line: double-quoted, backslashes doubled (JDK launcher syntax)."""
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -245,6 +250,7 @@ class KafkaService(Service):
             log_path=self.mvn_log,
             say=say,
         )
+        self._check_security_mode()
         for d in (self.config_dir, self.data_dir, self.logs_dir):
             d.mkdir(parents=True, exist_ok=True)
         if self.settings.stack_secure:
@@ -293,6 +299,25 @@ class KafkaService(Service):
             argfile.unlink(missing_ok=True)
         if rc != 0 or not (self.data_dir / "meta.properties").is_file():
             raise StackError(f"Kafka storage format failed (exit {rc}): {last_line(out, log)}; see {out}")
+        (self.data_dir / SECURITY_MARKER).write_text("secure\n" if self.settings.stack_secure else "plaintext\n",
+                                                      encoding="utf-8")
+
+    def _check_security_mode(self) -> None:
+        """Refuse to start a node in the other mode than its storage was formatted in: the SCRAM users exist only
+        in storage formatted with ``--secure``, and a secure node restarted without it would come back PLAINTEXT
+        while its clients hold SASL_SSL settings. Storage formatted before the marker existed counts as secure when
+        the state dir has ``kafka-secrets/``. Raises :class:`StackError` naming the fix."""
+        if not (self.data_dir / "meta.properties").is_file():
+            return
+        marker = self.data_dir / SECURITY_MARKER
+        was_secure = (marker.read_text(encoding="utf-8").strip() == "secure" if marker.is_file()
+                      else self.secrets.dir.is_dir())
+        if was_secure and not self.settings.stack_secure:
+            raise StackError(f"{self.title} was formatted with --secure ({self.data_dir}): start it with --secure "
+                             f"(or MARSAD_STACK_SECURE=true), or use another MARSAD_STATE_DIR")
+        if self.settings.stack_secure and not was_secure:
+            raise StackError(f"{self.title} was formatted without --secure ({self.data_dir}), so it has no SCRAM "
+                             f"users: --secure needs a fresh MARSAD_STATE_DIR (or start it without --secure)")
 
     def command(self, java: Path | None) -> list[str]:
         java = self._java(java)
