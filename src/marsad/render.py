@@ -54,8 +54,9 @@ def print_status(st) -> None:
 
     for s in st.services:
         mark = "[green]running[/]" if s.running else "[red]stopped[/]"
+        # soft_wrap: a URL (PostgreSQL's names its password file) stays on one line, copyable, at any terminal width
         console.print(f"{s.name:16} {mark}  pid={s.pid or '-'}  {s.url}  {s.version or ''}  log={s.log_path}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
 
 
 def describe_rule(r) -> str:
