@@ -29,7 +29,37 @@ def cli_settings():
     except ValueError as exc:
         fail(str(exc))
     setup_logging(client_log_level=settings.client_log_level)
+    _warn_unknown_settings()
     return settings
+
+
+NOT_SETTINGS = ("MARSAD_SECRETS_DIR", "MARSAD_PRIVATE_STACK_DIR", "MARSAD_PRIVATE_STACK_PORT")
+"""``MARSAD_*`` variables that are not settings on purpose: read by ``docker/make-secrets.sh`` and docker-compose, and
+by the tests' private stacks."""
+
+
+def _warn_unknown_settings() -> None:
+    """One ``warning:`` line per ``MARSAD_*`` environment variable that names no setting (pydantic ignores them, so a
+    misspelt or guessed name — ``MARSAD_ES_PASSWORD`` for ``MARSAD_ES_PASSWORD_FILE`` — would do nothing silently),
+    with the closest setting names (difflib)."""
+    import difflib
+    import os
+
+    from rich.markup import escape
+
+    from marsad.observability import err_console
+    from marsad.settings import Settings
+
+    known = {f"MARSAD_{name.upper()}" for name in Settings.model_fields}
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith("MARSAD_") or upper in known or upper in NOT_SETTINGS:
+            continue
+        longer = sorted(k for k in known if k.startswith(upper + "_"))  # MARSAD_ES_CA → MARSAD_ES_CA_CERTS
+        close = list(dict.fromkeys(longer + difflib.get_close_matches(upper, sorted(known), n=2, cutoff=0.75)))[:2]
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        err_console.print(f"[bold yellow]warning:[/] {escape(name)} is not a Marsad setting and is ignored{hint}",
+                          highlight=False, soft_wrap=True)
 
 
 def _setting_error(e: Any) -> str:
