@@ -88,14 +88,18 @@ def redact(url: str) -> str:
 def connect(url: str) -> psycopg.Connection:
     """An autocommit connection to ``url`` with the crawl schema at :data:`SCHEMA_VERSION`.
 
-    Raises :class:`TransientError` (server unreachable, starting up) or :class:`ConfigError` (authentication
-    refused — a missing or wrong password is not fixed by retrying; or the database holds a newer schema than this
-    code knows).
+    Raises :class:`TransientError` (server unreachable, starting up) or :class:`ConfigError` (a URL libpq refuses —
+    an unknown parameter, a bad ``sslmode`` —, authentication refused — a missing or wrong password is not fixed by
+    retrying —, or the database holds a newer schema than this code knows).
     """
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="marsad-crawl")
+    except psycopg.ProgrammingError as exc:  # libpq refused the URL itself: an unknown query parameter
+        raise ConfigError(f"crawl state URL {redact(url)}: {exc}") from exc
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "connection is bad: invalid " in str(exc):  # libpq: a bad option value (sslmode=bogus), before any I/O
+            raise ConfigError(f"crawl state URL {redact(url)}: {first.removeprefix('connection is bad: ')}") from exc
         if any(m in str(exc) for m in AUTH_REFUSED):
             raise ConfigError(f"crawl state PostgreSQL {redact(url)} refused the login: {first} — check the "
                               f"role and the password file the URL names (passfile=…)") from exc
