@@ -31,7 +31,7 @@ def consume(stage: str = typer.Argument(..., help="extract | index | all"),
     if stage == "all" and until_idle or len(names) == 1:
         # consumer_retry_limit_s ran out (or Kafka refused the group): nothing of the batch was committed
         worker = None
-        with cannot_run(f"{stage} consumer stopped (the batch stays uncommitted; restarting resumes it): "):
+        with cannot_run(f"{stage} consumer stopped (restarting resumes after the last committed batch): "):
             if stage == "all":
                 console.print(pipeline.drain(settings), highlight=False)
             else:
