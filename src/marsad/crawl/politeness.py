@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from protego import Protego
 
-if TYPE_CHECKING:
-    pass
+from marsad.crawl.sqlite_wal import connect_wal
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +105,8 @@ class Politeness:
     """Shared per-host slots and robots cache in ``path`` (SQLite, WAL). One instance per process and run."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves (autocommit otherwise).
-        self._db = sqlite3.connect(str(path), timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect_wal(path, timeout_s=60, isolation_level=None)
         # NORMAL: no fsync per commit (WAL stays consistent; a power cut may forget the last slots, which only
         # makes the next request to a host come early once). FULL costs a disk flush per request.
         self._db.execute("PRAGMA synchronous=NORMAL")

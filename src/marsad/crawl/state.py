@@ -34,6 +34,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from marsad.crawl.sqlite_wal import connect_wal
+
 if TYPE_CHECKING:
     from marsad.settings import Settings
 
@@ -69,10 +71,10 @@ def _iso(t: datetime) -> str:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), timeout=30)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.executescript(_SCHEMA)
+    db = connect_wal(path, timeout_s=30)
+    # Schema and migrations under the write lock: two processes opening one file at once would otherwise both see
+    # a column missing and the second ALTER TABLE fail ("duplicate column name").
+    db.executescript("BEGIN IMMEDIATE;" + _SCHEMA)
     cols = {r[1] for r in db.execute("PRAGMA table_info(seen)")}
     if "last_fetched" not in cols:  # databases written before re-fetch existed
         db.execute("ALTER TABLE seen ADD COLUMN last_fetched TEXT")
