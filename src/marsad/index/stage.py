@@ -527,17 +527,94 @@ class IndexStage:
         depend on the LSH parameters, would otherwise offer them."""
         return self._candidates_many([(fp, exclude)])[0]
 
+    UNION_MAX_HITS = 2000
+    """Most stories one batched candidate search (:meth:`_candidates_many`) reads; more matching stories fall back to
+    one search per text (:meth:`_candidates_each`). The SaudiNewsNet day's 200-article batches read ≈ 60."""
+
     def _candidates_many(self, queries: list[tuple[Fingerprint, str]]) -> list[list[tuple[str, Fingerprint,
                                                                                         str | None]]]:
-        """:meth:`_candidates` of several ``(fingerprint, excluded story id)`` at once, in one ``_msearch`` request
-        (one round trip per batch instead of one per text; the answers are the same searches' — each sub-search
-        sees the same refreshed state). Returns one candidate list per query, in order: ``(story id, fingerprint,
-        source)``, at most 30 each. Raises :class:`TransientError` when the alias is missing or the node refuses."""
+        """:meth:`_candidates` of several ``(fingerprint, excluded story id)`` at once. Returns one candidate list per
+        query, in order: ``(story id, fingerprint, source)``, at most 30 each, in index order — the lists one
+        search per text returns (:meth:`_candidates_each`).
+
+        One search per fingerprint version (in practice one per batch): the stories sharing *any* query's LSH band
+        or lead key, with their ``dedup_keys`` (doc values, no ``_source``), sorted by ``_doc``; each query keeps
+        the first 30 sharing one of *its* keys, itself excluded; one ``_mget`` then reads the fingerprints of the
+        stories kept. Measured (docs/decisions.md, "Candidate search per batch"): Elasticsearch
+        spends ≈ 0.45 ms of CPU per search however few stories it finds (0.3 on average on the SaudiNewsNet day),
+        so one search per text cost ≈ 0.5 ms per article in the plan and again in the race repair. More than
+        :data:`UNION_MAX_HITS` matching stories → :meth:`_candidates_each`. Raises :class:`TransientError` when
+        the alias is missing or the node refuses."""
+        if not queries:
+            return []
+        out: list[list[tuple[str, Fingerprint, str | None]] | None] = [None] * len(queries)
+        by_version: dict[str, list[int]] = {}
+        for n, (fp, _) in enumerate(queries):
+            by_version.setdefault(fp.version, []).append(n)
+        chosen: dict[int, list[str]] = {}  # query → _ids of its candidates, in index order
+        for version, ns in by_version.items():
+            keys = sorted(set().union(*(queries[n][0].candidate_keys for n in ns)))
+            # phase 1: which stories, with their keys from doc values (no _source: the fingerprints of stories no
+            # query keeps — after the write, the batch's own new stories — are never read)
+            resp = self._search_stories({
+                "size": self.UNION_MAX_HITS, "track_total_hits": self.UNION_MAX_HITS + 1, "sort": ["_doc"],
+                "query": {"bool": {"filter": self._candidate_filter(keys, version)}},
+                "_source": False, "docvalue_fields": ["dedup_keys"],
+            })
+            if resp["hits"]["total"]["value"] > self.UNION_MAX_HITS:
+                for n, cands in zip(ns, self._candidates_each([queries[n] for n in ns])):
+                    out[n] = cands
+                continue
+            hits = [h["_id"] for h in resp["hits"]["hits"]]
+            by_key: dict[str, list[int]] = {}  # key → positions (index order) of the stories holding it
+            for pos, h in enumerate(resp["hits"]["hits"]):
+                for key in h.get("fields", {}).get("dedup_keys") or ():
+                    by_key.setdefault(key, []).append(pos)
+            for n in ns:
+                fp, exclude = queries[n]
+                positions = sorted(set().union(*(by_key.get(key, ()) for key in fp.candidate_keys)))
+                chosen[n] = [hits[pos] for pos in positions if hits[pos] != exclude][:30]
+        # phase 2: the fingerprints of the stories some query keeps, in one real-time _mget (a story deleted since
+        # — folded by a race repair — is no candidate any more)
+        wanted = sorted(set().union(*chosen.values())) if chosen else []
+        found: dict[str, tuple[str, Fingerprint, str | None]] = {}
+        if wanted:
+            try:
+                got = self.es.request("POST", f"/{self.settings.stories_alias}/_mget", {"ids": wanted},
+                                      params={"_source": "dedup_fp,story_id,source"})
+            except EsHttpError as exc:
+                raise TransientError(f"candidate fingerprints from {self.settings.stories_alias}: {exc}") from exc
+            for d in got["docs"]:
+                src = d.get("_source") or {}
+                if d.get("found") and src.get("dedup_fp"):
+                    found[d["_id"]] = (src.get("story_id") or d["_id"], Fingerprint.from_dict(src["dedup_fp"]),
+                                       src.get("source"))
+        for n, ids in chosen.items():
+            out[n] = [found[i] for i in ids if i in found]
+        return [c if c is not None else [] for c in out]
+
+    def _candidate_filter(self, keys: list[str], version: str) -> list[dict[str, Any]]:
+        """Stories of fingerprint ``version`` indexed within the dedup window holding one of ``keys``."""
+        window = f"now-{int(self.settings.dedup_window_days * 24)}h"
+        return [{"terms": {"dedup_keys": keys}}, {"term": {"dedup_version": version}},
+                {"range": {"indexed_at": {"gte": window}}}]
+
+    def _search_stories(self, body: dict[str, Any]) -> dict[str, Any]:
+        alias = self.settings.stories_alias
+        try:
+            return self.es.request("POST", f"/{alias}/_search", body)
+        except EsHttpError as exc:  # the alias missing (no `templates apply` yet) or refusing: retried, never a crash
+            hint = ": run `marsad templates apply`" if exc.status == 404 else ""
+            raise TransientError(f"candidate search on {alias} failed{hint} ({exc})") from exc
+
+    def _candidates_each(self, queries: list[tuple[Fingerprint, str]]) -> list[list[tuple[str, Fingerprint,
+                                                                                        str | None]]]:
+        """:meth:`_candidates_many` as one search per text, sent together in one ``_msearch`` (each sub-search sees
+        the same refreshed state): the reference the batched search is tested against, and its fallback."""
         if not queries:
             return []
         import orjson
 
-        window = f"now-{int(self.settings.dedup_window_days * 24)}h"
         alias = self.settings.stories_alias
         lines: list[bytes] = []
         for fp, exclude in queries:
@@ -545,9 +622,7 @@ class IndexStage:
             lines.append(orjson.dumps({
                 "size": 30,
                 "query": {"bool": {
-                    "filter": [{"terms": {"dedup_keys": list(fp.candidate_keys)}},
-                               {"term": {"dedup_version": fp.version}},
-                               {"range": {"indexed_at": {"gte": window}}}],
+                    "filter": self._candidate_filter(list(fp.candidate_keys), fp.version),
                     "must_not": [{"ids": {"values": [exclude]}}],
                 }},
                 "_source": ["dedup_fp", "story_id", "source"],
