@@ -275,7 +275,7 @@ class AlertHook:
         for h in hits:
             lines.append({"update": {"_index": h["_index"], "_id": h["_id"]}})
             lines.append({"doc": {"story_id": target}})
-        resp = self.es.bulk(lines, refresh="wait_for")
+        resp = self.es.bulk(lines, refresh="true")  # not wait_for: up to 1 s per fold (see IndexStage._bulk_ok)
         bad = [it for it in bulk_items(resp) if not it.ok]
         if bad:
             raise TransientError(f"alert rehome failed: {bad[0].status} {bad[0].body.get('error')}")

@@ -62,7 +62,7 @@ BATCH_SECONDS = Histogram("marsad_batch_seconds", "Wall time of one batch from p
 FETCH_TO_SEARCHABLE = Histogram(
     "marsad_fetch_to_searchable_seconds",
     "From the raw page's publish to Kafka (crawl: right after the fetch) to its commit by the index stage "
-    "(searchable: the index stage writes with refresh=wait_for)",
+    "(searchable: the index stage writes with refresh=true)",
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 86400))
 
 PAUSE_REASON_CHARS = 60
