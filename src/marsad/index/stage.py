@@ -538,7 +538,7 @@ class IndexStage:
         search per text returns (:meth:`_candidates_each`).
 
         One search per fingerprint version (in practice one per batch): the stories sharing *any* query's LSH band
-        or lead key, with their ``dedup_keys`` (doc values, no ``_source``), sorted by ``_doc``; each query keeps
+        or lead key, with their ``dedup_keys`` (doc values, no ``_source``), in index order; each query keeps
         the first 30 sharing one of *its* keys, itself excluded; one ``_mget`` then reads the fingerprints of the
         stories kept. Measured (docs/decisions.md, "Candidate search per batch"): Elasticsearch
         spends ≈ 0.45 ms of CPU per search however few stories it finds (0.3 on average on the SaudiNewsNet day),
@@ -557,7 +557,8 @@ class IndexStage:
             # phase 1: which stories, with their keys from doc values (no _source: the fingerprints of stories no
             # query keeps — after the write, the batch's own new stories — are never read)
             resp = self._search_stories({
-                "size": self.UNION_MAX_HITS, "track_total_hits": self.UNION_MAX_HITS + 1, "sort": ["_doc"],
+                # no sort: filter-only, every score 0, ties in index order — the order of the per-text search
+                "size": self.UNION_MAX_HITS, "track_total_hits": self.UNION_MAX_HITS + 1,
                 "query": {"bool": {"filter": self._candidate_filter(keys, version)}},
                 "_source": False, "docvalue_fields": ["dedup_keys"],
             })
