@@ -27,13 +27,15 @@ For each workload, in the same run:
     one probe rule «المملكة» so that enough stories alert to give a p95 (the demo rules match ~1 page of this day).
     The consumers start first and index two warm-up pages (imports, group join); then the harness produces every
     page to the raw-pages topic. Time = first raw record's timestamp → the last raw page's final ledger record
-    (the index stage writes its outcome after the bulk with ``refresh=wait_for`` and the percolation, so the story is
+    (the index stage writes its outcome after the bulk with ``refresh=true`` and the percolation, so the story is
     searchable by then; pages the extract stage discards end there).
 
 Per page: raw → searchable = index-stage ledger record timestamp − raw record timestamp (an upper bound of the
 ``marsad_fetch_to_searchable_seconds`` histogram's span: both end at the batch's outcome); raw → alert = the alert
 event's timestamp − raw record timestamp. Peak RSS of each consumer process (``psutil``, sampled every 0.5 s,
-children included). With ``--profile-index`` the (single) index consumer runs under ``py-spy record --idle``
+children included). CPU per page of each process tree (user + system over the timed span): the consumers, the
+Elasticsearch and Kafka JVMs (the processes listening on 9200 and 9092) and the harness itself — set against
+bare trafilatura's time per page in its pool and the machine's 2 cores. With ``--profile-index`` the (single) index consumer runs under ``py-spy record --idle``
 (collapsed stacks; wall time including waits) and the report splits its time by step.
 
 The machine is shared (2 cores, other engineers' tests): compare ratios measured in the same run, not absolute
@@ -161,7 +163,9 @@ def run_bare(pages: list[Page], procs: int = 2) -> dict:
         t0 = time.perf_counter()
         per_page = pool.map(_bare_one, range(len(pages)), chunksize=8)
         wall = time.perf_counter() - t0
-    return {"seconds": wall, "pages_s": len(pages) / wall, "per_page_ms": [x * 1000 for x in per_page]}
+    # cpu_ms_per_page: the mean time of one extract call inside a pool worker (≈ its CPU: one process per core)
+    return {"seconds": wall, "pages_s": len(pages) / wall, "per_page_ms": [x * 1000 for x in per_page],
+            "cpu_ms_per_page": 1000 * sum(per_page) / len(per_page)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -279,6 +283,40 @@ class RssSampler(threading.Thread):
                     self.peak[name] = max(self.peak[name], rss / 2 ** 20)
                 except psutil.NoSuchProcess:
                     continue
+
+
+def engine_pids() -> dict[str, int]:
+    """pid of the process listening on Kafka's 9092 and Elasticsearch's 9200 (the local stack's JVMs), by name."""
+    import psutil
+
+    want = {9092: "kafka", 9200: "elasticsearch"}
+    found = {}
+    for c in psutil.net_connections(kind="tcp"):
+        if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port in want and c.pid:
+            found[want[c.laddr.port]] = c.pid
+    return found
+
+
+def cpu_seconds(pids: dict[str, int], alone: frozenset[str] = frozenset({"harness"})) -> dict[str, float]:
+    """User + system CPU seconds used so far by each process tree in ``pids`` (name → pid), children included
+    except for the names in ``alone`` (the harness: its children are the consumers, counted on their own);
+    a process gone meanwhile counts 0."""
+    import psutil
+
+    out = {}
+    for name, pid in pids.items():
+        try:
+            root = psutil.Process(pid)
+            total = 0.0
+            for q in [root] + ([] if name in alone else root.children(recursive=True)):
+                if q.name() == "py-spy":  # the sampler wrapping the index consumer is not the consumer's cost
+                    continue
+                t = q.cpu_times()
+                total += t.user + t.system
+            out[name] = total
+        except psutil.NoSuchProcess:
+            out[name] = 0.0
+    return out
 
 
 def start_consumers(s: Settings, n_extract: int, n_index: int, profile_to: Path | None,
@@ -418,6 +456,8 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
         wait_assigned(s, {s.extract_group: args.extract_consumers, s.index_group: args.index_consumers}, procs)
         sampler = RssSampler({n: p.pid for n, p in procs.items()})
         sampler.start()
+        cpu_pids = {**{n: p.pid for n, p in procs.items()}, **engine_pids(), "harness": os.getpid()}
+        cpu0 = cpu_seconds(cpu_pids)
         load0 = os.getloadavg()
         t_start = time.perf_counter()
         warm_final = len(watcher.final)
@@ -428,6 +468,7 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
         produce_s = time.perf_counter() - t_start
         wait_final(watcher, sent, args.timeout, {n: p for n, p in procs.items() if n != leave})
         wall_s = time.perf_counter() - t_start
+        cpu1 = cpu_seconds(cpu_pids)
         load1 = os.getloadavg()
         sampler.stop.set()
         first_raw = min(ts for ts, _ in sent.values())
@@ -458,6 +499,7 @@ def run_pipeline(base: Settings, es: Es, pages: list[Page], args, profile_to: Pa
             "searchable_p50": pct(searchable, .5), "searchable_p95": pct(searchable, .95),
             "alert_p50": pct(alert, .5), "alert_p95": pct(alert, .95), "alerts": len(alert),
             "rss_mb": dict(sampler.peak), "load": (load0, load1),
+            "cpu_s": {n: cpu1[n] - cpu0.get(n, 0.0) for n in cpu1},
             "consumers": f"{args.extract_consumers} extract + {args.index_consumers} index",
             "left_at": leaver.left_at - warm_final if leaver and leaver.left_at is not None else None,
             "leaver_exit": procs[leave].wait(60) if leave else None,
@@ -650,6 +692,23 @@ def render(results: list[dict], args, started: datetime) -> str:
                          f"{r['bare_p50_ms']:.1f}/{r['bare_p95_ms']:.1f} ms; pages/s over the first / last tenth of "
                          f"the pages to finish {p['first_tenth_pages_s']:.1f} / {p['last_tenth_pages_s']:.1f}; "
                          f"RSS: {rss}.")
+    cpu_rows = [(r, p) for r in results for p in r["pipelines"] if p.get("cpu_s")]
+    if cpu_rows:
+        lines += ["", "CPU per page during the run (user + system seconds of each process tree from the first raw "
+                      "record produced to the last final ledger record, ÷ pages; *harness* = this script: producing "
+                      "the raw pages and reading the ledger). The machine has 2 cores: at N pages/s it can spend at "
+                      "most 2000 ÷ N ms per page; bare trafilatura's own CPU per page is the reference.", "",
+                  "| workload | pages/s | extract (all) ms | index (all) ms | elasticsearch ms | kafka ms | harness ms "
+                  "| total ms | 2 cores ÷ pages/s ms | bare trafilatura ms |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r, p in cpu_rows:
+            c, n = p["cpu_s"], r["pages"]
+            ext = sum(v for k, v in c.items() if k.startswith("extract")) * 1000 / n
+            idx = sum(v for k, v in c.items() if k.startswith("index")) * 1000 / n
+            es_ms, kf, hn = (c.get(k, float("nan")) * 1000 / n for k in ("elasticsearch", "kafka", "harness"))
+            bare_cpu = r["bare"].get("cpu_ms_per_page", float("nan"))
+            lines.append(f"| {r['workload']}{' ' + p['label'] if p['label'] else ''} | {p['pages_s']:.1f} | "
+                         f"{ext:.2f} | {idx:.2f} | {es_ms:.2f} | {kf:.2f} | {hn:.2f} | "
+                         f"**{ext + idx + es_ms + kf + hn:.2f}** | {2000 / p['pages_s']:.2f} | {bare_cpu:.2f} |")
     for r in results:
         for p in r["pipelines"]:
             if "profile" not in p:
