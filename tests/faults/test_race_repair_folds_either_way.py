@@ -87,3 +87,45 @@ def test_smaller_story_written_late_folds_the_larger_one(make_names, tmp_path, c
         assert [(a["rule"], a["story_id"]) for a in alerts] == [(RULE, doc_id(small.canonical_url))], alerts
     finally:
         admin(s2).delete_topics([s2.articles_topic], operation_timeout=30)
+
+
+def test_story_folded_by_its_own_repair_never_alerts(make_names, tmp_path, corpus):
+    """The other order: the smaller-id story is written, repaired and alerted first; the larger-id one (planned
+    before, so it did not see it) is written next and its own repair folds it into the smaller one — in the same
+    batch that percolates it (the index stage percolates a batch's would-be stories while writing them). Gold,
+    written before running: one story (the smaller id) holding both URLs, and exactly one alert record for the
+    rule, naming that story — the folded story fires nothing."""
+    small, large = _pair(corpus)
+    s = make_names(batch_size=10, alerts_enabled=True)
+    apply_templates(s)
+    ensure_topics(s)
+    RuleStore(s).sync([make_rule(name=RULE, query="التعليم الأهلي")])
+    s2 = s.model_copy(update={"articles_topic": s.articles_topic + "2", "index_group": s.index_group + "2"})
+    ensure_topics(s2, [s2.articles_topic])
+    log = tmp_path / "consumers.log"
+    planned, go_large, small_done = tmp_path / "planned", tmp_path / "go-large", tmp_path / "small-done"
+    try:
+        _produce(s, s.articles_topic, [small])
+        _produce(s2, s2.articles_topic, [large])
+        procs = [start(s, "index", log, fault_points={"index.planned": f"wait:{planned}",
+                                                      "index.alerted": f"wait:{small_done}"}),
+                 start(s2, "index", log, fault_points={"index.planned": f"wait:{planned}",
+                                                       "index.claimed": f"wait:{go_large}"})]
+        wait_reached(planned, 2, procs)
+        planned.touch()
+        wait_reached(small_done, 1, procs)  # the smaller story: written, repaired, alerted
+        go_large.touch()
+        assert wait_exit(procs[1], log) == 0, log.read_text()[-3000:]
+        small_done.touch()
+        assert wait_exit(procs[0], log) == 0, log.read_text()[-3000:]
+        docs = stories(s)
+        members = {frozenset([d["canonical_url"], *(r["canonical_url"] for r in d.get("republications") or [])])
+                   for d in docs}
+        assert members == {frozenset({small.canonical_url, large.canonical_url})}, docs
+        assert doubled(docs) == {}
+        [doc] = docs
+        assert doc["_id"] == doc_id(small.canonical_url)
+        alerts = _alerts(s)
+        assert [(a["rule"], a["story_id"]) for a in alerts] == [(RULE, doc_id(small.canonical_url))], alerts
+    finally:
+        admin(s2).delete_topics([s2.articles_topic], operation_timeout=30)

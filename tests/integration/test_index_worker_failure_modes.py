@@ -270,18 +270,23 @@ def test_a_copy_that_stands_in_for_a_lost_owner_is_percolated(env):
                {"canonical_url": owner.canonical_url, "story_id": doc_id(owner.canonical_url),
                 "claimed_at": utcnow().isoformat()}, params={"refresh": "true"})
     stage = IndexStage(s, es)
-    [o] = stage.process_batch([Record(s.articles_topic, 0, 0, b"c", copy.to_json())])
+    # beside a new story in the same batch: the stage percolates the batch's would-be stories while it writes
+    # them, and the stand-in (known only after the write) must be percolated too
+    fresh = article("https://d.example/new9", text_n(9), source="d")
+    [o, _] = stage.process_batch([Record(s.articles_topic, 0, 0, b"c", copy.to_json()),
+                                  Record(s.articles_topic, 0, 1, b"n", fresh.to_json())])
     assert o.label == "duplicate"
-    [m] = read_all(s, s.alerts_topic, 1)
-    e = AlertEvent.from_json(m.value())
-    assert e.story_id == doc_id(owner.canonical_url) and e.alert_id == alert_id("carriers", e.story_id)
+    events = [AlertEvent.from_json(m.value()) for m in read_all(s, s.alerts_topic, 2)]
+    assert sorted(e.story_id for e in events) == sorted([doc_id(owner.canonical_url), doc_id(fresh.canonical_url)])
+    [e] = [e for e in events if e.story_id == doc_id(owner.canonical_url)]
+    assert e.alert_id == alert_id("carriers", e.story_id)
     assert e.canonical_url == copy.canonical_url
     # a second copy, and the owner put back later, do not alert again
     other = article("https://c.example/copy8", text, source="c")
-    stage.process_batch([Record(s.articles_topic, 0, 1, b"d", other.to_json())])
-    stage.process_batch([Record(s.articles_topic, 0, 2, b"o", owner.to_json())])
+    stage.process_batch([Record(s.articles_topic, 0, 2, b"d", other.to_json())])
+    stage.process_batch([Record(s.articles_topic, 0, 3, b"o", owner.to_json())])
     stage.alerts.close()
-    assert len(read_all(s, s.alerts_topic, 1, timeout_s=5)) == 1
+    assert len(read_all(s, s.alerts_topic, 2, timeout_s=5)) == 2
 
 
 def test_a_copy_that_joined_before_the_alert_was_recorded_still_gets_its_marker(env):

@@ -237,14 +237,15 @@ class AlertHook:
         return [(target[a.content_hash], a.canonical_url) for a in folded if target.get(a.content_hash)]
 
     def on_batch(self, created: list[tuple[str, Article]], copies: Sequence[tuple[str, str]] = (),
-                 folded: Sequence[Article] = ()) -> list[AlertEvent]:
+                 folded: Sequence[Article] = (), matched: list[AlertEvent] | None = None) -> list[AlertEvent]:
         """Percolate the stories this batch created (``[(story_id, article)]``), fire each new match once, then mark
         the batch's republications (``[(story_id, canonical_url)]``, plus the ``folded`` articles of stories the race
-        repair merged into another) of alerted stories.
+        repair merged into another) of alerted stories. ``matched``: the events of ``created`` when the caller
+        percolated them already (:meth:`match`), else they are percolated here.
 
         Returns the events published now (already-sent matches are skipped and not returned).
         """
-        events = self.unsent(self.match(created))
+        events = self.unsent(self.match(created) if matched is None else matched)
         self.publish(events)
         self.record(events)
         for e in events:

@@ -22,7 +22,9 @@ Per batch (all writes idempotent, so redelivery after a crash is harmless):
    into a smaller-id one, or folds larger-id ones into where they belong) — see :meth:`IndexStage._repair`; a fold
    interrupted by a crash is finished by the redelivery (:meth:`IndexStage._resume_folds`, or the repair again).
 5b. **Alerts**: the stories the batch created are percolated against the alert rules; each (rule, story) fires
-   once — see :meth:`IndexStage._alert` and :mod:`marsad.alerts.percolate`.
+   once — see :meth:`IndexStage._alert` and :mod:`marsad.alerts.percolate`. The percolate request itself is sent
+   in a background thread while steps 4–5 run (:meth:`IndexStage._percolate_early`); only the matches of stories
+   actually created are fired.
 6. Offsets are committed by the worker only after all this returned; per-item failures are classified:
    429/5xx → :class:`TransientError` (batch retried), other 4xx → that record is dead-lettered.
 
@@ -36,6 +38,7 @@ An attribution origin takes the page of the site it names once that page is in t
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -44,6 +47,7 @@ from urllib.parse import urlsplit
 from prometheus_client import Counter as PromCounter
 
 from marsad import faults
+from marsad.alerts.events import AlertEvent
 from marsad.alerts.percolate import AlertHook
 from marsad.dedup.near import Fingerprint, decide, fingerprint
 from marsad.dedup.stories import StoryMatch, best_story, resolve_origin, site_key, site_keys
@@ -315,6 +319,8 @@ class IndexStage:
         """Fingerprint parameters; stories are candidates only when their ``dedup_version`` is ``params.version``."""
         self.canonical_collisions = 0
         """Articles re-keyed to their own URL because another page held their ``rel=canonical``."""
+        self._percolator: ThreadPoolExecutor | None = None
+        """One thread percolating a batch's new stories while they are written (:meth:`_percolate_early`)."""
 
     def process_batch(self, records: list[Record]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(records)
@@ -332,6 +338,10 @@ class IndexStage:
             faults.point(self.settings, "index.claimed")
             plans = [p for p in plans if outcomes[p.index] is None]
             if plans:
+                # percolation reads only the rules and the articles: it runs while the stories are written and
+                # repaired, and _alert keeps the matches of the stories actually created (docs/decisions.md,
+                # "Percolation beside the write")
+                early = self._percolate_early(plans)
                 self._write(plans, outcomes)
                 faults.point(self.settings, "index.written")
                 self._resume_folds([p for p in plans if p.redelivered and p.kind == "near"
@@ -341,15 +351,31 @@ class IndexStage:
                 self._repair([p for p in plans if p.kind == "indexed" and (o := outcomes[p.index]) is not None
                               and o.error is None and o.label == "indexed"], outcomes)
                 faults.point(self.settings, "index.repaired")
-                self._alert(plans, outcomes)
+                self._alert(plans, outcomes, early)
                 faults.point(self.settings, "index.alerted")
         return [o if o is not None else Outcome(label="indexed") for o in outcomes]
 
     # --- step 5b: alerts -----------------------------------------------------------------------------------
-    def _alert(self, plans: list[Plan], outcomes: list[Outcome | None]) -> None:
+    def _percolate_early(self, plans: list[Plan]) -> tuple[set[tuple[str, str]], Future[list[AlertEvent]]] | None:
+        """Start percolating the batch's would-be new stories (``kind == "indexed"``) in the background: the
+        ``(story id, canonical URL)`` pairs sent and the future of their events (:meth:`AlertHook.match`, a read of
+        the rules index only). ``None`` when alerts are off or the batch creates nothing."""
+        if self.alerts is None:
+            return None
+        maybe = [(p.story_id, p.article) for p in plans if p.kind == "indexed"]
+        if not maybe:
+            return None
+        if self._percolator is None:
+            self._percolator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="marsad-percolate")
+        return {(sid, a.canonical_url) for sid, a in maybe}, self._percolator.submit(self.alerts.match, maybe)
+
+    def _alert(self, plans: list[Plan], outcomes: list[Outcome | None],
+               early: tuple[set[tuple[str, str]], Future[list[AlertEvent]]] | None = None) -> None:
         """Percolate the stories this batch created: not copies joined to a story, not stories ``_repair`` folded
-        (their outcome became ``duplicate``); copies only mark alerted stories. Once per (rule, story):
-        :mod:`marsad.alerts.percolate`."""
+        (their outcome became ``duplicate``), not stale re-fetches; copies only mark alerted stories. Once per
+        (rule, story): :mod:`marsad.alerts.percolate`. ``early``: :meth:`_percolate_early`'s pairs and matches —
+        only the matches of stories created are kept, the created stories it did not cover are percolated now.
+        Raises what the percolation raised (:class:`TransientError`: the batch is retried)."""
         if self.alerts is None:
             return
         ok = [p for p in plans if (o := outcomes[p.index]) is not None and o.error is None]
@@ -359,7 +385,13 @@ class IndexStage:
         copies = [(p.story_id, p.article.canonical_url) for p in ok if p.kind != "indexed" and not p.stand_in]
         folded = [p.article for p in ok
                   if p.kind == "indexed" and (o := outcomes[p.index]) is not None and o.label != "indexed"]
-        events = self.alerts.on_batch(created, copies, folded)
+        matched = None
+        if early is not None:
+            sent, future = early
+            keep = {(sid, a.canonical_url) for sid, a in created}
+            matched = [e for e in future.result() if (e.story_id, e.canonical_url) in keep]
+            matched += self.alerts.match([(sid, a) for sid, a in created if (sid, a.canonical_url) not in sent])
+        events = self.alerts.on_batch(created, copies, folded, matched=matched)
         # a story that fired here may have been folded by another consumer's repair after our own repair looked
         # (that fold moved the alerts recorded before it): move what we recorded since to where the claim points
         fired = {e.story_id: e.canonical_url for e in events}
