@@ -41,9 +41,8 @@ def _alerts(s) -> list[dict]:
         "size": 100, "query": {"term": {"kind": "alert"}}})["hits"]["hits"]]
 
 
-@pytest.mark.parametrize("point", [None, "index.fold.retargeted", "index.fold.moved"],
-                         ids=["no-crash", "kill-after-retarget", "kill-after-move"])
-def test_smaller_story_written_late_folds_the_larger_one(make_names, tmp_path, corpus, point):
+def _setup(make_names, corpus):
+    """The pair (smaller id first), the settings of consumer 1 (rule loaded) and of consumer 2 (its own topic)."""
     small, large = _pair(corpus)
     s = make_names(batch_size=10, alerts_enabled=True)
     apply_templates(s)
@@ -51,6 +50,25 @@ def test_smaller_story_written_late_folds_the_larger_one(make_names, tmp_path, c
     RuleStore(s).sync([make_rule(name=RULE, query="التعليم الأهلي")])
     s2 = s.model_copy(update={"articles_topic": s.articles_topic + "2", "index_group": s.index_group + "2"})
     ensure_topics(s2, [s2.articles_topic])
+    return small, large, s, s2
+
+
+def _one_story_of_both(s, small, large) -> dict:
+    """The gold of both tests: one story, the smaller id, holding both URLs, no URL in two stories."""
+    docs = stories(s)
+    members = {frozenset([d["canonical_url"], *(r["canonical_url"] for r in d.get("republications") or [])])
+               for d in docs}
+    assert members == {frozenset({small.canonical_url, large.canonical_url})}, docs
+    assert doubled(docs) == {}
+    [doc] = docs
+    assert doc["_id"] == doc_id(small.canonical_url)
+    return doc
+
+
+@pytest.mark.parametrize("point", [None, "index.fold.retargeted", "index.fold.moved"],
+                         ids=["no-crash", "kill-after-retarget", "kill-after-move"])
+def test_smaller_story_written_late_folds_the_larger_one(make_names, tmp_path, corpus, point):
+    small, large, s, s2 = _setup(make_names, corpus)
     log = tmp_path / "consumers.log"
     planned, go_small, large_done = tmp_path / "planned", tmp_path / "go-small", tmp_path / "large-done"
     try:
@@ -74,13 +92,7 @@ def test_smaller_story_written_late_folds_the_larger_one(make_names, tmp_path, c
         else:
             assert code == 0, log.read_text()[-3000:]
         assert wait_exit(procs[1], log) == 0, log.read_text()[-3000:]
-        docs = stories(s)
-        members = {frozenset([d["canonical_url"], *(r["canonical_url"] for r in d.get("republications") or [])])
-                   for d in docs}
-        assert members == {frozenset({small.canonical_url, large.canonical_url})}, docs
-        assert doubled(docs) == {}
-        [doc] = docs
-        assert doc["_id"] == doc_id(small.canonical_url)
+        doc = _one_story_of_both(s, small, large)
         [rep] = doc["republications"]
         assert rep["canonical_url"] == large.canonical_url and rep["match"] == "near" and rep["similarity"] < 1.0
         alerts = _alerts(s)
@@ -95,13 +107,7 @@ def test_story_folded_by_its_own_repair_never_alerts(make_names, tmp_path, corpu
     batch that percolates it (the index stage percolates a batch's would-be stories while writing them). Gold,
     written before running: one story (the smaller id) holding both URLs, and exactly one alert record for the
     rule, naming that story — the folded story fires nothing."""
-    small, large = _pair(corpus)
-    s = make_names(batch_size=10, alerts_enabled=True)
-    apply_templates(s)
-    ensure_topics(s)
-    RuleStore(s).sync([make_rule(name=RULE, query="التعليم الأهلي")])
-    s2 = s.model_copy(update={"articles_topic": s.articles_topic + "2", "index_group": s.index_group + "2"})
-    ensure_topics(s2, [s2.articles_topic])
+    small, large, s, s2 = _setup(make_names, corpus)
     log = tmp_path / "consumers.log"
     planned, go_large, small_done = tmp_path / "planned", tmp_path / "go-large", tmp_path / "small-done"
     try:
@@ -118,13 +124,7 @@ def test_story_folded_by_its_own_repair_never_alerts(make_names, tmp_path, corpu
         assert wait_exit(procs[1], log) == 0, log.read_text()[-3000:]
         small_done.touch()
         assert wait_exit(procs[0], log) == 0, log.read_text()[-3000:]
-        docs = stories(s)
-        members = {frozenset([d["canonical_url"], *(r["canonical_url"] for r in d.get("republications") or [])])
-                   for d in docs}
-        assert members == {frozenset({small.canonical_url, large.canonical_url})}, docs
-        assert doubled(docs) == {}
-        [doc] = docs
-        assert doc["_id"] == doc_id(small.canonical_url)
+        _one_story_of_both(s, small, large)
         alerts = _alerts(s)
         assert [(a["rule"], a["story_id"]) for a in alerts] == [(RULE, doc_id(small.canonical_url))], alerts
     finally:

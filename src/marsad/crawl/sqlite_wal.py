@@ -13,16 +13,20 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Literal
 
 _FIRST_WAIT_S = 0.01
 _MAX_WAIT_S = 0.5
 
 
-def connect_wal(path: Path, *, timeout_s: float, isolation_level: str | None = "") -> sqlite3.Connection:
+def connect_wal(path: Path, *, timeout_s: float,
+                isolation_level: Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None = "DEFERRED"
+                ) -> sqlite3.Connection:
     """A connection to ``path`` (created with its parent directory if missing) in WAL journal mode.
 
     ``timeout_s`` (seconds) is both SQLite's busy timeout and the limit of the WAL-switch retries;
-    ``isolation_level`` is passed to :func:`sqlite3.connect` (``None``: autocommit).
+    ``isolation_level`` is passed to :func:`sqlite3.connect` (``"DEFERRED"``: implicit ``BEGIN`` before writes,
+    like its default ``""``; ``None``: autocommit).
     Raises :class:`sqlite3.OperationalError` when the file stays locked for ``timeout_s``, or on any other SQLite
     error (a read-only or corrupt file).
     """
