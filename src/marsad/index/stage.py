@@ -572,7 +572,7 @@ class IndexStage:
         One search per fingerprint version (in practice one per batch): the stories sharing *any* query's LSH band
         or lead key, with their ``dedup_keys`` (doc values, no ``_source``), in index order; each query keeps
         the first 30 sharing one of *its* keys, itself excluded; one ``_mget`` then reads the fingerprints of the
-        stories kept. Measured (docs/decisions.md, "Candidate search per batch"): Elasticsearch
+        stories kept. Measured (docs/decisions.md, "Index stage: machine CPU measured …"): Elasticsearch
         spends ≈ 0.45 ms of CPU per search however few stories it finds (0.3 on average on the SaudiNewsNet day),
         so one search per text cost ≈ 0.5 ms per article in the plan and again in the race repair. More than
         :data:`UNION_MAX_HITS` matching stories → :meth:`_candidates_each`. Raises :class:`TransientError` when
@@ -618,10 +618,8 @@ class IndexStage:
             except EsHttpError as exc:
                 raise TransientError(f"candidate fingerprints from {self.settings.stories_alias}: {exc}") from exc
             for d in got["docs"]:
-                src = d.get("_source") or {}
-                if d.get("found") and src.get("dedup_fp"):
-                    found[d["_id"]] = (src.get("story_id") or d["_id"], Fingerprint.from_dict(src["dedup_fp"]),
-                                       src.get("source"))
+                if d.get("found") and (c := self._candidate(d["_id"], d.get("_source") or {})) is not None:
+                    found[d["_id"]] = c
         for n, ids in chosen.items():
             out[n] = [found[i] for i in ids if i in found]
         return [c if c is not None else [] for c in out]
@@ -632,13 +630,24 @@ class IndexStage:
         return [{"terms": {"dedup_keys": keys}}, {"term": {"dedup_version": version}},
                 {"range": {"indexed_at": {"gte": window}}}]
 
+    def _search_failed(self, status: int | None, detail: str) -> TransientError:
+        """The error of a candidate search the node refused: retried, never a crash (the alias missing — no
+        `templates apply` yet — is named)."""
+        hint = ": run `marsad templates apply`" if status == 404 else ""
+        return TransientError(f"candidate search on {self.settings.stories_alias} failed{hint} ({detail[:300]})")
+
+    @staticmethod
+    def _candidate(doc_id_: str, src: dict[str, Any]) -> tuple[str, Fingerprint, str | None] | None:
+        """``(story id, fingerprint, source)`` of a story document's ``_source``; ``None`` without a fingerprint."""
+        if not src.get("dedup_fp"):
+            return None
+        return src.get("story_id") or doc_id_, Fingerprint.from_dict(src["dedup_fp"]), src.get("source")
+
     def _search_stories(self, body: dict[str, Any]) -> dict[str, Any]:
-        alias = self.settings.stories_alias
         try:
-            return self.es.request("POST", f"/{alias}/_search", body)
-        except EsHttpError as exc:  # the alias missing (no `templates apply` yet) or refusing: retried, never a crash
-            hint = ": run `marsad templates apply`" if exc.status == 404 else ""
-            raise TransientError(f"candidate search on {alias} failed{hint} ({exc})") from exc
+            return self.es.request("POST", f"/{self.settings.stories_alias}/_search", body)
+        except EsHttpError as exc:
+            raise self._search_failed(exc.status, str(exc)) from exc
 
     def _candidates_each(self, queries: list[tuple[Fingerprint, str]]) -> list[list[tuple[str, Fingerprint,
                                                                                         str | None]]]:
@@ -662,21 +671,13 @@ class IndexStage:
             }))
         try:
             resp = self.es.request("POST", "/_msearch", b"\n".join(lines) + b"\n")
-        except EsHttpError as exc:  # the alias missing (no `templates apply` yet) or refusing: retried, never a crash
-            hint = ": run `marsad templates apply`" if exc.status == 404 else ""
-            raise TransientError(f"candidate search on {alias} failed{hint} ({exc})") from exc
+        except EsHttpError as exc:
+            raise self._search_failed(exc.status, str(exc)) from exc
         out = []
         for r in resp["responses"]:
             if r.get("error"):
-                hint = ": run `marsad templates apply`" if r.get("status") == 404 else ""
-                raise TransientError(f"candidate search on {alias} failed{hint} ({str(r['error'])[:300]})")
-            cands = []
-            for h in r["hits"]["hits"]:
-                src = h["_source"]
-                if src.get("dedup_fp"):
-                    cands.append((src.get("story_id") or h["_id"], Fingerprint.from_dict(src["dedup_fp"]),
-                                  src.get("source")))
-            out.append(cands)
+                raise self._search_failed(r.get("status"), str(r["error"]))
+            out.append([c for h in r["hits"]["hits"] if (c := self._candidate(h["_id"], h["_source"])) is not None])
         return out
 
     def _best(self, source: str | None, fp: Fingerprint,
