@@ -25,8 +25,11 @@ WORDS = ("الحكومة البرلمان الاقتصاد الميناء الس
          "السياحة الفندق المتحف المكتبة الكتاب الشعر الرواية المسرح السينما الفيلم المهرجان الجائزة الفريق المباراة "
          "الملعب الجمهور المدرب اللاعب الهدف البطولة الموسم الصحيفة المراسل الخبر التقرير المقابلة البيان المؤتمر").split()  # noqa: E501 - test data on one line
 
-T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
-"""Kafka record times of the test pages are minutes after T0 (a fixed past instant: windows are exact)."""
+T0 = datetime.now(timezone.utc).replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=3)
+"""Kafka record times of the test pages are minutes after T0 (a past instant on the hour: windows are exact).
+Within the local broker's retention (720 h): records older than it are deleted by the broker's retention check
+(every 5 min) even in the active segment, so a fixed date (it was 2026-03-01) made these tests fail once it aged
+past 30 days and the check ran between produce and replay."""
 
 
 def html(seed: int, title: str) -> bytes:
@@ -168,7 +171,7 @@ def test_an_older_fetch_never_overwrites_a_newer_story(replay_names):
     assert stats.outcomes["indexed"] == 1 and stats.outcomes["stale"] == 1
     doc = stories(es, v2)[doc_id("https://alpha.example/news/1")]
     assert doc["title"] == "النسخة المحدثة"
-    assert doc["fetched_at"].startswith("2026-03-03")
+    assert doc["fetched_at"].startswith((T0 + timedelta(days=2)).date().isoformat())
 
     # the other order: the newer fetch replaces the older one
     v3 = f"{s.stories_index_prefix}3"
