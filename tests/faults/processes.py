@@ -89,6 +89,11 @@ def membership(docs: list[dict]) -> set[frozenset[str]]:
             for d in docs}
 
 
+def owners(docs: list[dict]) -> list[str]:
+    """The canonical URL of each story document (the article that started the story, or a fold's target owner)."""
+    return [d["canonical_url"] for d in docs]
+
+
 def doubled(docs: list[dict]) -> dict[str, int]:
     """Canonical URLs listed in more than one story (as owner or republication), with their count."""
     seen: dict[str, int] = {}

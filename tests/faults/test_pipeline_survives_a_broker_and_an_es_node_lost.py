@@ -39,7 +39,7 @@ import pytest
 from marsad.index.es import Es
 from marsad.settings import Settings, load_settings, to_env
 
-from .processes import doubled, membership, stories
+from .processes import doubled, membership, owners, stories
 from .test_pipeline_survives_faults import STAGES, Pipeline, _check, _fingerprints, pipeline_names, raw_pages
 
 pytestmark = pytest.mark.services
@@ -131,7 +131,8 @@ def run(base: Settings, workdir: Path, pages: list, fault=None) -> dict:
                for d in docs}
     alerted = Counter((h["_source"]["rule"], members.get(h["_source"]["story_id"])) for h in sent)
     return {"audit": audit(s).as_dict(), "membership": membership(docs), "doubled": doubled(docs),
-            "alerted": alerted, "exits": pipe.exits, "settings": s, "fingerprints": _fingerprints(s)}
+            "alerted": alerted, "exits": pipe.exits, "settings": s, "fingerprints": _fingerprints(s),
+            "owners": owners(docs)}
 
 
 def _pid(cluster: Settings, name: str) -> int:

@@ -197,8 +197,9 @@ def xml_input(body: bytes, url: str, counts: Counter, content_type: str | None =
     """The feed or sitemap ``body`` as UTF-8 bytes with a true ``encoding="utf-8"`` declaration
     (:func:`marsad.extract.decode.decode_xml`: BOM, source override, HTTP charset, XML declaration, valid UTF-8,
     Arabic-aware detection), or ``None`` (counted ``undecodable``). Broken labels in the XML declaration
-    (``windows1256``, ``cp-1256``, ``x-cp1256``, ``ISO-8859-6-I``, ``hex``) used to raise ``LookupError`` inside
-    expat and end the source's whole discovery pass; now they are resolved or ignored (``charset-ignored``)."""
+    (``windows1256``, ``cp-1256``, ``x-cp1256``, ``ISO-8859-6-I``, ``hex``) are resolved or ignored
+    (``charset-ignored``) before the XML parser sees them: handed to expat they raise ``LookupError``, which would end
+    the source's whole discovery pass."""
     from marsad.extract.decode import decode_xml
 
     try:

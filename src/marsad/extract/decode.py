@@ -442,8 +442,8 @@ def decode_xml(body: bytes, content_type: str | None = None, *, charset: str | N
     """A feed or sitemap as UTF-8 bytes whose XML declaration says ``encoding="utf-8"``, plus the decoding.
 
     Declared labels: source override, HTTP charset (RFC 7303 §3: it takes precedence over the XML declaration),
-    the ``<?xml … encoding=…?>`` pseudo-attribute. A broken name there (``windows1256``, ``cp-1256``, ``hex``)
-    used to raise ``LookupError`` inside expat; now the parser only ever sees UTF-8 with a true declaration.
+    the ``<?xml … encoding=…?>`` pseudo-attribute. The parser only ever sees UTF-8 with a true declaration, because
+    a broken name there (``windows1256``, ``cp-1256``, ``hex``) handed to expat raises ``LookupError``.
     Raises :class:`Undecodable`.
     """
     start = next((len(bom) for bom, _ in _BOMS if body.startswith(bom)), 0)
