@@ -353,8 +353,9 @@ def _check(result: dict, fault_free: dict) -> None:
                                             fault_free["fingerprints"] | result["fingerprints"])
     print(f"{len(fault_free['membership'] - result['membership'])} fault-free stories differ (order effects "
           f"allowed):", *explanation, sep="\n  ")
-    assert not violations, "\n".join(violations + ["explanation:"] + explanation)
-    assert not (missed := missed_folds(result["owners"], result["fingerprints"])), "\n".join(missed)
+    missed = missed_folds(result["owners"], result["fingerprints"])
+    print(f"{len(missed)} pairs of near-duplicate owners (missed folds)", *missed, sep="\n  ")
+    assert not (violations or missed), "\n".join(violations + missed + ["explanation:"] + explanation)
     assert all(n == 1 for n in result["alerted"].values()), [k for k, n in result["alerted"].items() if n > 1]
     same = fault_free["membership"] & result["membership"]  # alerts of the stories both runs grouped alike
     assert {k for k in result["alerted"] if k[1] in same} == {k for k in fault_free["alerted"] if k[1] in same}
