@@ -3,7 +3,7 @@
 broker in a delivery report):
 
 * a delivery that failed is never committed past (delivery check + commit after durable outputs);
-* the ledger record of a batch is durable before its offset is committed;
+* the ledger record of a batch is durable before its offset is committed (a refused ledger record stops the commit);
 * the crawl publisher refunds the run's URLs and marks nothing seen when a raw page was not delivered.
 """
 
@@ -88,6 +88,26 @@ def test_the_ledger_record_is_durable_before_the_commit(names):
     ledger = [orjson.loads(v) for v in read_to_end(s, s.outcomes_topic)]
     assert [(e["stage"], e["status"], e["reason"], e["raw"]["offset"]) for e in ledger] == [
         ("extract", "discarded", "not-wanted", 0)]
+
+
+def test_an_undelivered_ledger_record_is_never_committed_past(names):
+    """The ledger topic refuses the outcome record (it is larger than the topic's 100 bytes) while the output itself
+    is delivered: the batch must stay uncommitted — an outcome is durable before the offset that produced it is
+    committed, not merely sent (a ledger record produced after the flush would be committed past)."""
+    s = names.model_copy(update={"consumer_retry_limit_s": 3.0, "idle_timeout_s": 1.0})
+    _tiny_topic(s, s.outcomes_topic, max_bytes=100)  # before ensure_topics: the ledger topic exists, tiny
+    clients.ensure_topics(s)
+    publish(s, [raw_page("https://d.example/3", b"<html>3</html>")])
+
+    class Copy:
+        name = "extract"
+
+        def process_batch(self, records):
+            return [Outcome(outputs=[Output(s.articles_topic, r.key, b"small")]) for r in records]
+
+    with pytest.raises(TransientError, match="outcomes"):
+        Worker(s, Copy(), s.raw_pages_topic, s.extract_group, ledger=True).run(until_idle=True)
+    assert all(o < 0 for o in _committed(s, s.extract_group, s.raw_pages_topic))  # nothing committed
 
 
 def test_crawl_publisher_refunds_the_run_when_a_raw_page_is_not_delivered(crawl_site, names):

@@ -91,6 +91,8 @@ def audit(since: str | None = typer.Option(None, "--since", help="ISO 8601; raw 
         end = parse_instant(until) if until else None
     except ValueError as exc:
         fail(str(exc))
+    if start is not None and end is not None and end <= start:
+        fail(f"--until ({end.isoformat()}) must be after --since ({start.isoformat()}): the window holds no raw page")
     try:
         report = run_audit(settings, start, end)
     except TransientError as exc:

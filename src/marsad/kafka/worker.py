@@ -18,7 +18,8 @@ Guarantees (at-least-once, see ``docs/decisions.md`` "Transport"):
   timeouts of ``committed``/``list_topics``/watermarks — are transient: logged once per change of state, retried,
   never a crash. Only a fatal client error (``KafkaError.fatal()``) stops the worker;
 * a rebalance while a batch waits to be retried, or a commit refused because the partitions moved, abandons the
-  batch (never committed; the new owner gets it again);
+  batch (never committed; the new owner gets it again, and a partition this member still holds is rewound to the
+  batch's first offset, so no later commit skips it);
 * SIGTERM/SIGINT: the batch in progress finishes (or, while waiting to be retried, is abandoned uncommitted) and
   the consumer is closed at once, so it leaves the group and the others take its partitions without waiting for the
   session timeout;
@@ -355,6 +356,7 @@ class Worker:
             self.stats.abandoned_batches += 1
             log.warning("%s: batch of %d records abandoned uncommitted (%s); it will be delivered again",
                         self.stage.name, len(records), why)
+            self._rewind(records)
             return
         finally:
             if self._paused:
@@ -376,6 +378,26 @@ class Worker:
                 if ts is not None:
                     FETCH_TO_SEARCHABLE.observe(max(0.0, (now_ms - ts) / 1000))
         self._update_lag()
+
+    def _rewind(self, records: list[Record]) -> None:
+        """Seek every partition of an abandoned batch that this member still holds back to the batch's first offset
+        in it, so the batch is delivered again whatever happens next. Without it the consumer's position stays after
+        the batch, and the next batch's commit would commit past records never processed — e.g. when the rebalance
+        that abandons the batch was served inside the very poll that returned it (partitions revoked and assigned
+        again to this member) or when putting back a record polled while paused failed. A partition no longer held
+        restarts at its next owner from the committed offset. Raises :class:`TransientError` when a seek fails (the
+        worker then stops without committing, like a retry limit that ran out)."""
+        first: dict[tuple[str, int], int] = {}
+        for r in records:
+            key = (r.topic, r.partition)
+            first[key] = min(first.get(key, r.offset), r.offset)
+        try:
+            held = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+            for (topic, partition), offset in sorted(first.items()):
+                if (topic, partition) in held:
+                    self._consumer.seek(TopicPartition(topic, partition, offset))
+        except KafkaException as exc:
+            raise TransientError(f"could not rewind an abandoned batch: {error_state(exc)}") from exc
 
     def _set_paused(self, reason: str) -> None:
         if not self._paused:

@@ -242,8 +242,8 @@ class EsService(Service):
                                    timeout=5.0)  # fmt: skip
             if r.status_code == 200 and r.json().get("status") in ("yellow", "green"):
                 return version
-        except Exception:  # noqa: BLE001
-            pass
+        except (httpx.HTTPError, ValueError):  # no answer, or not JSON yet: not ready (the caller probes again)
+            return None
         return None
 
     def _client(self) -> httpx.Client:
