@@ -20,6 +20,9 @@ MISSPELT_1256 = ["windows1256", "cp-1256", "x-cp1256", "Windows_1256", " WINDOWS
 MISSPELT_8859_6 = ["ISO-8859-6-I", "iso-8859-6-e", "iso_8859-6", "ISO8859-6", "iso88596", "ASMO-708", "ecma-114"]
 BYTES_TO_BYTES = ["hex", "base64", "rot13", "rot_13", "zlib", "bz2", "uu", "quopri"]
 NOT_ASCII_COMPATIBLE = ["cp037", "cp500", "ibm1140", "utf-16", "utf-16le", "utf-32", "utf-7"]
+ERRING_OR_ESCAPING = ["undefined", "punycode", "unicode_escape", "raw_unicode_escape", "unicode-escape"]
+"""Python text codecs a page can name that raise a bare ``UnicodeError`` on any bytes (``undefined``,
+``punycode``) or turn backslash escapes of ASCII text into other characters (``\\u0041`` → ``A``)."""
 ABSURD = ["", "none", "charset", "x-no-such-charset", "../../etc/passwd", "a" * 200, "%s", "{{charset}}",
           "iso-2022-kr", "x-user-defined"]
 
@@ -38,6 +41,21 @@ def test_misspelt_iso_8859_6_labels_resolve(label):
 def test_unusable_labels_are_refused_with_why(label):
     codec, why = resolve_charset(label)
     assert codec is None and why
+
+
+@pytest.mark.parametrize("label", ERRING_OR_ESCAPING)
+def test_erring_and_escape_codecs_are_refused_as_labels(label):
+    codec, why = resolve_charset(label)
+    assert codec is None and why
+
+
+@pytest.mark.parametrize("label", ERRING_OR_ESCAPING)
+@pytest.mark.parametrize("codec", ["utf-8", "cp1256"])
+@pytest.mark.parametrize("where", ["http", "meta"])
+def test_erring_and_escape_codec_declarations_fall_through(label, codec, where):
+    raw = _page(f'<meta charset="{label}">' if where == "meta" else "").encode(codec)
+    text, enc = decode_html(raw, f"text/html; charset={label}" if where == "http" else None)
+    assert enc == codec and ARABIC in text
 
 
 def _page(head: str = "") -> str:

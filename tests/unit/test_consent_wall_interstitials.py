@@ -139,6 +139,23 @@ WALLS |= {
     "no-cmp-ar-wording-only": (wall(None, AR_WALL), "consent-wording-wall"),
     "no-cmp-en-wording-only": (wall(None, EN_WALL, lang="en"), "consent-wording-wall"),
 }
+# wordings of site-built and translated walls that the first rules missed (each came through as an article before)
+OTHER_WALLS = {
+    "ar-this-site-uses-allow-all": ("<p>هذا الموقع يستخدم ملفات تعريف الارتباط لتحسين تجربة التصفح وتحليل حركة "
+                                    "الزوار.</p><button>السماح بالكل</button><button>رفض جميع ملفات تعريف الارتباط"
+                                    "</button>", "ar"),
+    "ar-your-privacy-matters": ("<h2>خصوصيتك تهمنا</h2><p>نستخدم ملفات تعريف الارتباط لتخصيص المحتوى والإعلانات."
+                                "</p><button>السماح بجميع ملفات تعريف الارتباط</button>", "ar"),
+    "ar-by-using-this-site": ("<p>يعتمد موقعنا على ملفات الكوكيز لتقديم أفضل خدمة لك.</p><p>باستخدامك هذا الموقع "
+                              "فإنك توافق على سياسة ملفات تعريف الارتباط</p><button>موافق</button>", "ar"),
+    "ar-accept-all-cookies-imperative": ("<p>نستخدم ملفات تعريف الارتباط (Cookies) لضمان حصولك على أفضل تجربة.</p>"
+                                         "<button>اقبل جميع ملفات تعريف الارتباط</button><a href='/privacy'>إعدادات "
+                                         "الخصوصية</a>", "ar"),
+    "en-accept-cookies": ("<p>This site uses cookies to give you the best experience.</p><button>Accept cookies"
+                          "</button><a href='/cookies'>Cookie policy</a>", "en"),
+}
+WALLS |= {f"no-cmp-{k}": (wall(None, t, lang=lang), "consent-wording-wall") for k, (t, lang) in OTHER_WALLS.items()}
+WALLS |= {f"didomi-{k}": (wall("didomi", t, lang=lang), "didomi-consent-wall") for k, (t, lang) in OTHER_WALLS.items()}
 
 
 @pytest.mark.parametrize("name", WALLS)

@@ -90,3 +90,29 @@ def test_page_dateline_with_numbered_month_and_eastern_digits() -> None:
     assert found is not None
     assert (found.value.isoformat(), found.signal, found.precision) == ("2024-01-15T10:30:00+02:00", "dateline",
                                                                         "minute")
+
+
+ABBREVIATED_AND_JOINED = [
+    # one-letter abbreviations of the numbered months (Syrian papers, Lebanese news sites)
+    ("15 ك2 2024", "2024-01-15T00:00:00+02:00"),
+    ("1 ك1 2019", "2019-12-01T00:00:00+02:00"),
+    ("3 ت1 2023", "2023-10-03T00:00:00+03:00"),
+    ("20 ت 2 2020", "2020-11-20T00:00:00+02:00"),
+    ("٣ ت١ ٢٠٢٣", "2023-10-03T00:00:00+03:00"),
+    # day, month name and year joined by dashes or slashes
+    ("15-كانون الثاني-2024", "2024-01-15T00:00:00+02:00"),
+    ("15/كانون الثاني/2024", "2024-01-15T00:00:00+02:00"),
+    ("3/تشرين 1/2023", "2023-10-03T00:00:00+03:00"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ABBREVIATED_AND_JOINED)
+def test_abbreviated_or_dash_joined_levantine_month_gives_the_date(text: str, expected: str) -> None:
+    value = parse_arabic_date(text, tz=BEIRUT, now=NOW)
+    assert value is not None, text
+    assert value.isoformat() == expected
+
+
+@pytest.mark.parametrize("text", ["15 ك2 300", "ك2 2024", "15 ت3 2024", "كتب 15 ت 12 2024"])
+def test_abbreviated_month_lookalikes_give_no_date(text: str) -> None:
+    assert parse_arabic_date(text, tz=BEIRUT, now=NOW) is None

@@ -63,3 +63,37 @@ def test_canonical_on_another_site_is_refused():
 ])
 def test_http_and_https_variants_of_one_url_are_one_key(a, b):
     assert canonical_url(a) == canonical_url(b)
+
+
+@pytest.mark.parametrize(("page", "canonical"), [
+    # a section whose slug has three words looks like an article slug, but it is the page's path ancestor
+    ("https://site.example/world-news-today/9876543-some-story", "https://site.example/world-news-today"),
+    ("https://site.example/world-news-today/9876543-some-story", "https://site.example/world-news-today/"),
+    ("https://www.example-news.com/شؤون-عربية-ودولية/2024/01/15/قصف-على-غزة",
+     "https://www.example-news.com/شؤون-عربية-ودولية/"),
+])
+def test_section_ancestors_named_by_words_are_refused(page, canonical):
+    assert sane_rel_canonical(tree_with(canonical), page) is None
+
+
+@pytest.mark.parametrize("canonical", [
+    "https://www.example-news.com/section.aspx?id=123456",      # ASP.NET section page with a numeric id
+    "https://www.example-news.com/Section.aspx?SectionID=1234567",
+    "https://www.example-news.com/category.php?id=12345",       # PHP category page
+])
+def test_section_script_pages_with_an_id_query_are_refused(canonical):
+    assert sane_rel_canonical(tree_with(canonical), ARTICLE) is None
+
+
+def test_a_wordpress_post_on_the_home_path_keeps_its_own_canonical():
+    page = "https://site.example/?p=551876"
+    assert sane_rel_canonical(tree_with(page), page) == "https://site.example/?p=551876"
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("https://مثال.إختبار/news/1234567", "https://xn--mgbh0fb.xn--kgbechtv/news/1234567"),  # Unicode vs punycode host
+    ("https://www.مثال.إختبار/news/1234567", "http://xn--mgbh0fb.xn--kgbechtv/news/1234567"),
+    ("https://example.com./news/1234567", "https://example.com/news/1234567"),               # trailing root dot
+])
+def test_host_spellings_of_one_site_are_one_key(a, b):
+    assert canonical_url(a) == canonical_url(b)

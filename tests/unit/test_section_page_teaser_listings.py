@@ -131,6 +131,47 @@ def live_blog_entry_pages(declared: bool) -> bytes:
                 title="مباشر: جلسة الموازنة", head=head)
 
 
+def wordpress_post_classes() -> str:
+    """Each card's class names its own post id (WordPress ``post_class()``): no two siblings share a class."""
+    cards = "".join(f'<article id="post-{5000 + i}" class="post-{5000 + i} post type-post status-publish hentry">'
+                    f'<header><h2 class="entry-title"><a href="{href(i)}">{h}</a></h2></header>'
+                    f'<div class="entry-summary"><p>{s}</p></div></article>' for i, (h, s) in enumerate(AR))
+    return f'<main id="main"><h1>أخبار</h1>{cards}</main>'
+
+
+def grid_rows_of_three() -> str:
+    """Bootstrap grid: three cards per ``.row``, three rows; no parent holds four cards."""
+    rows = "".join('<div class="row">' + "".join(
+        f'<div class="col-md-4"><div class="card-body"><h3><a href="{href(3 * r + i)}">{AR[(3 * r + i) % 8][0]}</a>'
+        f'</h3><p>{AR[(3 * r + i) % 8][1]}</p></div></div>' for i in range(3)) + "</div>" for r in range(3))
+    return f'<div class="container"><h1>منوعات</h1>{rows}</div>'
+
+
+def read_more_links() -> str:
+    """The headline is a heading, not a link; each card links to its story by a short «اقرأ المزيد»."""
+    cards = "".join(f'<div class="item"><h3>{h}</h3><p>{s}</p><a href="{href(i)}">اقرأ المزيد</a></div>'
+                    for i, (h, s) in enumerate(AR))
+    return f'<div class="list"><h1>محليات</h1>{cards}</div>'
+
+
+def thumbnail_links() -> str:
+    """Only the thumbnail is a link (headline in its ``title``/``alt``); the headline text is an ``<h4>``."""
+    cards = "".join(f'<li class="it"><a href="{href(i)}" title="{h}"><img src="/i/{i}.jpg" alt="{h}"></a>'
+                    f'<h4>{h}</h4><p>{s}</p></li>' for i, (h, s) in enumerate(AR))
+    return f'<ul class="l">{cards}</ul>'
+
+
+def definition_list() -> str:
+    items = "".join(f'<dt><a href="{href(i)}">{h}</a></dt><dd>{s}</dd>' for i, (h, s) in enumerate(AR))
+    return f'<dl class="news">{items}</dl>'
+
+
+def table_rows() -> str:
+    """Old CMS tables: headline link then ``<br>`` and the summary in one cell."""
+    rows = "".join(f'<tr><td><a href="{href(i)}">{h}</a><br>{s}</td></tr>' for i, (h, s) in enumerate(AR))
+    return f'<table class="news">{rows}</table>'
+
+
 LISTINGS = {
     "ar-article-cards": page(article_cards(AR)),
     "ar-li-cards": page(li_cards()),
@@ -145,6 +186,13 @@ LISTINGS = {
     "ar-undeclared-ticker-entry-pages": live_blog_entry_pages(declared=False),
     "ar-og-title-article-cards": page(article_cards(AR), head='<meta property="og:type" content="article">'
                                       '<meta property="og:title" content="أخبار سياسية">'),
+    # variations found after the first fix (each came out as an article before)
+    "ar-wordpress-post-classes": page(wordpress_post_classes()),
+    "ar-grid-rows-of-three": page(grid_rows_of_three()),
+    "ar-read-more-links": page(read_more_links()),
+    "ar-thumbnail-links": page(thumbnail_links()),
+    "ar-definition-list": page(definition_list()),
+    "ar-table-rows": page(table_rows()),
 }
 
 
@@ -215,6 +263,19 @@ def inline_links() -> bytes:
     return article_page("", body=paras)
 
 
+def explainer_sections() -> bytes:
+    """Question headings, each followed by prose citing another story by an inline link: an article."""
+    secs = "".join(f'<section class="q"><h2>{AR[i][0]}؟</h2><p>{BODY[i % 4][:70]} <a href="{href(i)}">التقرير</a> '
+                   f'{BODY[i % 4][70:]}</p></section>' for i in range(6))
+    return page(f'<main><article><h1>{ART_TITLE}</h1>{secs}</article></main>', title=ART_TITLE)
+
+
+def paragraphs_opening_with_links() -> bytes:
+    """Body paragraphs that open with a link (a named ministry): prose, although each link leads its line."""
+    return article_page("", body=[f'<a href="{href(i)}">وزارة الصحة الفلسطينية في غزة</a> {BODY[i % 4]}'
+                                  for i in range(6)])
+
+
 ARTICLES = {
     "related-5-cards-neutral-class": (article_page(related_cards(5, "more-stories")), BODY[0][:40]),
     "related-6-cards-related-class": (article_page(related_cards(6, "related-articles")), BODY[0][:40]),
@@ -232,6 +293,8 @@ ARTICLES = {
     "live-blog-fragment-permalinks": (live_blog(), AR[0][1][:40]),
     "live-blog-query-permalinks": (live_blog_permalinks(), AR[0][1][:40]),
     "live-blog-declared-entry-pages": (live_blog_entry_pages(declared=True), AR[0][1][:40]),
+    "explainer-headings-with-inline-links": (explainer_sections(), BODY[1][70:110]),
+    "paragraphs-opening-with-links": (paragraphs_opening_with_links(), BODY[2][:40]),
 }
 
 

@@ -195,9 +195,11 @@ class Wording:
 _COOKIES_AR = "(?:ملفات تعريف الارتباط|ملفات الارتباط|الكوكيز|كوكيز|ملفات الكوكي)"
 
 CONSENT_WORDING: tuple[Wording, ...] = (
-    Wording("ar-we-use-cookies", r"(?:نستخدم|نستعمل|يستخدم (?:هذا الموقع|موقعنا))(?: \S+){0,4} " + _COOKIES_AR,
+    Wording("ar-we-use-cookies", r"(?:نستخدم|نستعمل|(?:يستخدم|يستعمل|يعتمد) (?:هذا الموقع|موقعنا)|"
+            r"(?:هذا الموقع|موقعنا) (?:يستخدم|يستعمل|يعتمد))(?: \S+){0,4} " + _COOKIES_AR,
             ("نستخدم نحن وشركاؤنا ملفات تعريف الارتباط وتقنيات مماثلة", "يستخدم هذا الموقع الكوكيز لتحسين تجربتك",
-             "نحن نستخدم ملفات تعريف الإرتباط"),
+             "نحن نستخدم ملفات تعريف الإرتباط", "هذا الموقع يستخدم ملفات تعريف الارتباط لتحسين تجربة التصفح",
+             "يعتمد موقعنا على ملفات الكوكيز لتقديم أفضل خدمة لك"),
             ("وتستخدم المواقع الإخبارية ملفات تعريف الارتباط لتتبع المستخدمين",
              "يستخدم الموقع ملفات تعريف الارتباط لتتبع المستخدمين، بحسب التقرير"),
             "OneTrust/Didomi/Cookiebot Arabic banner texts (Gulf and Levant news sites, EU visitors)"),
@@ -205,20 +207,27 @@ CONSENT_WORDING: tuple[Wording, ...] = (
             ("نستخدم نحن وشركاؤنا ملفات تعريف الارتباط", "نحن و شركاؤنا نعالج بياناتك"),
             ("قال الوزير إن الحكومة وشركاءها سيواصلون العمل",),
             "IAB TCF v2 Arabic banner text ('We and our partners'), Quantcast/InMobi Choice and Didomi translations"),
-    Wording("ar-we-value-privacy", r"(?:نهتم|نقدر|نحترم|نحرص على) (?:ب)?خصوصيتك",
-            ("نحن نهتم بخصوصيتك", "نقدّر خصوصيتك"), ("تهتم الشركة بخصوصية مستخدميها",),
-            "Quantcast/InMobi Choice Arabic title 'We value your privacy'"),
+    Wording("ar-we-value-privacy", r"(?:نهتم|نقدر|نحترم|نحرص على) (?:ب)?خصوصيتك|خصوصيتك (?:تهمنا|مهمة)",
+            ("نحن نهتم بخصوصيتك", "نقدّر خصوصيتك", "خصوصيتك تهمنا", "خصوصيتك مهمة بالنسبة لنا"),
+            ("تهتم الشركة بخصوصية مستخدميها", "قال الخبير إن خصوصية المستخدمين مهمة"),
+            "Quantcast/InMobi Choice Arabic title 'We value your privacy'; OneTrust/site-built 'Your privacy matters'"),
     Wording("ar-consent-buttons",
-            r"قبول (?:الكل|الجميع)|قبول (?:جميع )?" + _COOKIES_AR + r"|رفض (?:الكل|الجميع)|"
+            r"قبول (?:الكل|الجميع)|(?:قبول|اقبل|رفض|ارفض) (?:جميع )?" + _COOKIES_AR + r"|رفض (?:الكل|الجميع)|"
+            r"السماح (?:بالكل|بالجميع|بجميع " + _COOKIES_AR + r")|"
             r"(?:إدارة|تخصيص|ضبط) (?:الخيارات|خياراتي|التفضيلات|الإعدادات)|(?:إدارة|تخصيص|ضبط|إعدادات) (?:إعدادات )?"
             + _COOKIES_AR + r"|أوافق على (?:استخدام|ملفات)|موافق و ?(?:إغلاق|متابعة)",
-            ("قبول الكل", "رفض الكل", "إدارة الخيارات", "إعدادات ملفات تعريف الارتباط", "موافق ومتابعة"),
+            ("قبول الكل", "رفض الكل", "إدارة الخيارات", "إعدادات ملفات تعريف الارتباط", "موافق ومتابعة",
+             "السماح بالكل", "السماح بجميع ملفات تعريف الارتباط", "اقبل جميع ملفات تعريف الارتباط",
+             "رفض جميع ملفات تعريف الارتباط"),
             ("أعلن الحزب رفض الحكومة الجديدة", "قبول الطلبات في الجامعات يبدأ الأحد"),
-            "CMP button labels in Arabic (OneTrust, Didomi, Google Funding Choices, Sourcepoint templates)"),
+            "CMP button labels in Arabic (OneTrust, Didomi, Google Funding Choices, Sourcepoint templates; Cookiebot's "
+            "Arabic 'السماح بالكل' = 'Allow all')"),
     Wording("ar-by-clicking",
             r"(?:بالنقر|بالضغط|عند النقر|عند الضغط) (?:على|فوق) (?:زر )?(?:قبول|موافق|أوافق|الموافقة)|"
-            r"(?:بمتابعة|بمواصلة|باستمرارك في|استمرارك في) (?:تصفح|التصفح|استخدام)(?: \S+){0,4} (?:توافق|موافقتك)",
-            ("بالنقر على «قبول الكل» فإنك توافق", "بمواصلة التصفح فإنك توافق على استخدامنا ملفات تعريف الارتباط"),
+            r"(?:بمتابعة|بمواصلة|باستمرارك في|استمرارك في) (?:تصفح|التصفح|استخدام)(?: \S+){0,4} (?:توافق|موافقتك)|"
+            r"باستخدامك (?:هذا الموقع|موقعنا|الموقع)(?: \S+){0,2} (?:توافق|موافقتك)",
+            ("بالنقر على «قبول الكل» فإنك توافق", "بمواصلة التصفح فإنك توافق على استخدامنا ملفات تعريف الارتباط",
+             "باستخدامك هذا الموقع فإنك توافق على سياسة ملفات تعريف الارتباط"),
             ("قالت الهيئة إن المستخدم يقبل بنقرة واحدة على زر قبول الكل",),
             "Arabic consent banners' 'By clicking Accept / by continuing to browse you agree'"),
     Wording("ar-your-consent",
@@ -246,10 +255,12 @@ CONSENT_WORDING: tuple[Wording, ...] = (
             ("We value your privacy",), ("Voters value their privacy, the survey found",),
             "Quantcast/InMobi Choice default title"),
     Wording("en-consent-buttons",
-            r"\b(?:accept|reject|allow|decline|refuse) all(?: cookies)?\b|\bmanage (?:my )?(?:preferences|options|"
+            r"\b(?:accept|reject|allow|decline|refuse) (?:all |necessary |essential )?cookies\b|"
+            r"\b(?:accept|reject|allow|decline|refuse) all\b|\bmanage (?:my )?(?:preferences|options|"
             r"settings|cookies|choices|consent)\b|\bcookies? (?:settings|preferences)\b|\bi (?:agree|accept)\b|"
             r"\bagree and (?:close|continue)\b",
-            ("Accept all", "Reject all", "Manage options", "Cookie settings", "I agree"),
+            ("Accept all", "Reject all", "Manage options", "Cookie settings", "I agree", "Accept cookies",
+             "Allow all cookies", "Accept necessary cookies"),
             ("The court did not accept the appeal", "They manage the fund"),
             "CMP button labels (OneTrust, Didomi, Quantcast/InMobi, Google Funding Choices defaults)"),
     Wording("en-by-clicking",

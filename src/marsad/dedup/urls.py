@@ -5,7 +5,11 @@ Rules (RFC 3986 §6 normalisation plus common news-crawler practice):
 * ``http`` and ``https`` give one key (``https``): news sites serve one article under both, and a page linked
   as ``http://`` in an old feed must not become a second story (Common Crawl's SURT keys drop the scheme for the
   same reason); the default port is dropped for the scheme the URL was given with;
-* scheme and host lower-cased, default ports (80/443) dropped, IDNA host kept as given in lower case;
+* scheme and host lower-cased, default ports (80/443) dropped; a host's trailing root dot dropped
+  (``example.com.`` is the fully qualified spelling of ``example.com``, RFC 1034 §3.1); an internationalised host
+  in its ASCII (punycode) form (IDNA 2008 with UTS #46 mapping, the ``idna`` library), so a feed's
+  ``مثال.إختبار`` and a page's ``xn--mgbh0fb.xn--kgbechtv`` give one key; a host IDNA refuses (``ex_ample.com``)
+  is kept as given in lower case;
 * percent-encoding normalised: unreserved characters decoded, everything else re-encoded with upper-case hex,
   so ``%d8%a7``, ``%D8%A7`` and the raw Arabic slug give one key;
 * fragment dropped; tracking parameters (``utm_*``, ``fbclid``, ``gclid``, ``mc_cid``, ``mc_eid``, ``ocid``,
@@ -27,6 +31,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes, urlsplit, urlunsplit
+
+import idna
 
 _TRACKING_PREFIXES = ("utm_",)
 _HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
@@ -61,13 +67,23 @@ def _split_query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _ascii_host(host: str) -> str:
+    """``host`` in IDNA ASCII form; an IP literal or a name IDNA refuses is returned unchanged."""
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return host
+
+
 def canonical_url(url: str) -> str:
     """Return the canonical form of ``url`` (see module docstring)."""
     parts = urlsplit(url.strip())
     if not parts.scheme or not parts.netloc:
         raise ValueError(f"not an absolute URL: {url!r}")
     given_scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
+    host = _ascii_host((parts.hostname or "").lower().rstrip("."))
     for prefix in _HOST_PREFIXES:
         if host.startswith(prefix) and host.count(".") >= 2:
             host = host[len(prefix):]
@@ -122,7 +138,8 @@ _PAGINATION_KEYS = frozenset({"page", "paged", "pg", "start", "offset"})
 def looks_like_article(url: str) -> bool:
     """Heuristic: does the absolute ``url`` look like an article page rather than a listing or media file?
 
-    Not an article: no path (home page); a path segment in :data:`NON_ARTICLE_SEGMENTS`; a media suffix
+    Not an article: no path (home page); a path segment in :data:`NON_ARTICLE_SEGMENTS`, with or without a file
+    suffix (``/category.php?id=12345``, ``/Section.aspx?SectionID=123456``, older Arabic CMSs); a media suffix
     (:data:`MEDIA_SUFFIXES`); a pagination query (``?page=2``) or a last segment of 1–3 digits (``/news/2``).
     An article: a digit run of 5+ in the path or a query value (``/article/4081716``, ``ArticleID=230879``,
     ``article_978746.html``, WordPress ``/?p=551876``); a ``/YYYY/M/D/<slug>`` date path; a last segment with
@@ -137,7 +154,7 @@ def looks_like_article(url: str) -> bool:
     query = parse_qsl(parts.query)
     if not segments:  # the home page, unless the query names a post (WordPress ``/?p=551876``)
         return any(k.lower() == "p" and _DIGIT_RUN.fullmatch(v) for k, v in query)
-    if any(s in NON_ARTICLE_SEGMENTS for s in segments):
+    if any(s in NON_ARTICLE_SEGMENTS or PurePosixPath(s).stem in NON_ARTICLE_SEGMENTS for s in segments):
         return False
     if PurePosixPath(segments[-1]).suffix in MEDIA_SUFFIXES:
         return False
@@ -153,6 +170,19 @@ def looks_like_article(url: str) -> bool:
     if len([w for w in _WORD_SPLIT.split(last) if w]) >= 3 or len(last) >= 25:
         return True
     return _looks_like_id(PurePosixPath([s for s in path.split("/") if s][-1]).stem.rstrip("="))
+
+
+def names_an_article_id(url: str) -> bool:
+    """Does the last path segment of ``url`` carry an article id: a digit run of 5+ (``/article/4081716``,
+    ``/news/12345678``) or a mixed letters/digits or mixed-case id of 6+ characters (``/c4nn1z7d2q2o``)?
+
+    A slug of words (``/world-news-today``, ``/شؤون-عربية-ودولية``) is no id: a section can be named so.
+    """
+    segments = [s for s in unquote(urlsplit(url).path).split("/") if s]
+    if not segments:
+        return False
+    last = PurePosixPath(segments[-1]).stem
+    return bool(_DIGIT_RUN.search(last)) or _looks_like_id(last.rstrip("="))
 
 
 def _looks_like_id(s: str) -> bool:

@@ -89,12 +89,24 @@ def _aliases() -> dict[str, str]:
     return table
 
 
+_ESCAPE_PROBE = b"\\x41\\u0041\\n"
+"""Backslash escapes that ``unicode_escape`` / ``raw_unicode_escape`` turn into other characters; tried before the
+printable probe, whose lone ``\\]`` makes ``unicode_escape`` warn."""
+
+
 @lru_cache(maxsize=256)
 def _ascii_compatible(codec: str) -> bool:
-    probe = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+    """Does ``codec`` read every ASCII byte (printable, tab, newlines, backslash escapes) as itself?
+
+    ``False`` too for codecs that raise on ASCII: ``undefined`` and ``punycode`` raise a bare ``UnicodeError``
+    (a ``ValueError``), not a ``UnicodeDecodeError``.
+    """
     try:
-        return probe.decode(codec) == probe.decode("ascii")
-    except (UnicodeDecodeError, LookupError):
+        for probe in (_ESCAPE_PROBE, bytes(range(0x20, 0x7F)) + b"\t\n\r"):
+            if probe.decode(codec) != probe.decode("ascii"):
+                return False
+        return True
+    except (ValueError, LookupError):
         return False
 
 
@@ -107,7 +119,8 @@ def resolve_charset(label: str | None) -> tuple[str | None, str]:
     (``windows1256``, ``cp-1256``), :file:`charset_aliases.yaml`, then Python's codec registry. Refused (``None``):
     empty or absurd labels, WHATWG's ``replacement`` and ``x-user-defined``, codecs that are not text encodings
     (``hex``, ``base64``, ``rot13``, ``zlib``: bytes-to-bytes), and text encodings that are not ASCII-compatible
-    (``cp037``, ``utf-16``, ``utf-7``).
+    (``cp037``, ``utf-16``, ``utf-7``, the escape codecs ``unicode_escape``/``raw_unicode_escape``, and
+    ``undefined``/``punycode``, which raise on ASCII).
     """
     label = (label or "").strip().strip("\"'").strip()
     if not label or len(label) > 64:

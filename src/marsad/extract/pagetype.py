@@ -11,16 +11,19 @@ and
 Two shapes are recognised (the constants below are the whole rule; ``tests/unit/test_section_page_teaser_listings.py``
 holds the cases, listings and the articles that must stay articles):
 
-* **cards**: at least :data:`MIN_TEASERS` sibling elements of one tag and class among :data:`CARD_TAGS`
-  (``<article>``, ``<li>``, ``<div class=card>`` …), each holding a *headline link* within its first
-  :data:`HEADLINE_LEAD_CHARS` characters and at most :data:`TEASER_MAX_CHARS` of other text;
-* **flat runs**: at least :data:`MIN_TEASERS` headings (``<h2>``–``<h4>`` holding a headline link, or a link holding
-  a heading) among the children of one element, each followed by at most :data:`TEASER_MAX_CHARS` of text before the
-  next such heading (WordPress "list" archives).
+* **cards**: at least :data:`MIN_TEASERS` sibling elements of one tag among :data:`CARD_TAGS` (``<article>``,
+  ``<li>``, ``<div class=card>`` …; classes may differ per card, as WordPress's ``post-5001``), or cells of the
+  rows of one grid (``.row > .col-md-4``, three to a row), each holding a *headline* within its first
+  :data:`HEADLINE_LEAD_CHARS` characters and at most :data:`TEASER_MAX_CHARS` of other text. The headline is a
+  headline link or, on cards without one, a heading (``<h1>``–``<h6>``, 15+ characters) with a link out of prose
+  to another page (``اقرأ المزيد``, a thumbnail);
+* **flat runs**: at least :data:`MIN_TEASERS` headings (``<h2>``–``<h4>`` or ``<dt>`` holding a headline link, or a
+  link holding a heading) among the children of one element, each followed by at most :data:`TEASER_MAX_CHARS` of
+  text before the next such heading (WordPress "list" archives, ``<dl>`` lists).
 
 A *headline link* has an ``href`` (not ``#…``, ``javascript:``, ``mailto:``), at least 15 characters of text and is
-not inline in prose (its parent is not a ``<p>``/``<span>``… with more text than the link); a run needs
-:data:`MIN_TEASERS` distinct target paths.
+not inline in prose (its parent is not a ``<p>``/``<span>``/``<td>``… whose text does not start with the link);
+a run needs :data:`MIN_TEASERS` distinct target paths.
 
 Live blogs (decision, docs/decisions.md): a live blog is the site's own running report, so it stays an article when
 its entries link to the page itself (``#entry-3``, ``?entry=3``: one target path) or when it declares itself with
@@ -113,18 +116,53 @@ def _headline_links(tree, page_url: str) -> dict:
             continue
         if _NOT_PAGES.search(target.path):
             continue
-        parent = a.getparent()
-        if parent is not None and _tag(parent) in _INLINE_PARENTS and _norm(parent.text_content()) != text:
-            continue  # a link inside a sentence of prose
+        if _in_prose(a):
+            continue  # a link inside a sentence of prose (a link that opens its cell or line is a headline)
         out[a] = (text, target.path)
     return out
 
 
-def _card(el, heads: dict) -> tuple[str, str] | None:
-    """``(card text, headline target)`` when ``el`` is a teaser card, else ``None``."""
+def _page_path(a, page_url: str) -> str | None:
+    """The target path of link ``a`` when it points to a page (not ``#…``, ``javascript:``, media), else ``None``."""
+    href = (a.get("href") or "").strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+        return None
+    try:
+        path = urlsplit(urljoin(page_url, href)).path
+    except ValueError:
+        return None
+    return None if _NOT_PAGES.search(path) else path
+
+
+def _in_prose(a) -> bool:
+    """Is link ``a`` inside a sentence: its parent is a ``<p>``/``<span>``… whose text does not start with it?"""
+    parent = a.getparent()
+    return (parent is not None and _tag(parent) in _INLINE_PARENTS
+            and not _norm(parent.text_content()).startswith(_norm(a.text_content())))
+
+
+def _heading_texts(tree) -> dict:
+    """``{heading element: normalised text}`` for every ``<h1>``–``<h6>`` of at least :data:`HEADLINE_MIN_CHARS`."""
+    out = {}
+    for el in tree.iter(*HEADINGS):
+        text = _norm(el.text_content())
+        if len(text) >= HEADLINE_MIN_CHARS:
+            out[el] = text
+    return out
+
+
+def _card(el, heads: dict, headings: dict, page_url: str) -> tuple[str, str] | None:
+    """``(card text, headline target)`` when ``el`` is a teaser card, else ``None``.
+
+    The headline is the card's first headline link or, when it has none, its first heading whose card links to a
+    page by a short link (``اقرأ المزيد``, a thumbnail): then the target is that link's."""
     links = [heads[a] for a in el.iter("a") if a in heads]
     if not links:
-        return None
+        titles = [headings[h] for h in el.iter(*HEADINGS) if h in headings]
+        targets = [t for a in el.iter("a") if not _in_prose(a) and (t := _page_path(a, page_url)) is not None]
+        if not titles or not targets:
+            return None
+        links = [(titles[0], targets[0])]
     text = _norm(el.text_content())
     headline, target = links[0]
     at = text.find(headline)
@@ -137,7 +175,7 @@ def _card(el, heads: dict) -> tuple[str, str] | None:
 
 def _heading_link(el, heads: dict) -> tuple[str, str] | None:
     tag = _tag(el)
-    if tag in HEADINGS:
+    if tag in HEADINGS or tag == "dt":
         for a in el.iter("a"):
             if a in heads:
                 return heads[a]
@@ -153,25 +191,29 @@ def find_teasers(tree, page_url: str) -> Teasers:
            if (s.get("type") or "").lower() == "application/ld+json"):
         return Teasers(())
     heads = _headline_links(tree, page_url)
-    if len(heads) < MIN_TEASERS:
+    headings = _heading_texts(tree)
+    if len(heads) + len(headings) < MIN_TEASERS:
         return Teasers(())
     blocks: list[str] = []
-    parents = {id(anc): anc for a in heads for anc in a.iterancestors()}  # only these can hold a run of teasers
+    parents = {id(anc): anc for el in (*heads, *headings) for anc in el.iterancestors()}  # may hold a run
     for parent in parents.values():
         children = [c for c in parent if isinstance(c.tag, str)]
+        # cards: siblings of one tag (classes vary per card: WordPress "post-5001", "featured"), and the cells of
+        # the rows of a grid pooled (Bootstrap ``.row > .col-md-4`` three to a row)
+        cells = [g for c in children if c.tag in CARD_TAGS for g in c if isinstance(g.tag, str)]
+        for pool in (children, cells):
+            groups: dict[str, list] = {}
+            for c in pool:
+                if c.tag in CARD_TAGS:
+                    groups.setdefault(c.tag, []).append(c)
+            for members in groups.values():
+                if len(members) < MIN_TEASERS:
+                    continue
+                cards = [card for m in members if (card := _card(m, heads, headings, page_url)) is not None]
+                if len(cards) >= MIN_TEASERS and len({t for _, t in cards}) >= MIN_TEASERS:
+                    blocks.extend(text for text, _ in cards)
         if len(children) < MIN_TEASERS:
             continue
-        # cards: siblings of one tag and class
-        groups: dict[tuple[str, str], list] = {}
-        for c in children:
-            if c.tag in CARD_TAGS:
-                groups.setdefault((c.tag, c.get("class") or ""), []).append(c)
-        for members in groups.values():
-            if len(members) < MIN_TEASERS:
-                continue
-            cards = [card for m in members if (card := _card(m, heads)) is not None]
-            if len(cards) >= MIN_TEASERS and len({t for _, t in cards}) >= MIN_TEASERS:
-                blocks.extend(text for text, _ in cards)
         # flat runs: heading-with-link, then its summary siblings up to the next one
         units: list[tuple[list[str], str]] = []
         for c in children:

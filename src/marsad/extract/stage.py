@@ -21,7 +21,7 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
 from marsad.crawl.registry import Source
-from marsad.dedup.urls import canonical_url, looks_like_article
+from marsad.dedup.urls import canonical_url, looks_like_article, names_an_article_id
 from marsad.errors import Discard, PermanentError, Undecodable
 from marsad.extract.boilerplate import clean_body, clean_title
 from marsad.extract.dates import find_published_at, parse_arabic_date
@@ -109,12 +109,15 @@ def sane_rel_canonical(tree, page_url: str) -> str | None:
     The canonical becomes the Kafka key and the story ``_id``, so a generic canonical would make different articles
     replace each other (seen on CMSs that point every article at its section). It is refused when
 
-    * it is on another site (after folding ``www``/``m``/``amp`` host prefixes), or is the site's home page (CMS
-      templates that point every page at ``/`` are common);
-    * it does not look like an article URL (:func:`marsad.dedup.urls.looks_like_article`: a section, category,
-      tag, language root, listing or paginated page) unless it is the page itself. A canonical that is an
-      *ancestor* of the page's path but still looks like an article (``/article/4081716`` for
-      ``/article/4081716/<slug>``) is kept: it is the short form of the same article.
+    * it is on another site (after folding ``www``/``m``/``amp`` host prefixes);
+    * it does not look like an article URL (:func:`marsad.dedup.urls.looks_like_article`: the home page (CMS
+      templates that point every page at ``/`` are common), a section, category, tag, language root, listing or
+      paginated page) unless it is the page itself (a WordPress ``/?p=551876`` naming itself is kept);
+    * it is an *ancestor* of the page's path whose last segment is words, not an id
+      (:func:`marsad.dedup.urls.names_an_article_id`): ``/world-news-today/`` for
+      ``/world-news-today/9876543-story`` is a section even though three words look like a slug. An ancestor
+      named by an id (``/article/4081716`` for ``/article/4081716/<slug>``) is kept: it is the short form of the
+      same article.
 
     Never raises: an unusable ``href`` is refused.
     """
@@ -124,11 +127,14 @@ def sane_rel_canonical(tree, page_url: str) -> str | None:
             own = canonical_url(page_url)
         except ValueError:
             return None
+        if cand == own:
+            return cand
         c, o = urlsplit(cand), urlsplit(own)
-        if c.hostname != o.hostname or c.path in ("", "/"):
+        if c.hostname != o.hostname or not looks_like_article(cand):
             return None
-        if cand != own and not looks_like_article(cand):
-            return None
+        c_segments = [s for s in c.path.split("/") if s]
+        if c_segments == [s for s in o.path.split("/") if s][: len(c_segments)] and not names_an_article_id(cand):
+            return None  # an ancestor named by words, not an id: a section (``/world-news-today/``)
         return cand
     return None
 
