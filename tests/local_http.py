@@ -2,7 +2,7 @@
 free port) in a daemon thread and yields the base URL. Used by the routed test site (``routed_site``), the webhook
 receiver of the alert tests, the trickling / recording webhook receivers and the egress proxy of the webhook unit
 tests, the imitation Elasticsearch node of the ES client tests, the fetcher's refusal site and the Kibana import
-imitation. (tests/crawlsite/server.py keeps its own server: it is also run as a standalone process.)"""
+imitation. (tests/crawlsite/server.py keeps its own server: a long-lived fixture site with fixed ports.)"""
 
 from __future__ import annotations
 
