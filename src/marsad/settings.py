@@ -124,8 +124,8 @@ class Settings(BaseSettings):
     @field_validator("stack_nodes", mode="before")
     @classmethod
     def _nodes_from_env(cls, value: object) -> object:
-        # the environment gives "3": a Literal[1, 3] matches ints only, so MARSAD_STACK_NODES=3 (what
-        # `marsad stack up --nodes 3` tells clients to set) was refused
+        # the environment gives "3": a Literal[1, 3] matches ints only, so without this MARSAD_STACK_NODES=3 (what
+        # `marsad stack up --nodes 3` tells clients to set) would be refused
         return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     @field_validator("crawl_state_url")
