@@ -230,6 +230,8 @@ class Settings(BaseSettings):
 
     # --- crawl ------------------------------------------------------------------------------------------
     sources_file: Path = REPO_ROOT / "sources.yaml"
+    """The site registry (:mod:`marsad.crawl.registry`). Default: ``sources.yaml`` of the source checkout; it is
+    deployment data, not package data, so an installed package is given one with ``MARSAD_SOURCES_FILE``."""
     crawl_state_dir: Path | None = None
     """Seen-URL database and crawl reports; default ``state_dir/crawl``."""
     crawl_state_url: str | None = None
