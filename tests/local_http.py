@@ -1,6 +1,8 @@
 """The one way tests serve HTTP locally: :func:`serve` runs a ``BaseHTTPRequestHandler`` class on 127.0.0.1 (any
 free port) in a daemon thread and yields the base URL. Used by the routed test site (``routed_site``), the webhook
-receiver of the alert tests, the fetcher's refusal site and the Kibana import imitation."""
+receiver of the alert tests, the trickling / recording webhook receivers and the egress proxy of the webhook unit
+tests, the imitation Elasticsearch node of the ES client tests, the fetcher's refusal site and the Kibana import
+imitation. (tests/crawlsite/server.py keeps its own server: a long-lived fixture site with fixed ports.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Memory of one extract consumer over a large backlog: RSS over pages processed, beside the same extraction without
-Kafka in one process (issue #12, goal 4: "peak RSS of each consumer after 10,000 pages").
+Kafka in one process: the peak RSS of each consumer after 10,000 pages.
 
 Usage (the local stack must be up: ``marsad stack up``)::
 

@@ -1,4 +1,4 @@
-"""Kafka client choice: confluent-kafka vs kafka-python on Marsad's produce and consume paths (issue #12, goal 6).
+"""Kafka client choice: confluent-kafka vs kafka-python on Marsad's produce and consume paths.
 
 Usage (the local stack must be up: ``marsad stack up``)::
 

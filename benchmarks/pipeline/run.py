@@ -1,4 +1,4 @@
-"""End-to-end pipeline throughput vs bare trafilatura, same pages, same machine, one run (issue #12, goal 1).
+"""End-to-end pipeline throughput vs bare trafilatura, same pages, same machine, one run.
 
 Usage (the local stack must be up: ``marsad stack up``)::
 

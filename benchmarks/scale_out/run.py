@@ -1,5 +1,5 @@
 """Consumers scale out: the pipeline with 1 vs 2 extract processes in one consumer group, and one of two leaving
-mid-run (issue #13, item 5).
+mid-run.
 
 Usage (the local stack must be up: ``marsad stack up``)::
 

@@ -124,8 +124,8 @@ class Settings(BaseSettings):
     @field_validator("stack_nodes", mode="before")
     @classmethod
     def _nodes_from_env(cls, value: object) -> object:
-        # the environment gives "3": a Literal[1, 3] matches ints only, so MARSAD_STACK_NODES=3 (what
-        # `marsad stack up --nodes 3` tells clients to set) was refused
+        # the environment gives "3": a Literal[1, 3] matches ints only, so without this MARSAD_STACK_NODES=3 (what
+        # `marsad stack up --nodes 3` tells clients to set) would be refused
         return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     @field_validator("crawl_state_url")
@@ -230,6 +230,8 @@ class Settings(BaseSettings):
 
     # --- crawl ------------------------------------------------------------------------------------------
     sources_file: Path = REPO_ROOT / "sources.yaml"
+    """The site registry (:mod:`marsad.crawl.registry`). Default: ``sources.yaml`` of the source checkout; it is
+    deployment data, not package data, so an installed package is given one with ``MARSAD_SOURCES_FILE``."""
     crawl_state_dir: Path | None = None
     """Seen-URL database and crawl reports; default ``state_dir/crawl``."""
     crawl_state_url: str | None = None

@@ -174,8 +174,8 @@ def test_cli_without_the_rules_index_says_to_apply_templates(services, monkeypat
 
 @pytest.mark.parametrize("query", ["ـــ", "\u064b\u064c", "ـــ OR \u0651", '"ـــ"'])
 def test_a_rule_that_analyses_to_no_word_is_refused(rules_env, query):
-    # a query made only of tatweel / tashkeel passed validation and was stored: every analyzer folds it to
-    # nothing, so the percolator query matches no story ever and the watch list is silently blind
+    # a query made only of tatweel / tashkeel folds to nothing in every analyzer: stored, its percolator query
+    # would match no story ever and the watch list would be silently blind
     settings, es = rules_env
     code, out = _cli("add", "blind", query)
     assert code == 2 and "no searchable word" in out

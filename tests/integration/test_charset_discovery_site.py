@@ -1,8 +1,8 @@
 """Broken charset labels on the discovery side, over real HTTP (the trap site's ``/cs/`` routes): feeds and sitemaps
-whose XML declarations name ``windows1256``, ``cp-1256``, ``x-cp1256``, ``ISO-8859-6-I`` or ``hex`` used to raise
-``LookupError`` and end the source's whole discovery pass (the good feed beside them was lost too). Now every
-resource yields its Arabic link, an undeclared windows-1256 section page keeps its Arabic hrefs, a section page that
-is mojibake by construction is counted ``undecodable``, and crawl health names it."""
+whose XML declarations name ``windows1256``, ``cp-1256``, ``x-cp1256``, ``ISO-8859-6-I`` or ``hex`` (labels Python's
+codecs answer with ``LookupError``, which would end the source's whole discovery pass, the good feed beside them
+included) each yield their Arabic link, an undeclared windows-1256 section page keeps its Arabic hrefs, a section
+page that is mojibake by construction is counted ``undecodable``, and crawl health names it."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_one_pass_reads_every_feed_whatever_its_encoding_name(settings, crawl_si
 
 
 def test_source_charset_applies_to_feeds_and_section_pages(settings, crawl_site):
-    """``charset: windows-1256`` in sources.yaml: the lying/absent declarations no longer matter."""
+    """``charset: windows-1256`` in sources.yaml: the lying/absent declarations do not matter."""
     source = Source(name="charsets", site=crawl_site.url("/cs/"), charset="windows-1256",
                     feeds=[crawl_site.url("/cs/hex.xml")], section_pages=[crawl_site.url("/cs/section-undeclared")])
     found = discover_source(settings, source, now=T0)

@@ -14,10 +14,10 @@ from .routed_site import ROUTES, crawl_settings
 
 # --- Kafka down: a pending URL is not charged an attempt it never had ------------------------------------------
 def test_kafka_outage_does_not_make_the_frontier_abandon_urls(routed_site, tmp_path):
-    """Every discovery hand-out counted an attempt, fetched or not: with Kafka down (fetch_and_publish fails at
-    once, before fetching anything, or cannot deliver) each crawl run still charged every pending URL, and after
-    frontier_max_attempts runs of an outage (5 × 30 min) every pending article was abandoned — lost, counted as
-    if the URL itself kept failing."""
+    """Only a fetch counts an attempt, not a hand-out: with Kafka down (fetch_and_publish fails at once, before
+    fetching anything, or cannot deliver) a crawl run that charged every pending URL would, after
+    frontier_max_attempts runs of an outage (5 × 30 min), abandon every pending article — lost, counted as if the
+    URL itself kept failing."""
     from marsad.crawl.run import fetch_and_publish
     from marsad.errors import TransientError
 

@@ -293,9 +293,9 @@ def test_two_replays_with_copies_across_partitions_give_identical_stories(replay
 
 
 def test_dlq_replay_of_a_letter_whose_topic_is_gone_does_not_block_the_others(replay_names):
-    # a dead letter naming a topic that no longer exists (auto-create is off) was produced anyway; its
-    # delivery never succeeded, so every `dlq replay` failed with TransientError without committing: one such letter
-    # blocked every later letter of the DLQ for good
+    # a dead letter naming a topic that does not exist (auto-create is off) cannot be delivered; produced anyway,
+    # every `dlq replay` would fail with TransientError without committing, and that one letter would block every
+    # later letter of the DLQ for good
     s = replay_names
     clients.ensure_topics(s)
     gone = f"{s.raw_pages_topic}.gone"

@@ -1,8 +1,7 @@
-"""Dedup quality gate on the corpus (floors pinned by the dedup issue; a drop fails the build).
+"""Dedup quality gate on the corpus (fixed floors; a drop fails the build).
 
 Floors, on the labelled pairs of :mod:`tests.quality.evaluation.dedup` (SaudiNewsNet clusters, antcorpus cross-source
-and
-URL-variant pairs, the CNN copies, the chardet pair, the youm7 aggregator copies, the seed; negatives: curated
+and URL-variant pairs, the CNN copies, the chardet pair, the youm7 aggregator copies, the seed; negatives: curated
 same-event/template/composite pairs and bulk cross-group pairs):
 
 * precision ≥ 0.99 and recall ≥ 0.95, both for the pairwise decision (:func:`marsad.dedup.near.decide`) and for

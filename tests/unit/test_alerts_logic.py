@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
+import time
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -19,6 +24,7 @@ from marsad.index.templates import load_template, rules_template, schema_sha1
 from marsad.kafka.worker import Record
 from marsad.search import text_query
 from marsad.settings import Settings
+from tests.local_http import serve
 
 Q = "حاملات طائرات"
 
@@ -273,103 +279,85 @@ def _self_signed(tmp_path: Path) -> tuple[str, str]:
     return str(c), str(k)
 
 
+_TRICKLED_ANSWER = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-slow: " + b"y" * 60 + b"\r\n\r\n"
+
+
+def _trickling_receiver(sent: list[int], stop: threading.Event) -> type[BaseHTTPRequestHandler]:
+    """A webhook receiver that answers one byte every 0.3 s; ``sent`` gets, per connection, the bytes of the
+    answer written before the client hung up."""
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            sent.append(0)
+            try:
+                for b in _TRICKLED_ANSWER:
+                    if stop.is_set():
+                        return
+                    self.wfile.write(bytes([b]))
+                    sent[-1] += 1
+                    time.sleep(0.3)
+            except OSError:
+                return  # the client hung up: what the test wants; sent[-1] says after how many bytes
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Trickle
+
+
+def _recording_receiver(got: list[str], status: int) -> type[BaseHTTPRequestHandler]:
+    """A receiver that records each request line in ``got`` and answers ``status`` with no body."""
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            got.append(self.requestline)
+            self.send_response(status)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Recorder
+
+
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_webhook_that_trickles_its_answer_is_cut_at_the_timeout(scheme, tmp_path: Path):
-    # webhook_timeout_s was handed to httpx as a per-read timeout, so a receiver (or a proxy) answering one
-    # byte every 0.3 s kept a POST alive for as long as it trickled. worst_case_s / webhook_batch_size assume
-    # an attempt ends after webhook_timeout_s; a slow receiver made the batch outlive max.poll.interval.ms, the
-    # consumer was evicted and the batch redelivered to the same receiver — forever. (https: the deadline must cut
-    # the TLS socket, the plain one is detached by the TLS wrap.)
-    import socket
-    import ssl
-    import threading
-    import time as _time
-
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    port = srv.getsockname()[1]
+    # An attempt must end after webhook_timeout_s in all (a deadline, not a per-read timeout): worst_case_s /
+    # webhook_batch_size assume it, and a receiver (or a proxy) answering one byte every 0.3 s would otherwise keep
+    # a POST alive for as long as it trickles, the batch outlive max.poll.interval.ms and the consumer be evicted
+    # and the batch redelivered to the same receiver, forever. (https: the deadline must cut the TLS socket, the
+    # plain one is detached by the TLS wrap.)
     stop = threading.Event()
-    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-slow: " + b"y" * 60 + b"\r\n\r\n"
-    sent: list[int] = []  # bytes of the answer sent on each connection before the client hung up
+    sent: list[int] = []
     tls = None
     if scheme == "https":
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(*_self_signed(tmp_path))
-
-    def serve() -> None:
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            try:
-                if tls is not None:
-                    conn.settimeout(5)
-                    conn = tls.wrap_socket(conn, server_side=True)
-                with conn:
-                    conn.recv(65536)
-                    sent.append(0)
-                    for b in answer:
-                        if stop.is_set():
-                            return
-                        conn.sendall(bytes([b]))
-                        sent[-1] += 1
-                        _time.sleep(0.3)
-            except OSError:
-                pass  # the client hung up: what this test wants; sent[-1] says after how many bytes
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
     s = Settings(webhook_timeout_s=1.0, webhook_max_attempts=2, webhook_backoff_s=0.0,
                  allow_private_hosts=["127.0.0.1"])
-    try:
-        with pytest.raises(PermanentError) as exc:
-            deliver(_event(webhook=f"{scheme}://127.0.0.1:{port}/hook"), httpx.Client(verify=False), s)
-    finally:
-        stop.set()
-        t.join(5)
+    with serve(_trickling_receiver(sent, stop), tls=tls) as base:
+        try:
+            with pytest.raises(PermanentError) as exc:
+                deliver(_event(webhook=f"{base}/hook"), httpx.Client(verify=False), s)
+        finally:
+            stop.set()
     assert exc.value.reason == "webhook-failed"
     # Counted at the receiver, not by the test's clock: both attempts were cut mid-answer. The receiver sends a byte
     # every 0.3 s (the whole answer: len(answer) × 0.3 ≈ 27 s); a deadline of 1 s lets ≈ 4 bytes through, and 8 is
     # twice that (a loaded machine fires the timer late); a per-read timeout lets them all through, a deadline of 5 s
     # ≈ 17 (both seen failing).
     assert len(sent) == 2, sent
-    assert all(n <= 2 * round(1.0 / 0.3) for n in sent), (sent, len(answer))
-    srv.close()
+    assert all(n <= 2 * round(1.0 / 0.3) for n in sent), (sent, len(_TRICKLED_ANSWER))
 
 
 def test_a_webhook_host_that_rebinds_to_a_private_address_is_refused(monkeypatch):
-    # check_address resolved the host once and httpx resolved it again to connect: a host answering a
-    # public address to the check and 127.0.0.1 to the connection (DNS rebinding) got the POST delivered to a
-    # loopback service. The address actually connected to must pass the guard.
-    import socket
-    import threading
-
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    srv.settimeout(5)
-    port = srv.getsockname()[1]
-    got: list[bytes] = []
-
-    def serve() -> None:
-        try:
-            conn, _ = srv.accept()
-        except OSError:
-            return
-        with conn:
-            try:
-                data = conn.recv(65536)
-            except OSError:
-                return
-            if data:
-                got.append(data)
-                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
+    # The guard checks the address actually connected to, not only the one check_address resolved: a host that
+    # answers a public address to the check and 127.0.0.1 to the connection (DNS rebinding) would otherwise get
+    # the POST delivered to a loopback service.
+    got: list[str] = []
     real = socket.getaddrinfo
     calls = []
 
@@ -380,14 +368,14 @@ def test_a_webhook_host_that_rebinds_to_a_private_address_is_refused(monkeypatch
         ip = "93.184.216.34" if len(calls) == 1 else "127.0.0.1"  # public to the check, loopback to the connect
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port_))]
 
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     for k in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(k, raising=False)
     s = Settings(webhook_timeout_s=2.0, webhook_max_attempts=1, webhook_backoff_s=0.0)
-    with pytest.raises(PermanentError) as exc:
-        deliver(_event(webhook=f"http://rebind.example:{port}/hook"), httpx.Client(), s)
-    srv.close()
-    t.join(6)
+    with serve(_recording_receiver(got, 200)) as base:
+        port = int(base.rsplit(":", 1)[1])
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        with pytest.raises(PermanentError) as exc:
+            deliver(_event(webhook=f"http://rebind.example:{port}/hook"), httpx.Client(), s)
     assert exc.value.reason == "webhook-refused" and "127.0.0.1" in exc.value.detail
     assert got == []  # nothing reached the loopback service
 
@@ -395,34 +383,15 @@ def test_a_webhook_host_that_rebinds_to_a_private_address_is_refused(monkeypatch
 def test_a_webhook_through_a_configured_proxy_is_not_refused_for_the_proxy_address(monkeypatch):
     # the connected-peer check must not refuse the (often private) address of an egress proxy from HTTP(S)_PROXY:
     # the peer is then the proxy, not the webhook host (which check_address vetted)
-    import socket
-    import threading
-
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    srv.settimeout(5)
-    port = srv.getsockname()[1]
-    got: list[bytes] = []
-
-    def serve() -> None:
-        try:
-            conn, _ = srv.accept()
-        except OSError:
-            return
-        with conn:
-            got.append(conn.recv(65536))
-            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
-
-    threading.Thread(target=serve, daemon=True).start()
+    got: list[str] = []
     real = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **kw: (
-        [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))] if host == "public.example"
-        else real(host, *a, **kw)))
     for k in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(k, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
     s = Settings(webhook_timeout_s=2.0, webhook_max_attempts=1, webhook_backoff_s=0.0)
-    assert deliver(_event(webhook="http://public.example/hook"), httpx.Client(), s) == 1
-    srv.close()
-    assert got and got[0].startswith(b"POST http://public.example/hook")
+    with serve(_recording_receiver(got, 204)) as proxy:
+        monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **kw: (
+            [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))] if host == "public.example"
+            else real(host, *a, **kw)))
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        assert deliver(_event(webhook="http://public.example/hook"), httpx.Client(), s) == 1
+    assert got and got[0].startswith("POST http://public.example/hook")

@@ -180,6 +180,18 @@ def test_fast_fold_equals_offset_fold(snn):
         assert len(offs) == len(folded) and offs == sorted(offs)
 
 
+@pytest.mark.parametrize("mark", ["\u2060", "\u00ad", "\u2062", "\u0605", "\u200f"],
+                         ids=["word-joiner", "soft-hyphen", "invisible-times", "number-mark-above", "rlm"])
+def test_format_characters_at_the_edges_of_a_cut_are_stripped(mark):
+    """Whatever a rule cuts off or leaves behind is stripped of every format character (category Cf), the class
+    the shared folding deletes: a word joiner after «الرياض - واس:» does not survive as a paragraph of its own."""
+    body, att = clean_body(f"الرياض - واس:{mark}\nأعلنت الوزارة اليوم نتائج التحقيق.")
+    assert body == "أعلنت الوزارة اليوم نتائج التحقيق."
+    assert att is not None and att.removed == (("wire-place-dash", "الرياض - واس:"),)
+    _, att = clean_body(f"{mark}المصدر: اليوم السابع{mark}\nأعلنت الوزارة اليوم نتائج التحقيق.")
+    assert att is not None and att.source_line == "المصدر: اليوم السابع"
+
+
 def test_header_matching_tolerates_spelling_variants():
     variants = [
         'هذا الخبر بعنوان "عنوان ما" نشر أولاً على موقع example.com وتم جلبه من مصدره الأصلي'

@@ -76,7 +76,8 @@ def test_misspelt_declaration_is_used(label, where):
 @pytest.mark.parametrize("codec", ["utf-8", "cp1256", "iso8859-6"])
 @pytest.mark.parametrize("where", ["http", "meta"])
 def test_unusable_declaration_falls_through_to_utf8_or_detection(label, codec, where):
-    """Never raises (``hex`` used to raise inside the decoder) and never yields garbage (``cp037`` did)."""
+    """Never raises (``hex`` names a codec that raises inside the decoder) and never yields garbage (``cp037``
+    decodes any bytes, into garbage)."""
     safe = label.replace('"', "")
     raw = _page(f'<meta charset="{safe}">' if where == "meta" else "").encode(codec)
     text, enc = decode_html(raw, f"text/html; charset={safe}" if where == "http" else None)

@@ -61,7 +61,7 @@ def test_header_charset_wins_over_meta_and_detection():
 
 
 def test_header_charset_contradicted_by_valid_utf8_loses():
-    """Bytes that are valid UTF-8 are UTF-8, whatever the header says (it used to win: «Ã©»)."""
+    """Bytes that are valid UTF-8 are UTF-8, whatever the header says (trusting the header here gives «Ã©»)."""
     raw = _page("é").encode("utf-8")  # b'\xc3\xa9' is valid UTF-8 and valid Latin-1
     text, enc = decode_html(raw, 'text/html; charset="ISO-8859-1"')
     assert enc == "utf-8"

@@ -100,8 +100,8 @@ CF_JSD_SNIPPET = (  # as served at the end of LBCGroup_2026_01_08.html (Cloudfla
 
 def test_cloudflare_js_detections_script_on_an_ordinary_article_is_not_a_challenge():
     """Cloudflare injects /cdn-cgi/challenge-platform/scripts/jsd/main.js into every page of a Bot Management zone.
-    The corpus page has it at byte 499 167, past the 128 KiB scan window, so the corpus test passed; on any article
-    shorter than that the rule fired and every article of such a site was refused as a challenge, forever."""
+    The corpus page has it at byte 499 167, past the 128 KiB scan window, so the corpus test alone does not show
+    it; a rule firing on it would refuse every shorter article of such a site as a challenge, forever."""
     assert detect(200, HTML, "https://x.com/a", ARTICLE + CF_JSD_SNIPPET) is None
     if CORPUS.is_dir():
         page = (CORPUS / "fundus" / "LBCGroup_2026_01_08.html").read_bytes()
@@ -115,8 +115,8 @@ def test_cloudflare_js_detections_script_on_an_ordinary_article_is_not_a_challen
 
 
 def test_imperva_script_on_an_ordinary_article_is_not_a_challenge():
-    """Imperva (Incapsula) injects /_Incapsula_Resource?SWJIYLWA=… into ordinary pages of its sites; the rule
-    matched `_Incapsula_Resource` anywhere, so every article of such a site was refused as a challenge."""
+    """Imperva (Incapsula) injects /_Incapsula_Resource?SWJIYLWA=… into ordinary pages of its sites; a rule
+    matching `_Incapsula_Resource` anywhere would refuse every article of such a site as a challenge."""
     injected = (b'<script type="text/javascript" src="/_Incapsula_Resource?SWJIYLWA=719d34d31c8e3a6e6fffd425f7e032f3'
                 b'&ns=2&cb=1125738226" async></script></body></html>')
     assert detect(200, HTML, "https://x.com/a", ARTICLE + injected) is None

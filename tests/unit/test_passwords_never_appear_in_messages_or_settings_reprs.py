@@ -94,7 +94,7 @@ def test_a_refused_setting_is_named_on_the_command_line_without_its_password(nam
 
 def test_a_misspelt_setting_is_named_with_the_settings_it_may_mean(tmp_path) -> None:
     """``MARSAD_ES_PASSWORD`` / ``MARSAD_ES_CA`` are guesses from the Kafka names; pydantic ignores unknown variables,
-    so before they did nothing without a word. Now one warning each, naming the setting meant — and never the value."""
+    so without a check they do nothing without a word: one warning each, naming the setting meant — never the value."""
     import os
     import subprocess
     import sys

@@ -135,7 +135,7 @@ def test_retry_after_seconds_and_http_date():
 
 
 def test_robots_origin_of_an_ipv6_literal_keeps_its_brackets():
-    """host_key dropped the brackets: robots.txt of http://[2606:4700::1111]/ was asked at
+    """host_key keeps the brackets: without them robots.txt of http://[2606:4700::1111]/ is asked at
     http://2606:4700::1111/robots.txt (an invalid port) -> bad-url -> robots-unreachable for every page of the host."""
     from urllib.parse import urlsplit
 

@@ -96,11 +96,12 @@ def test_invalid_registry_is_config_error(tmp_path, text):
     assert str(p) in str(exc.value)
 
 
-def test_missing_file(tmp_path):
+def test_missing_file_names_the_path_and_the_setting(tmp_path):
+    # an installed package has no sources.yaml beside it: the message says which setting names the registry
     p = tmp_path / "nope.yaml"
     with pytest.raises(ConfigError) as exc:
         load_registry(p)
-    assert str(p) in str(exc.value)
+    assert str(p) in str(exc.value) and "MARSAD_SOURCES_FILE" in str(exc.value)
 
 
 def test_repo_sources_yaml_loads():

@@ -1,5 +1,5 @@
-"""``MARSAD_STACK_NODES=3`` — what `marsad stack up --nodes 3` tells clients to set — is read as 3 (it was refused:
-``Literal[1, 3]`` matches ints, the environment gives the string ``"3"``); other values are still refused."""
+"""``MARSAD_STACK_NODES=3`` — what `marsad stack up --nodes 3` tells clients to set — is read as 3 (``Literal[1, 3]``
+matches ints, the environment gives the string ``"3"``); other values are refused."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def test_record_without_target_uri_is_a_clear_error_after_the_good_pages(tmp_pat
 
 
 def test_record_without_warc_type_is_counted_with_a_reason(tmp_path) -> None:
-    """Found by the fuzzer: such a record was counted as ``skipped:None``."""
+    """A case the fuzzer found: the reason names what is missing, never ``skipped:None``."""
     untyped = _record(["WARC-Record-ID: <urn:uuid:3>", "WARC-Date: 2026-01-16T10:02:00Z",
                        "WARC-Target-URI: https://news.example/a/654321"], HTTP)
     path = tmp_path / "untyped.warc"
@@ -53,8 +53,8 @@ def test_record_without_warc_type_is_counted_with_a_reason(tmp_path) -> None:
 
 @pytest.mark.parametrize("rec_type", ["res\x00ponse", "bogus", "x" * 500])
 def test_record_of_an_unknown_warc_type_is_counted_under_one_reason(tmp_path, rec_type: str) -> None:
-    """Found by the fuzzer: the record type was copied into the reason (``skipped:res\\x00ponse``): arbitrary
-    bytes from the file became count keys."""
+    """A case the fuzzer found: the record type is not copied into the reason (``skipped:res\\x00ponse``), so
+    arbitrary bytes from a file never become count keys."""
     odd = _record([f"WARC-Type: {rec_type}", "WARC-Record-ID: <urn:uuid:4>", "WARC-Date: 2026-01-16T10:03:00Z",
                    "WARC-Target-URI: https://news.example/a/777777"], HTTP)
     path = tmp_path / "odd.warc"

@@ -196,7 +196,7 @@ class AlertHook:
         except EsHttpError as exc:
             raise TransientError(f"alerts-sent record failed: {exc}") from exc
         for it in bulk_items(resp):
-            if not it.ok and it.status != 409:  # 409: recorded before (a redelivery) — once per (rule, story)
+            if not it.ok and not it.conflict:  # 409: recorded before (a redelivery) — once per (rule, story)
                 raise TransientError(f"alerts-sent record failed: {it.status} {it.body.get('error')}")
 
     def mark_copies(self, copies: list[tuple[str, str]], fired: list[AlertEvent]) -> int:

@@ -52,7 +52,7 @@ def record_batch(settings, source: str, run_id: str, index: int, counts: dict[st
         path = reports / f"batches-{source}.json"
         try:
             state = orjson.loads(path.read_bytes()) if path.exists() else {}
-        except orjson.JSONDecodeError:  # cut short by a writer killed before writes were atomic: start over
+        except orjson.JSONDecodeError:  # damaged outside write_atomic (disk, hand edit): a report's counts, restart
             state = {}
         if not isinstance(state, dict) or state.get("run_id") != run_id:
             state = {"run_id": run_id, "batches": {}}

@@ -209,7 +209,8 @@ def load_registry(path: Path) -> list[Source]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(f"sources registry not found: {path}") from exc
+        raise ConfigError(f"sources registry not found: {path} (the registry file is the setting "
+                          f"MARSAD_SOURCES_FILE)") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc})") from exc
     except OSError as exc:

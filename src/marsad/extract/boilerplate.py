@@ -45,7 +45,7 @@ from typing import Any
 import yaml
 
 from marsad.text.arabic import normalize_for_matching
-from marsad.text.fold import LETTER_TABLE
+from marsad.text.fold import FORMAT, LETTER_TABLE
 
 __all__ = ["Attribution", "Rule", "Rules", "clean_body", "clean_title", "fold", "load_rules"]
 
@@ -189,12 +189,14 @@ def _fold_pattern(pattern: str) -> str:
     return "".join(ch if ch.isspace() else (_TABLE.get(ord(ch), ch) or "") for ch in pattern if ch != _TATWEEL)
 
 
-_EDGE_JUNK = " \t\r\n\u00a0\u2007\u202f\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e" \
-             "\u2066\u2067\u2068\u2069\u061c\ufeff"
+_EDGE_JUNK = "".join(sorted({chr(cp) for cp in range(0x10000) if chr(cp).isspace()} | FORMAT))
+"""Whitespace (``str.isspace``, as in the fold table) and every format character (:data:`marsad.text.fold.FORMAT`,
+category Cf: bidi marks, zero-width characters, word joiner, soft hyphen, U+0600–U+0605 …), the class the shared
+folding deletes."""
 
 
 def _strip(text: str) -> str:
-    """Strip whitespace and bidi/format marks at both ends."""
+    """Strip whitespace and format characters (:data:`_EDGE_JUNK`) at both ends."""
     return text.strip(_EDGE_JUNK)
 
 

@@ -163,8 +163,8 @@ class BulkItem:
     The one mapping from a per-item status to what Marsad does with it (Elasticsearch's bulk API answers each
     action on its own; the request's own status says nothing about them): 2xx done; 429 and 5xx **transient**
     (the node is busy or a shard unavailable: the batch is retried); ``document_missing`` (an ``update`` without
-    upsert on a document that is gone) for the caller to resolve; any other 4xx **permanent** for that record
-    (dead-lettered with :meth:`permanent`)."""
+    upsert on a document that is gone) and ``conflict`` (409: a ``create`` whose id exists, a version conflict) for
+    the caller to resolve; any other 4xx **permanent** for that record (dead-lettered with :meth:`permanent`)."""
 
     status: int
     body: dict[str, Any]
@@ -181,6 +181,10 @@ class BulkItem:
     @property
     def transient(self) -> bool:
         return self.status == 429 or self.status >= 500
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
 
     @property
     def document_missing(self) -> bool:

@@ -524,7 +524,7 @@ class IndexStage:
                 raise TransientError(f"alias {self.settings.fingerprints_index} missing: run `marsad templates apply`")
             if it.ok:
                 continue
-            if it.status == 409:
+            if it.conflict:
                 lost.append(p)
             elif it.transient:
                 raise TransientError(f"fingerprint claim item failed: {it.status} {it.body.get('error')}")

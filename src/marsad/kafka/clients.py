@@ -139,7 +139,8 @@ def consumer(settings: Settings, group: str, **overrides: object) -> Consumer:
 
 def admin(settings: Settings) -> AdminClient:
     # confluent-kafka 2.16's AdminClient signature admits only scalar config values, but like Producer/Consumer (typed
-    # dict[str, Any]) it takes a logging.Logger for "logger" (documented config, used since this module was written)
+    # dict[str, Any]) it takes a logging.Logger for "logger" (librdkafka's documented config key): the ignore is for
+    # the type stub only
     conf = {"bootstrap.servers": settings.kafka_bootstrap, "logger": LIBRDKAFKA_LOG, **security_config(settings)}
     return AdminClient(conf)  # type: ignore[arg-type]
 
