@@ -58,9 +58,9 @@ FILLER = "<p>" + "تقارير وأخبار عاجلة من لبنان والع�
     ("iso-8859-6", "text/html"),                    # undeclared ISO-8859-6
 ])
 def test_section_page_arabic_links_are_decoded_with_the_page_charset(routed_site, tmp_path, enc, ctype):
-    """lxml parsed the raw bytes, which without a <meta charset> it reads as Latin-1: every raw Arabic href became
-    mojibake (…/news/ÎÈÑ-ÚÇÌá…), was fetched as a URL that does not exist (404, a final refusal: marked seen) and
-    the article was lost. The page must be decoded like an article (header, <meta>, detection)."""
+    """lxml given the raw bytes reads them as Latin-1 when there is no <meta charset>: every raw Arabic href
+    becomes mojibake (…/news/ÎÈÑ-ÚÇÌá…), is fetched as a URL that does not exist (404, a final refusal: marked
+    seen) and the article is lost. So the page is decoded like an article (header, <meta>, detection)."""
     path = f"/r3/section-{enc}-{ctype.endswith('html')}"
     ROUTES[path] = (200, {"Content-Type": ctype}, (
         f'<html><head><title>أخبار لبنان</title></head><body>{FILLER}<a href="{SLUG}">خبر</a>{FILLER}</body></html>'
@@ -77,8 +77,9 @@ def test_section_page_arabic_links_are_decoded_with_the_page_charset(routed_site
     ("utf-8", "application/rss+xml"),
 ])
 def test_feed_arabic_links_are_decoded_with_the_feed_charset(routed_site, tmp_path, enc, ctype):
-    """feedparser was given the body without its Content-Type: a feed whose charset is only in the header (or not
-    declared at all) was read as UTF-8, then windows-1252 — every raw Arabic <link> became mojibake."""
+    """feedparser given the body without its Content-Type reads a feed whose charset is only in the header (or not
+    declared at all) as UTF-8, then windows-1252 — every raw Arabic <link> mojibake. So the feed is decoded with
+    its charset first."""
     path = f"/r3/feed-{enc}-{ctype.count('charset')}.xml"
     desc = FILLER.replace("<p>", "").replace("</p>", "")
     ROUTES[path] = (200, {"Content-Type": ctype}, (

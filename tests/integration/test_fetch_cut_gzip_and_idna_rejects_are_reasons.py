@@ -14,9 +14,9 @@ from .routed_site import ARTICLE, ROUTES, crawl_settings
 
 # --- a gzip body cut short ----------------------------------------------------------------------------------
 def test_gzip_body_cut_short_is_bad_encoding_not_a_partial_page(routed_site, tmp_path):
-    """zlib neither raises on a gzip stream that stops before its end nor on flush(): a response whose gzip data
-    was cut (a proxy or a server that truncated the compressed file, with a matching Content-Length) was accepted
-    and the partial article published as the page."""
+    """zlib neither raises on a gzip stream that stops before its end nor on flush(): unless the fetcher checks
+    that the stream ended, a response whose gzip data was cut (a proxy or a server that truncated the compressed
+    file, with a matching Content-Length) is accepted and the partial article published as the page."""
     import gzip
 
     whole = gzip.compress(ARTICLE * 4)
@@ -36,9 +36,9 @@ def test_gzip_body_cut_short_is_bad_encoding_not_a_partial_page(routed_site, tmp
 
 # --- a host name the IDNA codec rejects ---------------------------------------------------------------------
 def test_a_host_name_idna_rejects_is_bad_url_not_a_crash_of_the_batch(routed_site, names):
-    """socket.getaddrinfo('a..b.com') raises UnicodeError (an empty label), not gaierror: check_address let it out
-    and fetch_and_publish died — every URL of the batch unpublished and unmarked, the same crash on every run until
-    the whole batch was abandoned."""
+    """socket.getaddrinfo('a..b.com') raises UnicodeError (an empty label), not gaierror: a check_address that lets
+    it out kills fetch_and_publish — every URL of the batch unpublished and unmarked, the same crash on every run
+    until the whole batch is abandoned. It must be a refusal with a reason."""
     from marsad.crawl.run import fetch_and_publish, seen_db
     from marsad.dedup.urls import canonical_url
     from marsad.kafka.clients import ensure_topics

@@ -221,10 +221,10 @@ def test_batch_of_long_articles_is_indexed_despite_es_request_size_limit(env):
 
 
 def test_owner_replayed_after_a_copy_stood_in_for_it_is_not_lost_as_stale(env):
-    # the owner's claim was made but its story write was dead-lettered; a later copy of the same text found
-    # no story and became the stand-in document (_retry_missing: the copy's fields under the owner's story id). When
-    # the owner was put back (`marsad dlq replay`), OWNER_UPDATE compared its fetched_at with the stand-in's — a
-    # *different* page fetched later — and made the owner's write a noop counted "stale": the owner's page ended
+    # the owner's claim is made but its story write dead-lettered; a later copy of the same text finds no story and
+    # becomes the stand-in document (_retry_missing: the copy's fields under the owner's story id). When the owner
+    # is put back (`marsad dlq replay`), OWNER_UPDATE must not compare its fetched_at with the stand-in's — a
+    # *different* page fetched later — or the owner's write is a noop counted "stale" and the owner's page ends
     # nowhere (not the story document, not a republication)
     from datetime import timedelta
 
@@ -255,9 +255,9 @@ def test_owner_replayed_after_a_copy_stood_in_for_it_is_not_lost_as_stale(env):
 
 
 def test_a_copy_that_stands_in_for_a_lost_owner_is_percolated(env):
-    # when the owner's story write was dead-lettered, the first copy becomes the story document
-    # (_retry_missing) — a story searchable like any other — but it was treated as a republication and never
-    # percolated: a watched story in the index that never alerted
+    # when the owner's story write is dead-lettered, the first copy becomes the story document (_retry_missing) —
+    # a story searchable like any other — so it must be percolated like a new story, not passed over as a
+    # republication: else a watched story sits in the index and never alerts
     from marsad.alerts.events import AlertEvent, alert_id
     from marsad.alerts.rules import RuleStore, make_rule
 
@@ -290,10 +290,9 @@ def test_a_copy_that_stands_in_for_a_lost_owner_is_percolated(env):
 
 
 def test_a_copy_that_joined_before_the_alert_was_recorded_still_gets_its_marker(env):
-    # the copy marker (alerts-sent `kind=copy`, the id the alert would have if the copy owned the story) was
-    # written only by the consumer that indexed a copy, and only if the story's alert was already recorded. A copy
-    # indexed by another consumer between the owner's write and its alert record got no marker, so a replay in
-    # which that copy owns the story (it was fetched first) fired the alert a second time.
+    # the copy marker (alerts-sent `kind=copy`, the id the alert would have if the copy owned the story) must also
+    # be written for a copy indexed by another consumer between the owner's write and its alert record: without
+    # it, a replay in which that copy owns the story (it was fetched first) fires the alert a second time.
     from marsad.alerts.percolate import AlertHook
     from marsad.alerts.rules import RuleStore, make_rule
 
@@ -316,10 +315,10 @@ def test_a_copy_that_joined_before_the_alert_was_recorded_still_gets_its_marker(
 
 
 def test_a_late_older_fetch_does_not_fold_away_the_newer_story(env):
-    # an older fetch arriving late (a redelivery, a DLQ replay) is a noop write counted "stale" — but it still
-    # went through the race repair with the *old* text's fingerprint. When that old text is a near-duplicate of a
-    # story with a smaller id, the repair folded the page's story into it: the document holding the NEWER version
-    # was deleted and only the old article was kept (as a republication) — the newer text left the index.
+    # an older fetch arriving late (a redelivery, a DLQ replay) is a noop write counted "stale", and it must not go
+    # through the race repair with the *old* text's fingerprint: when that old text is a near-duplicate of a story
+    # with a smaller id, the repair would fold the page's story into it — deleting the document holding the NEWER
+    # version and keeping only the old article (as a republication), so the newer text would leave the index.
     from datetime import timedelta
 
     s, es = env

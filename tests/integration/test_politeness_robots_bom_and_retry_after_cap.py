@@ -14,7 +14,7 @@ from .routed_site import ARTICLE, HITS, ROUTES, crawl_settings
 # --- robots.txt ---------------------------------------------------------------------------------------
 def test_robots_txt_with_a_utf8_bom_still_disallows(routed_site, tmp_path):
     """Windows/IIS tools save robots.txt with a UTF-8 byte order mark; Google strips it. Left in, the first line
-    reads '\\ufeffUser-agent' and protego drops the whole group: every Disallow was ignored."""
+    reads '\\ufeffUser-agent' and protego drops the whole group: every Disallow would be ignored."""
     ROUTES["/robots.txt"] = (200, {"Content-Type": "text/plain"},
                              b"\xef\xbb\xbfUser-agent: *\nDisallow: /private/\n")
     ROUTES["/private/secret-article-12345"] = (200, {"Content-Type": "text/html"}, ARTICLE)
@@ -32,9 +32,9 @@ def test_robots_txt_with_a_utf8_bom_still_disallows(routed_site, tmp_path):
 
 # --- Retry-After beyond the cap ---------------------------------------------------------------------------
 def test_retry_after_beyond_the_cap_holds_the_host_for_later_urls(routed_site, tmp_path):
-    """A 429 with Retry-After: 3600 (above retry_after_max_s) was not waited for — fine — but the next URLs of the
-    same host were requested at once anyway, each drawing its own 429: the server's Retry-After was ignored for
-    the host. Every process must hold off the host until then (without sleeping: refused at once, transient)."""
+    """A 429 with Retry-After: 3600 (above retry_after_max_s) is not waited for — but the next URLs of the same
+    host must not be requested at once, each drawing its own 429 (the server's Retry-After ignored for the host).
+    Every process holds off the host until then (without sleeping: refused at once, transient)."""
     for i in range(3):
         ROUTES[f"/busy/{i}"] = (429, {"Retry-After": "3600"}, b"slow down")
     HITS.clear()

@@ -73,3 +73,19 @@ def test_dedup_command_reports_bad_input(tmp_path):
     result = runner.invoke(app, ["dedup", str(src)])
     assert result.exit_code == 2
     assert "bad.jsonl:1" in result.output.replace("\n", "") and "text" in result.output
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ('{"url": "https://a.example/1", "text": "نص"}', "missing field id"),
+    ('{"url": "https://a.example/1"}', "missing fields id, text"),
+    ('["a", "نص"]', "must be a JSON object"),
+    ('{"id": "a", "text": "نص", "published_at": "yesterday"}', "published_at"),
+])
+def test_dedup_command_names_what_is_wrong_with_a_line(tmp_path, line, says):
+    """One line naming the file:line and the field in the user's words — not a Python exception name."""
+    src = tmp_path / "bad.jsonl"
+    src.write_text(line + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["dedup", str(src)])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "bad.jsonl:1" in out and says in out, out
+    assert "KeyError" not in out and "TypeError" not in out

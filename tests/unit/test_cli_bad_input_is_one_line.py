@@ -69,6 +69,7 @@ def page(tmp_path_factory) -> Path:
     ("", "--url"),
     ("http://example.com:99999/a", "port"),  # port out of range
     ("http://example.com:-1/a", "port"),
+    ("https://example.com:0/a", "port 0"),  # parses, but no page is served from port 0
     ("http://example.com:http/a", "port"),
     ("http://[::1/x", "--url"),  # malformed IPv6 host
     ("http://[not-an-ip]/x", "--url"),
@@ -134,6 +135,20 @@ def test_ingest_warc_with_kafka_down_is_one_line(down: dict[str, str], tmp_path:
     a.close()
     line = assert_one_line(marsad("ingest-warc", str(a.files[0]), env=down), 1)
     assert down["MARSAD_KAFKA_BOOTSTRAP"] in line
+
+
+def test_ingest_warc_of_a_file_that_is_no_warc_is_refused_before_kafka(down: dict[str, str], tmp_path: Path) -> None:
+    """The file is the mistake, whatever Kafka's state: refused as bad input (exit 2) naming it, with Kafka down —
+    so nothing was created or published on a live one either."""
+    good = WarcArchive(tmp_path / "w", 1 << 30)
+    good.write(url="http://x.example/a-123456", fetched_at=datetime.now(timezone.utc), request_headers=[],
+               status=200, reason="OK", http_version="HTTP/1.1", response_headers=[("Content-Type", "text/html")],
+               body=HTML.encode())
+    good.close()
+    page = tmp_path / "page.html"
+    page.write_text(HTML, encoding="utf-8")
+    line = assert_one_line(marsad("ingest-warc", str(good.files[0]), str(page), env=down), 2, "page.html")
+    assert "WARC" in line
 
 
 @pytest.mark.parametrize("args", [["search", "غزة"], ["templates", "apply"], ["alerts", "add", "gaza", "غزة"],

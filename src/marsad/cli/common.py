@@ -109,10 +109,12 @@ def web_url(url: str, option: str = "--url") -> str:
 
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError: port out of range / not a number
+        port = parts.port  # raises ValueError: port out of range (> 65535) / not a number
         host = parts.hostname
     except ValueError as exc:
         fail(f"{option} {url!r}: {exc}")
+    if port == 0:  # urlsplit accepts it; TCP port 0 is reserved and no server listens on it (RFC 6335 §6)
+        fail(f"{option} {url!r}: port 0 is not a port a page can be served from")
     if parts.scheme not in ("http", "https"):
         fail(f"{option} {url!r}: not an absolute http(s) URL")
     if not host:

@@ -159,9 +159,13 @@ def ingest_warc(settings: Settings, paths: list[Path], source: str = "warc",
                 on_page: Callable[[int], None] | None = None) -> dict[str, int]:
     """Publish every usable response record of ``paths``; returns counts (``records``, ``published``,
     ``skipped:*``). ``on_page(body_bytes)`` is called per published page (the CLI's progress bar).
-    Raises :class:`ConfigError` for an unreadable file, :class:`~marsad.errors.TransientError` when Kafka did
-    not acknowledge every page (pages already queued are flushed first)."""
+    Raises :class:`ConfigError` for an unreadable file (every file's format is checked before Kafka is reached; a
+    file that turns unreadable further in stops there, the pages before it published),
+    :class:`~marsad.errors.TransientError` when Kafka did not acknowledge every page (pages already queued are
+    flushed first)."""
     counts: Counter = Counter()
+    for path in paths:  # every file before Kafka: a wrong file is refused without creating topics or publishing
+        _check_format(Path(path))
     publisher = RawPagePublisher(settings)
     try:
         for path in paths:

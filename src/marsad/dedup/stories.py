@@ -373,11 +373,20 @@ def dedup_jsonl(in_path: str | Path, out_path: str | Path, *, params: Params = D
                 continue
             try:
                 row = json.loads(line)
-                art_id = str(row["id"])
-                text = row["text"]
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{in_path}:{n}: not a JSON line: {exc}") from exc
+            if not isinstance(row, dict):
+                raise ValueError(f"{in_path}:{n}: a line must be a JSON object {{id, url, title, text, "
+                                 f"published_at?}}, got {type(row).__name__}")
+            missing = [k for k in ("id", "text") if k not in row]
+            if missing:
+                raise ValueError(f"{in_path}:{n}: missing field{'s' if len(missing) > 1 else ''} "
+                                 f"{', '.join(missing)} (each line: {{id, url, title, text, published_at?}})")
+            art_id, text = str(row["id"]), row["text"]
+            try:
                 when = _parse_time(row.get("published_at"))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{in_path}:{n}: {type(exc).__name__}: {exc}") from exc
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{in_path}:{n}: published_at: {exc}") from exc
             if not isinstance(text, str):
                 raise ValueError(f"{in_path}:{n}: text must be a string")
             if art_id in seen:
