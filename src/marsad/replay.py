@@ -386,9 +386,8 @@ class Replayer:
                 p, offset = clients.position(m)
                 last[p] = max(last.get(p, -1), offset)
             try:  # the replay's own group only: shows how far it got (kafka-consumer-groups --describe)
-                consumer.commit(offsets=[TopicPartition(self.settings.raw_pages_topic, p, o + 1)
-                                         for p, o in last.items()], asynchronous=False)
-            except KafkaException as exc:
+                Transport.commit_read(consumer, {(self.settings.raw_pages_topic, p): o for p, o in last.items()})
+            except TransientError as exc:
                 log.warning("replay group %s: offset commit failed (progress display only): %s",
                             self.stats.group, exc)
             if progress:
@@ -601,8 +600,10 @@ def dlq_replay(settings: Settings, *, reason: str | None = None, since: datetime
                 transport.send(source_topic, m.key(), m.value() or b"", out_headers)
             if not dry_run:
                 transport.flush()
-                consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()],
-                                asynchronous=False)
+                if not Transport.commit_read(consumer, {(topic, p): o for p, o in last.items()}):
+                    raise TransientError("offset commit refused: the dead-letter partitions moved to another member "
+                                         "(a second DLQ replay in the same group?); the letters replayed since the "
+                                         "last commit will be replayed again")
             if progress:
                 progress(stats.read, total)
     except KafkaException as exc:

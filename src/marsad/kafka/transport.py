@@ -232,7 +232,14 @@ class Transport:
         last: dict[tuple[str, int], int] = {}
         for r in records:
             last[(r.topic, r.partition)] = max(last.get((r.topic, r.partition), -1), r.offset)
-        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        return Transport.commit_read(consumer, last)
+
+    @staticmethod
+    def commit_read(consumer: Any, last: dict[tuple[str, int], int]) -> bool:
+        """Commit, for each ``(topic, partition)`` of ``last``, the offset after the last one read there
+        (``last[tp] + 1``), synchronously — for readers that hold offsets rather than :class:`Record` s (replay, DLQ
+        replay). Returns and raises as :meth:`commit`."""
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in sorted(last.items())]
         try:
             consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
