@@ -138,7 +138,8 @@ class Worker:
     def run(self, until_idle: bool = False, max_records: int | None = None,
             progress: Callable[[WorkerStats], None] | None = None) -> WorkerStats:
         """Consume until stopped (SIGTERM/SIGINT or :meth:`stop`), or until every partition of the input topic is
-        drained when ``until_idle``. Raises :class:`TransientError` when Kafka cannot be reached at start (within
+        drained when ``until_idle`` (no record for ``idle_timeout_s`` with Kafka answering, and the committed offsets
+        at the high watermarks). Raises :class:`TransientError` when Kafka cannot be reached at start (within
         ``kafka_admin_timeout_s``) or when ``consumer_retry_limit_s`` ran out."""
         restore = self._install_signals()
         try:
@@ -160,7 +161,11 @@ class Worker:
                     if max_records is not None and self.stats.consumed >= max_records:
                         break
                 elif until_idle and time.monotonic() - idle_since >= self.settings.idle_timeout_s:
-                    if self._caught_up():
+                    # idle = idle_timeout_s of quiet with Kafka seen working: a wait that ends in a Kafka outage
+                    # starts over once Kafka answers, so the consumer does not end the moment the broker is back
+                    # (caught up on the old offsets) before producers that waited on the same outage publish again
+                    was_failing = self._kafka_state.state is not None
+                    if self._caught_up() and not was_failing:
                         break
                     idle_since = time.monotonic()
         finally:
