@@ -325,7 +325,8 @@ class Settings(BaseSettings):
     works on a page: 1.0 gave an alert p95 of 3.8 s, 0.1 gave 1.8 s (docs/benchmarks-alerts.md); under load batches
     fill before the timeout, so throughput does not depend on it."""
     idle_timeout_s: float = 5.0
-    """With ``--until-idle``: stop after this long without messages once every partition is caught up."""
+    """With ``--until-idle``: stop after this long (seconds) without messages once every partition is caught up; a
+    wait during which Kafka failed starts over once it answers again (:meth:`marsad.kafka.worker.Worker.run`)."""
     max_transient_retries: int = 5
     """Replay and DLQ replay: transient failures of one batch tolerated before the run stops (consumers use
     ``consumer_retry_limit_s``)."""
