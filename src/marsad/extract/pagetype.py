@@ -156,15 +156,18 @@ def _card(el, heads: dict, headings: dict, page_url: str) -> tuple[str, str] | N
 
     The headline is the card's first headline link or, when it has none, its first heading whose card links to a
     page by a short link (``اقرأ المزيد``, a thumbnail): then the target is that link's."""
-    links = [heads[a] for a in el.iter("a") if a in heads]
-    if not links:
-        titles = [headings[h] for h in el.iter(*HEADINGS) if h in headings]
-        targets = [t for a in el.iter("a") if not _in_prose(a) and (t := _page_path(a, page_url)) is not None]
-        if not titles or not targets:
+    first = next((heads[a] for a in el.iter("a") if a in heads), None)
+    if first is None:  # only the first heading and the first page link count: found lazily (a card has many links)
+        title = next((headings[h] for h in el.iter(*HEADINGS) if h in headings), None)
+        if title is None:
             return None
-        links = [(titles[0], targets[0])]
+        path = next((t for a in el.iter("a") if not _in_prose(a) and (t := _page_path(a, page_url)) is not None),
+                    None)
+        if path is None:
+            return None
+        first = (title, path)
     text = _norm(el.text_content())
-    headline, target = links[0]
+    headline, target = first
     at = text.find(headline)
     if at < 0 or at > HEADLINE_LEAD_CHARS:
         return None
